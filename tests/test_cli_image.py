@@ -1,0 +1,84 @@
+"""The command line on still images, run in-process through ``main`` as a user would type it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+
+from vidstyle import stylize_image
+from vidstyle.cli import main
+
+FAST = ["--iterations", "8", "--scales", "1", "--size", "64", "--quiet"]
+
+
+def test_stylizes_an_image_to_the_default_name(photo_path: Path, starry_night: Path, capsys) -> None:
+    assert main([str(photo_path), "--style", str(starry_night), *FAST]) == 0
+    output = photo_path.with_name("photo.starry_night.png")
+    assert output.exists()
+    assert capsys.readouterr().out.strip() == str(output)
+    picture = cv2.imread(str(output))
+    assert picture.shape == (64, 48, 3)
+    assert not list(photo_path.parent.glob(".*partial*")), "temporary file left behind"
+
+
+def test_refuses_to_overwrite_without_flag(photo_path: Path, starry_night: Path, tmp_path: Path, capsys) -> None:
+    output = tmp_path / "mine.jpg"
+    output.write_bytes(b"precious")
+    code = main([str(photo_path), "--style", str(starry_night), "-o", str(output), *FAST])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert output.read_bytes() == b"precious"
+    assert "already exists" in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main([str(photo_path), "--style", str(starry_night), "-o", str(output), "-y", *FAST]) == 0
+    assert cv2.imread(str(output)).shape == (64, 48, 3)
+
+
+def test_never_overwrites_the_input(photo_path: Path, starry_night: Path, capsys) -> None:
+    before = photo_path.read_bytes()
+    code = main([str(photo_path), "--style", str(starry_night), "-o", str(photo_path), "-y", *FAST])
+    assert code == 1
+    assert photo_path.read_bytes() == before
+    assert "overwrite an input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["missing.jpg", "--style", "{style}"], 1, "missing.jpg: no such file"),
+        (["{junk}", "--style", "{style}"], 1, "not an image"),
+        (["{photo}", "--style", "{junk}"], 1, "not an image"),
+        (["{photo}", "--style", "{style}", "--quality", "ultra"], 2, "invalid choice: 'ultra'"),
+        (["{photo}", "--style", "{style}", "--size", "big"], 2, "invalid int value"),
+        (["{photo}", "--style", "{style}", "--style-weight", "-1"], 2, "style weight must be zero or more"),
+        (["{photo}", "--style", "{style}", "{style}", "--style-weights", "1"], 2, "1 style weights given for 2"),
+        (["{photo}", "--style", "{style}", "--size", "8"], 2, "at least 16 px"),
+        (["{photo}", "--style", "{style}", "-o", "out.gif"], 1, "needs an image output"),
+        (["{photo}"], 2, "--style"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(
+    args: list[str], code: int, message: str, photo_path: Path, starry_night: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG but not really")
+    filled = [a.format(style=starry_night, photo=photo_path, junk=junk) for a in args]
+    assert main([*filled, "--quiet"]) == code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert message in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_python_api(photo_path: Path, starry_night: Path, great_wave: Path, tmp_path: Path) -> None:
+    output = tmp_path / "api.png"
+    report = stylize_image(
+        photo_path, [starry_night, great_wave], output, style_weights=[0.5, 0.5], size=48, iterations=5, scales=1
+    )
+    assert report.output == output and output.exists()
+    assert (report.width, report.height) == (36, 48)
+    assert report.iterations == 5

@@ -1,0 +1,122 @@
+"""One frame's optimization with the real network, at 64x48."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import textured_frame
+from vidstyle import imageops, losses
+from vidstyle.config import LossWeights, OptimizerSettings
+from vidstyle.encoder import VGG19Features
+from vidstyle.optimize import StyleObjective, TemporalTerm, measure_losses, stylize_frame
+
+
+def _objective(encoder: VGG19Features, style_path, weights: LossWeights | None = None) -> StyleObjective:
+    objective = StyleObjective(encoder, weights or LossWeights())
+    style = imageops.frame_to_image(imageops.read_image(style_path, max_long_side=64))
+    objective.set_style([style], [1.0])
+    return objective
+
+
+def _content(photo_path) -> torch.Tensor:
+    return imageops.frame_to_image(imageops.read_image(photo_path))
+
+
+def test_lbfgs_lowers_loss_and_moves_grams_to_the_style(encoder, starry_night, photo_path) -> None:
+    objective = _objective(encoder, starry_night)
+    content = _content(photo_path)
+    before = measure_losses(objective, content, content)
+    result = stylize_frame(objective, content, content, OptimizerSettings(tolerance=0), iterations=60)
+    after = measure_losses(objective, result.image, content)
+    assert result.iterations == 60 and result.evaluations == 60
+    assert after.total < before.total / 4, (before, after)
+    assert after.style < before.style / 5, (before, after)
+    # The Gram matrices themselves moved towards the painting's, layer by layer.
+    start, end = objective.features(content), objective.features(result.image)
+    for layer in ("relu1_1", "relu3_1", "relu5_1"):
+        target = objective.style_grams[layer]
+        d_start = (losses.gram(start[layer]) - target).norm().item()
+        d_end = (losses.gram(end[layer]) - target).norm().item()
+        assert d_end < 0.6 * d_start, layer
+    # The reported losses belong to the returned image.
+    assert result.losses.total == pytest.approx(after.total, rel=0.05)
+    assert result.image.min().item() >= 0.0 and result.image.max().item() <= 1.0
+
+
+def test_adam_lowers_loss_and_stays_in_range(encoder, starry_night, photo_path) -> None:
+    objective = _objective(encoder, starry_night)
+    content = _content(photo_path)
+    settings = OptimizerSettings(optimizer="adam", learning_rate=0.03, tolerance=0)
+    result = stylize_frame(objective, content, content, settings, iterations=40)
+    assert result.history[-1] < result.history[0] / 2
+    assert result.image.min().item() >= 0.0 and result.image.max().item() <= 1.0
+
+
+def test_tolerance_stops_early(encoder, starry_night, photo_path) -> None:
+    objective = _objective(encoder, starry_night)
+    content = _content(photo_path)
+    result = stylize_frame(objective, content, content, OptimizerSettings(tolerance=0.2, window=5), iterations=200)
+    assert result.iterations < 200
+    # Stopped because the last window improved by less than 20%.
+    history = result.history
+    assert history[-6] - history[-1] < 0.2 * history[-6]
+
+
+def test_progress_callback_reports_every_iteration(encoder, starry_night, photo_path) -> None:
+    objective = _objective(encoder, starry_night)
+    content = _content(photo_path)
+    seen: list[tuple[int, int]] = []
+    stylize_frame(
+        objective, content, content, OptimizerSettings(tolerance=0), iterations=5,
+        on_step=lambda i, n, loss: seen.append((i, n)),
+    )  # fmt: skip
+    assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+
+
+def test_temporal_term_pulls_towards_the_warped_image(encoder, starry_night, photo_path) -> None:
+    weights = LossWeights(temporal=1000.0)
+    objective = _objective(encoder, starry_night, weights)
+    content = _content(photo_path)
+    previous = imageops.frame_to_image(textured_frame(48, 64, seed=5))
+    mask = torch.zeros(1, 1, 64, 48)
+    mask[..., :, :24] = 1.0  # only the left half is reliable
+    term = TemporalTerm(warped=previous, mask=mask)
+    free = stylize_frame(objective, content, content, OptimizerSettings(tolerance=0), iterations=30)
+    tied = stylize_frame(objective, content, content, OptimizerSettings(tolerance=0), iterations=30, temporal=[term])
+    left = (slice(None), slice(None), slice(None), slice(0, 24))
+    right = (slice(None), slice(None), slice(None), slice(24, None))
+    free_left = (free.image - previous)[left].abs().mean().item()
+    tied_left = (tied.image - previous)[left].abs().mean().item()
+    assert tied_left < free_left / 3
+    # Where the mask is 0, the temporal term has no pull.
+    free_right = (free.image - previous)[right].abs().mean().item()
+    tied_right = (tied.image - previous)[right].abs().mean().item()
+    assert tied_right > 0.5 * free_right
+
+
+def test_blended_style_targets_are_weighted_means(encoder, starry_night, great_wave) -> None:
+    a = imageops.frame_to_image(imageops.read_image(starry_night, max_long_side=64))
+    b = imageops.frame_to_image(imageops.read_image(great_wave, max_long_side=64))
+    single_a, single_b, blend = (StyleObjective(encoder, LossWeights()) for _ in range(3))
+    single_a.set_style([a], [1.0])
+    single_b.set_style([b], [1.0])
+    blend.set_style([a, b], [0.7, 0.3])
+    for layer in LossWeights().style_layers:
+        expected = 0.7 * single_a.style_grams[layer] + 0.3 * single_b.style_grams[layer]
+        torch.testing.assert_close(blend.style_grams[layer], expected)
+
+
+def test_bf16_autocast_matches_fp32_losses(encoder, starry_night, photo_path) -> None:
+    content = _content(photo_path)
+    style = imageops.frame_to_image(imageops.read_image(starry_night, max_long_side=64))
+    parts = []
+    for dtype in (None, torch.bfloat16):
+        objective = StyleObjective(encoder, LossWeights(), amp_dtype=dtype)
+        objective.set_style([style], [1.0])
+        noisy = (content + 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+        parts.append(measure_losses(objective, noisy, content))
+    fp32, bf16 = parts
+    assert bf16.total == pytest.approx(fp32.total, rel=0.05)
+    assert np.isfinite(bf16.total)

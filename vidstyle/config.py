@@ -1,0 +1,295 @@
+"""Settings as frozen dataclasses. Every default lives here, and every check of a value.
+
+Fields are validated on construction and raise ``UsageError`` with one clear line, so the CLI
+and the Python API reject the same bad values in the same words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, get_args
+
+from vidstyle.encoder import LAYER_NAMES, WeightsName
+from vidstyle.errors import UsageError
+from vidstyle.imageops import fit_long_side
+
+DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+PrecisionName = Literal["auto", "fp32", "bf16"]
+OptimizerName = Literal["lbfgs", "adam"]
+TemporalInit = Literal["prev-warped", "prev", "content", "random"]
+FlowMethod = Literal["dis", "farneback", "deepflow"]
+DisPreset = Literal["ultrafast", "fast", "medium"]
+QualityName = Literal["draft", "normal", "high"]
+OutputSizeName = Literal["processing", "source"]
+
+# Gatys et al. use relu4_2 for content and relu{1..5}_1 for style.
+DEFAULT_CONTENT_LAYER = "relu4_2"
+DEFAULT_STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+# VGG19 pools four times before relu5_1: 16 px become 1.
+MIN_SIDE = 16
+
+
+def check_choice(name: str, value: object, literal: object) -> None:
+    """Raise UsageError unless ``value`` is one of the ``Literal`` type's choices."""
+    choices = get_args(literal)
+    if value not in choices:
+        raise UsageError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = "zero or more" if allow_zero else "more than zero"
+        raise UsageError(f"{name} must be {bound}; got {value}")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the loss terms; the style weight is shared out over ``style_layers`` equally."""
+
+    content: float = 1.0
+    style: float = 10.0
+    tv: float = 5.0
+    temporal: float = 200.0
+    content_layer: str = DEFAULT_CONTENT_LAYER
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+
+    def __post_init__(self) -> None:
+        for name in ("content", "style", "tv", "temporal"):
+            _check_positive(f"{name} weight", getattr(self, name), allow_zero=True)
+        if self.content == 0 and self.style == 0:
+            raise UsageError("content and style weights cannot both be zero")
+        for layer in (self.content_layer, *self.style_layers):
+            if layer not in LAYER_NAMES:
+                raise UsageError(f"unknown VGG19 layer {layer!r}; choose from {', '.join(LAYER_NAMES)}")
+        if not self.style_layers:
+            raise UsageError("at least one style layer is needed")
+
+    @property
+    def style_layer_weights(self) -> dict[str, float]:
+        share = 1.0 / len(self.style_layers)
+        return {layer: share for layer in self.style_layers}
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """How one frame's pixels are optimized.
+
+    ``iterations`` bounds a first frame (or a still image); ``later_iterations`` bounds a
+    frame that starts from the previous output. Both stop early once the loss changes by
+    less than ``tolerance`` (relative) over ``window`` iterations. ``scales`` > 1 runs a
+    coarse-to-fine pyramid (each level half the size of the next) for first frames.
+    """
+
+    optimizer: OptimizerName = "lbfgs"
+    iterations: int = 300
+    later_iterations: int = 80
+    tolerance: float = 1e-3
+    window: int = 10
+    scales: int = 2
+    learning_rate: float = 0.02
+    history_size: int = 50
+
+    def __post_init__(self) -> None:
+        check_choice("optimizer", self.optimizer, OptimizerName)
+        if self.iterations < 1 or self.later_iterations < 1:
+            raise UsageError("iterations must be at least 1")
+        _check_positive("tolerance", self.tolerance, allow_zero=True)
+        if self.window < 1:
+            raise UsageError("the convergence window must be at least 1 iteration")
+        if not 1 <= self.scales <= 4:
+            raise UsageError(f"scales must be between 1 and 4; got {self.scales}")
+        _check_positive("learning rate", self.learning_rate)
+        if self.history_size < 1:
+            raise UsageError("history size must be at least 1")
+
+
+@dataclass(frozen=True)
+class StyleSettings:
+    """The painting(s) to imitate and how."""
+
+    paths: tuple[Path, ...]
+    blend: tuple[float, ...] = ()
+    scale: float = 1.0
+    preserve_colors: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.paths:
+            raise UsageError("at least one style image is needed")
+        if self.blend and len(self.blend) != len(self.paths):
+            raise UsageError(f"{len(self.blend)} style weights given for {len(self.paths)} style images")
+        if any(weight < 0 for weight in self.blend) or (self.blend and sum(self.blend) <= 0):
+            raise UsageError("style weights must be zero or more, and not all zero")
+        _check_positive("style scale", self.scale)
+
+    @property
+    def normalized_blend(self) -> tuple[float, ...]:
+        weights = self.blend or (1.0,) * len(self.paths)
+        total = sum(weights)
+        return tuple(weight / total for weight in weights)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where and how the network runs."""
+
+    device: DeviceName = "auto"
+    precision: PrecisionName = "auto"
+    weights: WeightsName = "caffe"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("device", self.device, DeviceName)
+        check_choice("precision", self.precision, PrecisionName)
+        check_choice("weights", self.weights, WeightsName)
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    """Ruder et al.'s temporal consistency: flow, warm start, temporal loss, scene cuts.
+
+    ``long_term`` lists the previous frames (1 = the one before) whose warped outputs pull
+    on this frame; ``cut_threshold`` is the fraction of pixels that must stay reliable
+    between two frames for them to count as one shot (0 turns cut detection off).
+    """
+
+    flow: FlowMethod = "dis"
+    dis_preset: DisPreset = "medium"
+    init: TemporalInit = "prev-warped"
+    long_term: tuple[int, ...] = (1,)
+    cut_threshold: float = 0.3
+
+    def __post_init__(self) -> None:
+        check_choice("flow", self.flow, FlowMethod)
+        check_choice("flow preset", self.dis_preset, DisPreset)
+        check_choice("temporal init", self.init, TemporalInit)
+        if not self.long_term or any(offset < 1 for offset in self.long_term):
+            raise UsageError("long-term offsets must be whole numbers of frames, 1 or more")
+        if tuple(sorted(set(self.long_term))) != self.long_term:
+            raise UsageError("long-term offsets must be given in increasing order without repeats")
+        if not 0 <= self.cut_threshold < 1:
+            raise UsageError(f"cut threshold must be at least 0 and below 1; got {self.cut_threshold}")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What ``--quality`` sets; any explicit option overrides its part."""
+
+    video_size: int
+    image_size: int
+    iterations: int
+    later_iterations: int
+    tolerance: float
+    scales: int
+
+
+PRESETS: dict[QualityName, Preset] = {
+    "draft": Preset(video_size=256, image_size=384, iterations=150, later_iterations=40, tolerance=2e-3, scales=1),
+    "normal": Preset(video_size=384, image_size=512, iterations=300, later_iterations=80, tolerance=1e-3, scales=2),
+    "high": Preset(video_size=640, image_size=800, iterations=500, later_iterations=150, tolerance=5e-4, scales=3),
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything that shapes a stylized image or video (not where it is read or written).
+
+    ``size`` is the processing long side; ``None`` means the preset's size, capped at the
+    source's own size (a small clip is not enlarged unless asked). ``init`` starts a first
+    frame: ``content``, ``random`` or the path of an image.
+    """
+
+    style: StyleSettings
+    size: int | None = None
+    quality: QualityName = "normal"
+    init: str = "content"
+    output_size: OutputSizeName = "processing"
+    losses: LossWeights = field(default_factory=LossWeights)
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+
+    def __post_init__(self) -> None:
+        check_choice("quality", self.quality, QualityName)
+        check_choice("output size", self.output_size, OutputSizeName)
+        if self.size is not None and self.size < 16:
+            raise UsageError(f"size must be at least 16 px; got {self.size}")
+        if self.init not in ("content", "random") and not Path(self.init).is_file():
+            raise UsageError(f"--init must be content, random or an image file; {self.init!r} is none of these")
+
+    def processing_size(self, width: int, height: int, *, still: bool) -> tuple[int, int]:
+        """(width, height) to stylize a source of this size at; even sides for video."""
+        preset = PRESETS[self.quality]
+        long_side = self.size
+        if long_side is None:
+            long_side = min(preset.image_size if still else preset.video_size, max(width, height))
+        size = fit_long_side(width, height, long_side, even=not still)
+        if min(size) < MIN_SIDE:
+            raise UsageError(
+                f"{size[0]}x{size[1]} is too small to stylize: VGG19 needs at least {MIN_SIDE} px on each side; "
+                "raise --size"
+            )
+        return size
+
+
+# Flat option names (as the CLI and the Python API spell them) -> (settings group, field).
+_OPTION_ROUTES: dict[str, tuple[str, str]] = {
+    "style_weights": ("style", "blend"),
+    "style_scale": ("style", "scale"),
+    "preserve_colors": ("style", "preserve_colors"),
+    "content_weight": ("losses", "content"),
+    "style_weight": ("losses", "style"),
+    "tv_weight": ("losses", "tv"),
+    "temporal_weight": ("losses", "temporal"),
+    "optimizer": ("optimizer", "optimizer"),
+    "iterations": ("optimizer", "iterations"),
+    "frame_iterations": ("optimizer", "later_iterations"),
+    "tolerance": ("optimizer", "tolerance"),
+    "scales": ("optimizer", "scales"),
+    "learning_rate": ("optimizer", "learning_rate"),
+    "flow": ("temporal", "flow"),
+    "flow_preset": ("temporal", "dis_preset"),
+    "temporal_init": ("temporal", "init"),
+    "long_term": ("temporal", "long_term"),
+    "cut_threshold": ("temporal", "cut_threshold"),
+    "device": ("engine", "device"),
+    "precision": ("engine", "precision"),
+    "weights": ("engine", "weights"),
+    "seed": ("engine", "seed"),
+    "size": ("job", "size"),
+    "quality": ("job", "quality"),
+    "init": ("job", "init"),
+    "output_size": ("job", "output_size"),
+}
+JOB_OPTIONS: frozenset[str] = frozenset(_OPTION_ROUTES)
+
+
+def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: object) -> Job:
+    """A Job from flat options; ``None`` values mean "not given" and leave the default.
+
+    The quality preset fills the optimizer budget and tolerance that were not given.
+    """
+    unknown = sorted(set(options) - JOB_OPTIONS)
+    if unknown:
+        raise UsageError(f"unknown option(s): {', '.join(unknown)}")
+    groups: dict[str, dict[str, object]] = {
+        name: {} for name in ("style", "losses", "optimizer", "temporal", "engine", "job")
+    }
+    for name, value in options.items():
+        if value is None:
+            continue
+        group, field_name = _OPTION_ROUTES[name]
+        groups[group][field_name] = tuple(value) if isinstance(value, list) else value
+    quality = groups["job"].get("quality", "normal")
+    check_choice("quality", quality, QualityName)
+    preset = PRESETS[quality]  # type: ignore[index]
+    for field_name in ("iterations", "later_iterations", "tolerance", "scales"):
+        groups["optimizer"].setdefault(field_name, getattr(preset, field_name))
+    return Job(
+        style=StyleSettings(paths=tuple(Path(p) for p in styles), **groups["style"]),  # type: ignore[arg-type]
+        losses=LossWeights(**groups["losses"]),  # type: ignore[arg-type]
+        optimizer=OptimizerSettings(**groups["optimizer"]),  # type: ignore[arg-type]
+        temporal=TemporalSettings(**groups["temporal"]),  # type: ignore[arg-type]
+        engine=EngineSettings(**groups["engine"]),  # type: ignore[arg-type]
+        **groups["job"],  # type: ignore[arg-type]
+    )

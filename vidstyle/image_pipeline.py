@@ -1,0 +1,98 @@
+"""Stylizing a still image: read, stylize at the processing size, write atomically."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidstyle import imageops
+from vidstyle.config import Job, build_job
+from vidstyle.errors import OutputPathError
+from vidstyle.optimize import LossParts, StepCallback
+from vidstyle.outputs import check_output_path, default_output_path, write_bytes_atomically
+from vidstyle.stylizer import Stylizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    """What a still-image run did."""
+
+    output: Path
+    width: int
+    height: int
+    iterations: int
+    losses: LossParts
+    seconds: float
+
+
+def image_output_path(source: Path, job: Job, output: Path | None) -> Path:
+    """The output to write: the given one, or ``photo.starry_night.jpg`` beside the input."""
+    if output is None:
+        extension = source.suffix.lower() if source.suffix.lower() in imageops.WRITABLE_IMAGE_EXTENSIONS else ".png"
+        return default_output_path(source, job.style.paths, extension)
+    if output.suffix.lower() not in imageops.WRITABLE_IMAGE_EXTENSIONS:
+        kinds = ", ".join(imageops.WRITABLE_IMAGE_EXTENSIONS)
+        raise OutputPathError(f"{output}: an image input needs an image output ({kinds})")
+    return output
+
+
+def run_image_job(
+    source: Path,
+    job: Job,
+    output: Path | None = None,
+    *,
+    overwrite: bool = False,
+    on_step: StepCallback | None = None,
+) -> ImageReport:
+    """Stylize the image at ``source`` as ``job`` says and write it; returns what was done."""
+    started = time.perf_counter()
+    imageops.read_image(source, max_long_side=16)  # fail fast on a bad input, before any work
+    output = image_output_path(source, job, output)
+    check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
+    for style_path in job.style.paths:
+        imageops.read_image(style_path, max_long_side=16)  # fail fast on a bad style file
+    # Read no bigger than needed: a 12000 px photo is decoded at a fraction of its size.
+    wanted = job.size or max(job.processing_size(100_000, 100_000, still=True))
+    source_frame = imageops.read_image(source, max_long_side=wanted if job.output_size == "processing" else None)
+    width, height = job.processing_size(source_frame.shape[1], source_frame.shape[0], still=True)
+    frame = imageops.resize_frame(source_frame, width, height)
+    stylizer = Stylizer(
+        job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=frame
+    )
+    init = stylizer.first_frame_init(frame, job.init, seed=job.engine.seed)
+    stylized = stylizer.stylize(frame, init, iterations=job.optimizer.iterations, coarse_to_fine=True, on_step=on_step)
+    result_frame = stylized.frame
+    if job.output_size == "source":
+        result_frame = imageops.resize_frame(result_frame, source_frame.shape[1], source_frame.shape[0])
+    write_bytes_atomically(output, imageops.encode_image(result_frame, output.suffix))
+    return ImageReport(
+        output=output,
+        width=result_frame.shape[1],
+        height=result_frame.shape[0],
+        iterations=stylized.result.iterations,
+        losses=stylized.result.losses,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def stylize_image(
+    input: str | os.PathLike[str],
+    styles: str | os.PathLike[str] | list[str | os.PathLike[str]],
+    output: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+    on_step: StepCallback | None = None,
+    **options: object,
+) -> ImageReport:
+    """Stylize one image. ``options`` are the CLI's options in snake case (``size=512``,
+    ``style_weight=20``, ``preserve_colors=True`` ...)."""
+    style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
+    job = build_job([Path(s) for s in style_list], **options)
+    return run_image_job(
+        Path(input), job, Path(output) if output is not None else None, overwrite=overwrite, on_step=on_step
+    )

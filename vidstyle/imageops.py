@@ -1,0 +1,166 @@
+"""Conversions between frames and images, resizing and colour spaces.
+
+A *frame* is always a numpy uint8 array (H, W, 3), RGB. An *image* is always a float32
+torch tensor (1, 3, H, W) with values in [0, 1]. This module is the only place where one
+becomes the other.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vidstyle.errors import InputFileError, NotMediaError
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+WRITABLE_IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
+
+# BT.601 full-range YCbCr, as JPEG uses; rows give Y, Cb, Cr from R, G, B.
+_RGB_TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+_YCBCR_TO_RGB = torch.linalg.inv(_RGB_TO_YCBCR)
+
+
+def is_image_path(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def fit_long_side(width: int, height: int, long_side: int | None, *, even: bool = False) -> tuple[int, int]:
+    """(width, height) scaled so that the longer side is ``long_side`` (never below 1 px).
+
+    ``None`` keeps the size. ``even`` rounds both sides to even numbers, which 4:2:0 video needs.
+    """
+    if long_side is None:
+        new_w, new_h = width, height
+    else:
+        scale = long_side / max(width, height)
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    if even:
+        new_w, new_h = max(2, new_w + new_w % 2), max(2, new_h + new_h % 2)
+    return new_w, new_h
+
+
+def resize_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize a frame; area averaging when shrinking (no aliasing), bicubic when enlarging."""
+    if frame.shape[1] == width and frame.shape[0] == height:
+        return frame
+    shrinking = width * height < frame.shape[0] * frame.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    return cv2.resize(frame, (width, height), interpolation=interpolation)
+
+
+def read_image(path: str | os.PathLike[str], *, max_long_side: int | None = None) -> np.ndarray:
+    """Decode an image file into a frame, shrunk so its long side is at most ``max_long_side``.
+
+    A huge JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (IMREAD_REDUCED_*), so a
+    12000x12000 painting never occupies full-resolution memory. EXIF orientation is applied.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a directory, not an image")
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    probe = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_8)
+    if probe is None:
+        raise NotMediaError(f"{path}: not an image that can be decoded")
+    reduction = 1
+    if max_long_side is not None:
+        # The 1/8 probe tells the full size to within 8 px; pick the strongest reduction
+        # that still decodes at least the wanted size.
+        approx_long = max(probe.shape[:2]) * 8
+        for factor in (8, 4, 2):
+            if approx_long // factor >= max_long_side:
+                reduction = factor
+                break
+    bgr: np.ndarray | None = probe
+    if reduction != 8:
+        flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}[reduction]
+        bgr = cv2.imdecode(data, flag)
+    if bgr is None:
+        raise NotMediaError(f"{path}: image data is corrupt")
+    del data
+    frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if max_long_side is not None and max(frame.shape[:2]) > max_long_side:
+        width, height = fit_long_side(frame.shape[1], frame.shape[0], max_long_side)
+        frame = resize_frame(frame, width, height)
+    return frame
+
+
+def encode_image(frame: np.ndarray, extension: str) -> bytes:
+    """Encode a frame as PNG, JPEG (quality 95) or WebP (quality 95) bytes."""
+    extension = extension.lower()
+    params: list[int] = []
+    if extension in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, 95]
+    elif extension == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, 95]
+    ok, buffer = cv2.imencode(extension, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise ValueError(f"cannot encode an image as {extension}")
+    return buffer.tobytes()
+
+
+def frame_to_image(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 (H, W, 3) RGB -> float32 (1, 3, H, W) in [0, 1] on ``device``."""
+    tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(device)
+    return tensor.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def image_to_frame(image: torch.Tensor) -> np.ndarray:
+    """float (1, 3, H, W) in [0, 1] -> uint8 (H, W, 3) RGB, rounded to nearest."""
+    scaled = image.detach()[0].float().clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)
+    return scaled.permute(1, 2, 0).cpu().numpy()
+
+
+def resize_image(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize an image tensor; antialiased bilinear when shrinking."""
+    if image.shape[-2:] == (height, width):
+        return image
+    shrinking = height * width < image.shape[-2] * image.shape[-1]
+    return torch.nn.functional.interpolate(
+        image, size=(height, width), mode="bilinear", align_corners=False, antialias=shrinking
+    )
+
+
+def _apply_colour_matrix(image: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,njhw->nihw", matrix.to(image.device, image.dtype), image)
+
+
+def rgb_to_ycbcr(image: torch.Tensor) -> torch.Tensor:
+    """RGB [0, 1] -> Y in [0, 1], Cb and Cr centred on 0, (N, 3, H, W)."""
+    return _apply_colour_matrix(image, _RGB_TO_YCBCR)
+
+
+def ycbcr_to_rgb(image: torch.Tensor) -> torch.Tensor:
+    """Inverse of ``rgb_to_ycbcr``."""
+    return _apply_colour_matrix(image, _YCBCR_TO_RGB)
+
+
+def luminance_image(image: torch.Tensor) -> torch.Tensor:
+    """Luma of an RGB image repeated on three channels, so VGG sees a grey picture."""
+    return rgb_to_ycbcr(image)[:, :1].expand(-1, 3, -1, -1).contiguous()
+
+
+def match_luminance(source: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Grey image ``source`` shifted and scaled to the luma mean and std of grey ``reference``.
+
+    Gatys et al. 2016 ("Preserving color in neural artistic style transfer") match the style's
+    luminance histogram to the content's this way before luminance-only transfer.
+    """
+    src_mean, src_std = source.mean(), source.std().clamp_min(1e-6)
+    ref_mean, ref_std = reference.mean(), reference.std()
+    return ((source - src_mean) / src_std * ref_std + ref_mean).clamp(0.0, 1.0)
+
+
+def combine_luminance(luminance: torch.Tensor, colour_source: torch.Tensor) -> torch.Tensor:
+    """RGB image with the luma of ``luminance`` (grey, channel 0 used) and chroma of ``colour_source``."""
+    ycbcr = rgb_to_ycbcr(colour_source)
+    ycbcr = torch.cat([luminance[:, :1], ycbcr[:, 1:]], dim=1)
+    return ycbcr_to_rgb(ycbcr).clamp(0.0, 1.0)

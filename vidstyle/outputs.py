@@ -1,0 +1,59 @@
+"""Safe output paths: never overwrite the input, never replace a file unasked, never leave
+a half-written file under the final name."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from vidstyle.errors import OutputExistsError, OutputPathError
+
+
+def check_output_path(output: Path, *, inputs: tuple[Path, ...], overwrite: bool) -> None:
+    """Refuse an output that is one of the inputs, exists (without ``overwrite``), or cannot be written."""
+    resolved = output.resolve()
+    for source in inputs:
+        if source.exists() and resolved == source.resolve():
+            raise OutputPathError(f"{output}: the output would overwrite an input file; choose another -o")
+    if output.is_dir():
+        raise OutputPathError(f"{output}: is a directory; give a file name with -o")
+    if output.exists() and not overwrite:
+        raise OutputExistsError(f"{output}: already exists; use -y/--overwrite to replace it")
+    parent = resolved.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"{output}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputPathError(f"{output}: no permission to write in {parent}")
+
+
+@contextlib.contextmanager
+def temporary_output(output: Path) -> Iterator[Path]:
+    """A temporary path beside ``output`` (same extension) that replaces it on success.
+
+    The temporary file lives in the same folder, so the final rename is atomic; on any
+    exception (Ctrl-C included) it is removed and ``output`` is left as it was.
+    """
+    handle, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}", dir=output.parent)
+    os.close(handle)
+    temp = Path(name)
+    try:
+        yield temp
+        os.replace(temp, output)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomically(output: Path, data: bytes) -> None:
+    """Write ``data`` to ``output`` through a temporary file and an atomic rename."""
+    with temporary_output(output) as temp:
+        temp.write_bytes(data)
+
+
+def default_output_path(source: Path, styles: tuple[Path, ...], extension: str) -> Path:
+    """``clip.starry_night.mp4`` beside ``clip.mp4``: the source's name, then the style names."""
+    style_part = "+".join(style.stem for style in styles)
+    return source.with_name(f"{source.stem}.{style_part}{extension}")

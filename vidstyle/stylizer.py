@@ -1,0 +1,162 @@
+"""The style model of one job: VGG19, the style targets, colour handling and the per-frame call.
+
+Everything that is the same for every frame of a job is computed here once: the network,
+the device, and the style Gram matrices. ``Stylizer.stylize`` then turns one content frame
+(and an optional warm start and temporal terms) into a stylized frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidstyle import imageops
+from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
+from vidstyle.device import autocast_dtype, resolve_device
+from vidstyle.encoder import VGG19Features
+from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
+
+log = logging.getLogger(__name__)
+
+# Below this short side, VGG19's four poolings leave too little of a picture for relu5_1.
+_MIN_PYRAMID_SIDE = 64
+
+
+@dataclass(frozen=True)
+class StylizedFrame:
+    """A stylized frame (uint8 RGB) with the optimization's record."""
+
+    frame: np.ndarray
+    result: FrameResult
+
+
+class Stylizer:
+    """Stylizes frames of one job. Build once per job: it loads the network and the styles.
+
+    Images pass through an *optimization space*: RGB itself, or with ``preserve_colors``
+    the luminance repeated on three channels (Gatys et al. 2016), recombined with the
+    content's colours on the way out.
+    """
+
+    def __init__(
+        self,
+        style: StyleSettings,
+        losses: LossWeights,
+        optimizer: OptimizerSettings,
+        engine: EngineSettings,
+        *,
+        content_size: tuple[int, int],
+        reference_frame: np.ndarray | None = None,
+    ) -> None:
+        self.style = style
+        self.losses = losses
+        self.optimizer = optimizer
+        self.engine = engine
+        self.device = resolve_device(engine.device)
+        self.amp_dtype = autocast_dtype(self.device, engine.precision)
+        encoder = VGG19Features([losses.content_layer, *losses.style_layers], weights=engine.weights)
+        self.objective = StyleObjective(encoder.to(self.device), losses, amp_dtype=self.amp_dtype)
+        self._set_style_targets(content_size, reference_frame)
+
+    def _set_style_targets(self, content_size: tuple[int, int], reference_frame: np.ndarray | None) -> None:
+        style_long_side = max(16, round(max(content_size) * self.style.scale))
+        images = [self._style_image(path, style_long_side) for path in self.style.paths]
+        if self.style.preserve_colors:
+            if reference_frame is None:
+                raise ValueError("preserve_colors needs a reference content frame")
+            reference = imageops.luminance_image(imageops.frame_to_image(reference_frame, self.device))
+            images = [imageops.match_luminance(imageops.luminance_image(image), reference) for image in images]
+        self.objective.set_style(images, self.style.normalized_blend)
+
+    def _style_image(self, path: Path, long_side: int) -> torch.Tensor:
+        frame = imageops.read_image(path, max_long_side=long_side)
+        # Style scale is relative to the content: enlarge small paintings too.
+        width, height = imageops.fit_long_side(frame.shape[1], frame.shape[0], long_side)
+        return imageops.frame_to_image(imageops.resize_frame(frame, width, height), self.device)
+
+    def to_optimization_space(self, frame: np.ndarray) -> torch.Tensor:
+        """A frame as the image that is optimized: RGB, or grey luminance with preserve_colors."""
+        image = imageops.frame_to_image(frame, self.device)
+        return imageops.luminance_image(image) if self.style.preserve_colors else image
+
+    def random_image(self, height: int, width: int, seed: int) -> torch.Tensor:
+        """White noise in [0, 1] (Gatys et al.'s start), the same for the same seed."""
+        generator = torch.Generator().manual_seed(seed)
+        noise = torch.rand((1, 3, height, width), generator=generator).to(self.device)
+        return imageops.luminance_image(noise) if self.style.preserve_colors else noise
+
+    def first_frame_init(self, frame: np.ndarray, mode: str, *, seed: int) -> torch.Tensor:
+        """Start of a first frame: ``content``, ``random`` (noise from ``seed``) or an image path."""
+        height, width = frame.shape[:2]
+        if mode == "content":
+            return self.to_optimization_space(frame)
+        if mode == "random":
+            return self.random_image(height, width, seed)
+        init_frame = imageops.read_image(Path(mode), max_long_side=max(height, width))
+        return self.to_optimization_space(imageops.resize_frame(init_frame, width, height))
+
+    def stylize(
+        self,
+        frame: np.ndarray,
+        init: torch.Tensor,
+        *,
+        iterations: int,
+        temporal: Sequence[TemporalTerm] = (),
+        coarse_to_fine: bool = False,
+        on_step: StepCallback | None = None,
+    ) -> StylizedFrame:
+        """Stylize ``frame`` (uint8 RGB) starting from ``init`` (optimization space, same size).
+
+        With ``coarse_to_fine`` and ``optimizer.scales`` > 1, the image is first optimized at
+        1/2, 1/4 ... of the size, each result enlarged to start the next level; the full size
+        then needs fewer iterations. Temporal terms apply at full size only. ``on_step`` gets
+        (iterations so far, iterations planned over all levels, loss).
+        """
+        content = self.to_optimization_space(frame)
+        height, width = frame.shape[:2]
+        levels = self._pyramid(height, width) if coarse_to_fine else [(height, width)]
+        # The full-size level refines what the coarse levels found: half the budget.
+        budgets = [iterations] * (len(levels) - 1) + [max(1, iterations // 2) if len(levels) > 1 else iterations]
+        planned, done = sum(budgets), 0
+        image = init
+        result: FrameResult | None = None
+        for level, ((level_h, level_w), budget) in enumerate(zip(levels, budgets, strict=True)):
+            last = level == len(levels) - 1
+
+            def report(iteration: int, _: int, loss: float, offset: int = done) -> None:
+                if on_step is not None:
+                    on_step(offset + iteration, planned, loss)
+
+            result = stylize_frame(
+                self.objective,
+                imageops.resize_image(content, level_h, level_w),
+                imageops.resize_image(image, level_h, level_w),
+                self.optimizer,
+                iterations=budget,
+                temporal=temporal if last else (),
+                on_step=report,
+            )
+            done += result.iterations
+            image = result.image
+        assert result is not None
+        return StylizedFrame(frame=self.to_frame(result.image, frame), result=result)
+
+    def _pyramid(self, height: int, width: int) -> list[tuple[int, int]]:
+        levels = [(height, width)]
+        for _ in range(self.optimizer.scales - 1):
+            level_h, level_w = levels[-1][0] // 2, levels[-1][1] // 2
+            if min(level_h, level_w) < _MIN_PYRAMID_SIDE:
+                break
+            levels.append((level_h, level_w))
+        return levels[::-1]
+
+    def to_frame(self, image: torch.Tensor, content_frame: np.ndarray) -> np.ndarray:
+        """Optimization-space image -> output frame, with the content's colours if preserved."""
+        if self.style.preserve_colors:
+            image = imageops.combine_luminance(image, imageops.frame_to_image(content_frame, self.device))
+        return imageops.image_to_frame(image)
