@@ -1,0 +1,136 @@
+"""Tiny real video files made with PyAV for the tests: exact content, known timestamps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from tests.conftest import textured_frame
+
+FrameMaker = Callable[[int], np.ndarray]
+
+
+def moving_texture(width: int, height: int, step: int = 2, seed: int = 0) -> FrameMaker:
+    """Frames of a texture sliding right by ``step`` px per frame (wraps around)."""
+    base = textured_frame(width * 2, height, seed=seed)
+
+    def frame(index: int) -> np.ndarray:
+        offset = (index * step) % width
+        return np.ascontiguousarray(base[:, width - offset : 2 * width - offset])
+
+    return frame
+
+
+def flat_patches(width: int, height: int) -> FrameMaker:
+    """Four flat colour quadrants (the same every frame)."""
+    colours = np.array([[200, 40, 40], [40, 180, 60], [50, 70, 210], [230, 220, 90]], dtype=np.uint8)
+
+    def frame(index: int) -> np.ndarray:
+        out = np.empty((height, width, 3), dtype=np.uint8)
+        h, w = height // 2, width // 2
+        out[:h, :w], out[:h, w:], out[h:, :w], out[h:, w:] = colours
+        return out
+
+    return frame
+
+
+PATCH_COLOURS = [(200, 40, 40), (40, 180, 60), (50, 70, 210), (230, 220, 90)]
+
+
+def make_clip(
+    path: Path,
+    *,
+    frames: int = 10,
+    width: int = 64,
+    height: int = 48,
+    rate: Fraction = Fraction(25),
+    pts: Sequence[int] | None = None,
+    time_base: Fraction | None = None,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    full_range: bool = False,
+    rotation: int = 0,
+    audio: str | None = "aac",
+    audio_burst_at: float | None = None,
+    make_frame: FrameMaker | None = None,
+    options: dict[str, str] | None = None,
+) -> Path:
+    """Write a clip. ``pts`` (in ``time_base``, default 1/rate) gives irregular timing.
+
+    The audio is a quiet 440 Hz tone covering the clip; with ``audio_burst_at`` it is silent
+    except for a loud burst starting at that second, for A/V sync checks.
+    """
+    make_frame = make_frame or moving_texture(width, height)
+    time_base = time_base or 1 / rate
+    if pts is None:
+        pts = [round(i / rate / time_base) for i in range(frames)]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        if codec == "libx264":
+            stream.options = {"crf": "10", "preset": "ultrafast", **(options or {})}
+        if full_range:
+            stream.codec_context.color_range = 2
+        if rotation:
+            stream.set_display_rotation(rotation)
+        audio_stream = None
+        if audio is not None:
+            audio_stream = container.add_stream(audio, rate=48000)
+            audio_stream.codec_context.layout = "stereo"
+        duration = (pts[-1] * time_base) + 1 / rate
+        samples_written = 0
+        total_samples = int(duration * 48000)
+        for index, frame_pts in enumerate(pts):
+            rgb = make_frame(index)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = frame.reformat(format=pix_fmt, dst_color_range=2 if full_range else 1)
+            frame.pts = frame_pts
+            frame.time_base = time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            if audio_stream is not None:
+                until = min(total_samples, int((frame_pts * time_base + 1 / rate) * 48000))
+                while samples_written + 1024 <= until:
+                    _write_audio(container, audio_stream, samples_written, audio_burst_at)
+                    samples_written += 1024
+        for packet in stream.encode(None):
+            container.mux(packet)
+        if audio_stream is not None:
+            for packet in audio_stream.encode(None):
+                container.mux(packet)
+    return path
+
+
+def _write_audio(
+    container: av.container.OutputContainer, stream: av.AudioStream, start: int, burst: float | None
+) -> None:
+    t = (np.arange(start, start + 1024) / 48000).astype(np.float32)
+    if burst is None:
+        signal = 0.1 * np.sin(2 * np.pi * 440 * t)
+    else:
+        signal = np.where(t >= burst, 0.8, 0.0) * np.sin(2 * np.pi * 440 * t)
+    planar = np.stack([signal, signal]).astype(np.float32)
+    frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout="stereo")
+    frame.sample_rate = 48000
+    frame.pts = start
+    frame.time_base = Fraction(1, 48000)
+    for packet in stream.encode(frame):
+        container.mux(packet)
+
+
+def audio_onset(path: Path, threshold: float = 0.3) -> float:
+    """Seconds (output timeline) at which the first audio stream first exceeds ``threshold``."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        for frame in container.decode(stream):
+            samples = frame.to_ndarray()
+            loud = np.nonzero(np.abs(samples).max(axis=0) > threshold)[0]
+            if loud.size:
+                return float(frame.pts * frame.time_base) + loud[0] / frame.sample_rate
+    raise AssertionError("no onset found")

@@ -1,0 +1,281 @@
+"""Decode -> encode round trips through PyAV on real files made in the tests."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.clips import PATCH_COLOURS, audio_onset, flat_patches, make_clip, moving_texture
+from vidstyle.errors import InputFileError, NoFramesError, NotMediaError, NoVideoStreamError, OutputExistsError
+from vidstyle.outputs import check_output_path
+from vidstyle.video_io import Segment, probe, read_frames
+from vidstyle.video_writer import VideoWriter
+
+SHARED_ASSETS = Path(__file__).resolve().parent.parent.parent / "shared" / "assets"
+
+
+def round_trip(source: Path, output: Path, segment: Segment | None = None) -> Path:
+    """Decode ``source`` and encode its frames, unchanged, as the pipeline does."""
+    info = probe(source)
+    frames = list(read_frames(source, segment))
+    origin = frames[0].pts * info.time_base - info.start_time if segment and segment.start > 0 else Fraction(0)
+    with VideoWriter(
+        output,
+        width=info.width,
+        height=info.height,
+        time_base=info.time_base,
+        frame_rate=info.frame_rate,
+        audio_source=info,
+        origin=origin + info.start_time if origin else Fraction(0),
+        end=(origin + info.start_time + segment.duration) if segment and segment.duration else None,
+        metadata=info.metadata,
+    ) as writer:
+        for decoded in frames:
+            writer.write(decoded.frame, decoded.pts)
+    return output
+
+
+def luma(frame: np.ndarray) -> np.ndarray:
+    return frame.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def packet_bytes(path: Path, kind: str) -> list[bytes]:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0] if kind == "audio" else container.streams.video[0]
+        return [bytes(p) for p in container.demux(stream) if p.size]
+
+
+def test_round_trip_keeps_frames_times_and_audio(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=12)
+    output = round_trip(source, tmp_path / "out.mp4")
+    src_info, out_info = probe(source), probe(output)
+    src_frames, out_frames = list(read_frames(source)), list(read_frames(output))
+    assert len(out_frames) == len(src_frames) == 12
+    assert out_info.frame_count == 12 and out_info.frame_count_exact
+    for a, b in zip(src_frames, out_frames, strict=True):
+        assert abs(a.time - b.time) <= max(src_info.time_base, out_info.time_base)
+    assert src_info.duration is not None and out_info.duration is not None
+    assert abs(out_info.duration - src_info.duration) <= src_info.frame_interval
+    # Audio is copied, not re-encoded: same codec, same packet bytes.
+    assert [a.codec for a in out_info.audio] == ["aac"]
+    assert packet_bytes(output, "audio") == packet_bytes(source, "audio")
+    # The picture survives the lossy round trip closely. Luma is compared here: 4:2:0 chroma of
+    # a random colour texture cannot survive twice, and flat colours are checked on their own below.
+    error = np.mean([np.abs(luma(a.frame) - luma(b.frame)).mean() for a, b in zip(src_frames, out_frames, strict=True)])
+    assert error < 2.0, error
+
+
+def test_variable_frame_rate_survives(tmp_path: Path) -> None:
+    pts = [0, 3, 4, 9, 10, 11, 20, 21]  # in 1/100 s: irregular gaps
+    source = make_clip(tmp_path / "vfr.mp4", pts=pts, time_base=Fraction(1, 100), rate=Fraction(30))
+    output = round_trip(source, tmp_path / "out.mp4")
+    times_in = [f.time for f in read_frames(source)]
+    times_out = [f.time for f in read_frames(output)]
+    assert times_in == [Fraction(p, 100) for p in pts]
+    assert len(times_out) == len(times_in)
+    for a, b in zip(times_in, times_out, strict=True):
+        assert abs(a - b) <= Fraction(1, 100)
+
+
+def test_segment_cut_keeps_audio_in_sync(tmp_path: Path) -> None:
+    # A white flash and an audio burst both start at 1.0 s; cut from 0.6 s for 1 s.
+    flash_at = 1.0
+    texture = moving_texture(64, 48)
+
+    def frame(index: int) -> np.ndarray:
+        return np.full((48, 64, 3), 255, np.uint8) if index >= 25 else texture(index)
+
+    source = make_clip(tmp_path / "sync.mp4", frames=50, make_frame=frame, audio_burst_at=flash_at)
+    assert audio_onset(source) == pytest.approx(flash_at, abs=0.002)
+    segment = Segment(start=Fraction(3, 5), duration=Fraction(1))
+    output = round_trip(source, tmp_path / "cut.mp4", segment)
+    frames = list(read_frames(output))
+    assert len(frames) == 25  # 0.6 s .. 1.6 s at 25 fps
+    flash_frame = next(f for f in frames if f.frame.mean() > 240)
+    video_flash = float(flash_frame.time)
+    assert video_flash == pytest.approx(0.4, abs=0.001)
+    # The audio burst lands where the flash does, within a millisecond or two.
+    assert audio_onset(output) == pytest.approx(video_flash, abs=0.003)
+    info = probe(output)
+    assert info.duration is not None and abs(info.duration - 1) <= Fraction(1, 25)
+
+
+def test_segment_by_frame_count_is_frame_accurate(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=30, options={"g": "10"})
+    frames = list(read_frames(source, Segment(start=Fraction(13, 25), frames=5)))
+    assert [f.time for f in frames] == [Fraction(i, 25) for i in range(13, 18)]
+    assert [f.index for f in frames] == [0, 1, 2, 3, 4]
+    assert frames[0].time == Fraction(13, 25)
+
+
+def test_odd_dimensions_are_padded_to_even(tmp_path: Path) -> None:
+    source = make_clip(
+        tmp_path / "odd.mkv", width=63, height=47, pix_fmt="yuv444p", make_frame=flat_patches(63, 47), audio=None
+    )
+    info = probe(source)
+    assert (info.width, info.height) == (63, 47)
+    output = round_trip(source, tmp_path / "out.mp4")
+    src, out = next(iter(read_frames(source))).frame, next(iter(read_frames(output))).frame
+    assert out.shape == (48, 64, 3)
+    assert np.median(np.abs(out[:47, :63].astype(int) - src.astype(int))) <= 1
+    # The added column and row repeat the edge instead of showing black.
+    assert np.abs(out[:47, 63].astype(int) - src[:, 62].astype(int)).mean() < 6.0
+    assert np.abs(out[47, :63].astype(int) - src[46, :].astype(int)).mean() < 6.0
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_rotated_clip_comes_out_upright(tmp_path: Path, rotation: int) -> None:
+    def marked(index: int) -> np.ndarray:
+        frame = np.full((48, 64, 3), 40, np.uint8)
+        frame[:12, :16] = (250, 30, 30)  # red marker in the stored top-left corner
+        return frame
+
+    source = make_clip(tmp_path / "rot.mp4", rotation=rotation, make_frame=marked, audio=None)
+    info = probe(source)
+    upright = next(iter(read_frames(source))).frame
+    # Counter-clockwise rotation by 90 moves the top-left corner to the bottom-left.
+    expected_corner = {90: (slice(-12, None), slice(0, 12)), 270: (slice(0, 12), slice(-12, None))}
+    if rotation % 360 == 180:
+        assert upright.shape == (48, 64, 3)
+        corner = upright[-12:, -16:]
+    else:
+        assert (info.width, info.height) == (48, 64)
+        assert upright.shape == (64, 48, 3)
+        corner = upright[expected_corner[rotation % 360]]
+    assert corner[..., 0].mean() > 200 and corner[..., 1].mean() < 80
+    # Written upright, the output carries no rotation to be applied twice.
+    output = round_trip(source, tmp_path / "out.mp4")
+    assert probe(output).rotation == 0
+    assert np.abs(next(iter(read_frames(output))).frame.astype(int) - upright.astype(int)).mean() < 4.0
+
+
+@pytest.mark.parametrize(("pix_fmt", "full_range"), [("yuvj420p", True), ("yuv420p", True), ("yuv444p", False)])
+def test_colours_survive_the_round_trip(tmp_path: Path, pix_fmt: str, full_range: bool) -> None:
+    source = make_clip(
+        tmp_path / "flat.mp4", pix_fmt=pix_fmt, full_range=full_range, make_frame=flat_patches(64, 48), audio=None
+    )
+    assert probe(source).color_range == "full" if full_range else "limited"
+    output = round_trip(source, tmp_path / "out.mp4")
+    for path in (source, output):
+        frame = next(iter(read_frames(path))).frame.astype(int)
+        centres = [frame[6:18, 8:24], frame[6:18, 40:56], frame[30:42, 8:24], frame[30:42, 40:56]]
+        for patch, colour in zip(centres, PATCH_COLOURS, strict=True):
+            error = np.abs(patch - np.array(colour)).mean()
+            assert error < 3.0, (path.name, colour, error)
+
+
+def test_webm_gets_vp9_and_opus(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=8)
+    output = round_trip(source, tmp_path / "out.webm")
+    with av.open(str(output)) as container:
+        assert container.streams.video[0].codec_context.name == "vp9"
+        assert container.streams.audio[0].codec_context.name == "opus"
+    assert len(list(read_frames(output))) == 8
+
+
+def test_mkv_copies_audio(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=8)
+    output = round_trip(source, tmp_path / "out.mkv")
+    assert packet_bytes(output, "audio") == packet_bytes(source, "audio")
+
+
+@pytest.mark.skipif(not (SHARED_ASSETS / "shepard_calais_1906.ogv").exists(), reason="shared assets not present")
+def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:
+    source = SHARED_ASSETS / "shepard_calais_1906.ogv"
+    info = probe(source)
+    assert not info.frame_count_exact
+    assert info.frame_rate == 15
+    output = round_trip(source, tmp_path / "calais.mp4")
+    src_times = [f.time for f in read_frames(source)]
+    out_times = [f.time for f in read_frames(output)]
+    assert len(src_times) == len(out_times) == 288
+    assert max(abs(a - b) for a, b in zip(src_times, out_times, strict=True)) <= Fraction(1, 1000)
+
+
+def test_real_sample_with_aac_and_odd_rate(tmp_path: Path, pens_clip: Path) -> None:
+    info = probe(pens_clip)
+    assert (info.width, info.height, info.rotation) == (144, 176, 270)
+    assert info.frame_count == 64 and info.frame_count_exact
+    assert info.frame_rate is not None and info.frame_rate.denominator != 1
+    output = round_trip(pens_clip, tmp_path / "pens.mp4")
+    src, out = list(read_frames(pens_clip)), list(read_frames(output))
+    assert len(out) == 64
+    assert all(abs(a.time - b.time) <= info.time_base for a, b in zip(src, out, strict=True))
+    assert packet_bytes(output, "audio") == packet_bytes(pens_clip, "audio")
+    assert probe(output).metadata.get("creation_time") == info.metadata["creation_time"]
+
+
+def test_probe_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="no such file"):
+        probe(tmp_path / "nothing.mp4")
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello, not a video\n" * 20)
+    with pytest.raises(NotMediaError):
+        probe(text)
+    # An audio-only file has no video stream.
+    audio_only = tmp_path / "sound.m4a"
+    with av.open(str(audio_only), "w") as container:
+        stream = container.add_stream("aac", rate=48000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 48000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    with pytest.raises(NoVideoStreamError, match="no video stream"):
+        probe(audio_only)
+    # A video stream with no frames at all (only the audio has packets).
+    empty = tmp_path / "empty.mkv"
+    with av.open(str(empty), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height = 64, 48
+        audio = container.add_stream("aac", rate=48000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 48000
+        for packet in [*audio.encode(frame), *audio.encode(None)]:
+            container.mux(packet)
+    with pytest.raises(NoFramesError, match="no decodable frame"):
+        probe(empty)
+
+
+def test_corrupt_packet_is_reported_with_its_frame_index(tmp_path: Path, caplog) -> None:
+    source = make_clip(tmp_path / "in.avi", codec="mjpeg", pix_fmt="yuvj420p", frames=10, audio=None)
+    data = bytearray(source.read_bytes())
+    with av.open(str(source)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    # Wreck the 5th frame's (index 4) JPEG data.
+    position, size = packets[4]
+    data[position + 8 : position + size - 8] = b"\xff" * (size - 16)
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="vidstyle"):
+        frames = list(read_frames(broken))
+    assert len(frames) == 9
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("frame 4" in m for m in messages), messages
+    # The frames around the hole are the right ones, with their own timestamps.
+    assert [f.pts for f in frames] == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+
+
+def test_writer_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    output = tmp_path / "out.mp4"
+    with (
+        pytest.raises(RuntimeError, match="stop"),
+        VideoWriter(output, width=64, height=48, time_base=Fraction(1, 25), frame_rate=Fraction(25)) as writer,
+    ):
+        writer.write(np.zeros((48, 64, 3), np.uint8), 0)
+        raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_checks(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=2, audio=None)
+    existing = tmp_path / "exists.mp4"
+    shutil.copy(source, existing)
+    with pytest.raises(OutputExistsError):
+        check_output_path(existing, inputs=(source,), overwrite=False)
+    check_output_path(existing, inputs=(source,), overwrite=True)

@@ -1,0 +1,297 @@
+"""Encoding stylized frames with PyAV, with the source's audio carried across.
+
+H.264 (yuv420p) into mp4, mov or mkv; VP9 into webm. Every frame keeps its source
+timestamp, so variable frame rates and durations survive. Audio is stream-copied where the
+output container accepts its codec, and transcoded (AAC, or Opus for webm) where not. The
+file is written beside the target under a temporary name and renamed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import cast
+
+import av
+import av.error
+import numpy as np
+from av.audio.stream import AudioStream
+from av.video.reformatter import ColorRange, Colorspace
+from av.video.stream import VideoStream
+
+from vidstyle.errors import OutputPathError, UsageError
+from vidstyle.outputs import temporary_output
+from vidstyle.video_io import RGB_TO_YUV, VideoInfo, open_input
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """How an output extension is written."""
+
+    muxer: str
+    video_codec: str
+    default_crf: int
+    audio_copyable: frozenset[str] | None  # None: any codec may be copied
+    audio_fallback: str
+
+
+_CONTAINERS: dict[str, ContainerPlan] = {
+    ".mp4": ContainerPlan(
+        "mp4", "libx264", 18, frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac"
+    ),
+    ".m4v": ContainerPlan("mp4", "libx264", 18, frozenset({"aac", "mp3", "alac", "ac3", "eac3"}), "aac"),
+    ".mov": ContainerPlan(
+        "mov", "libx264", 18, frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}), "aac"
+    ),
+    ".mkv": ContainerPlan("matroska", "libx264", 18, None, "aac"),
+    ".webm": ContainerPlan("webm", "libvpx-vp9", 31, frozenset({"opus", "vorbis"}), "libopus"),
+}
+VIDEO_EXTENSIONS: tuple[str, ...] = tuple(_CONTAINERS)
+X264_PRESETS: tuple[str, ...] = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)  # fmt: skip
+
+
+def container_plan(path: Path) -> ContainerPlan:
+    plan = _CONTAINERS.get(path.suffix.lower())
+    if plan is None:
+        raise OutputPathError(f"{path}: unsupported output type; use one of {', '.join(VIDEO_EXTENSIONS)}")
+    return plan
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Video encoder quality: CRF (None: the codec's default) and x264 preset."""
+
+    crf: int | None = None
+    preset: str = "medium"
+
+    def __post_init__(self) -> None:
+        if self.crf is not None and not 0 <= self.crf <= 63:
+            raise UsageError(f"--crf must be between 0 and 63; got {self.crf}")
+        if self.preset not in X264_PRESETS:
+            raise UsageError(f"--preset must be one of {', '.join(X264_PRESETS)}; got {self.preset!r}")
+
+
+class _AudioTrack:
+    """One source audio stream, muxed into the output in step with the video."""
+
+    def __init__(
+        self,
+        output: av.container.OutputContainer,
+        source: av.audio.stream.AudioStream,
+        plan: ContainerPlan,
+    ) -> None:
+        self.source = source
+        self.stream: AudioStream
+        self.copy = plan.audio_copyable is None or source.codec_context.name in plan.audio_copyable
+        self.bsf: av.bitstream.BitStreamFilterContext | None = None
+        if self.copy:
+            self.stream = cast(AudioStream, output.add_stream_from_template(source))
+            # ADTS AAC (MPEG-TS, raw .aac) must be repacked for mp4/mov.
+            adts = source.codec_context.name == "aac" and source.container.format.name in ("mpegts", "aac")
+            if adts and plan.muxer in ("mp4", "mov"):
+                self.bsf = av.bitstream.BitStreamFilterContext("aac_adtstoasc", source, self.stream)
+        else:
+            rate = source.codec_context.sample_rate
+            if plan.audio_fallback == "libopus" and rate not in (48000, 24000, 16000, 12000, 8000):
+                rate = 48000
+            self.stream = cast(AudioStream, output.add_stream(plan.audio_fallback, rate=rate))
+            layout = source.codec_context.layout.name if source.codec_context.layout else "stereo"
+            self.stream.codec_context.layout = layout
+            formats = self.stream.codec_context.codec.audio_formats or []
+            self.resampler = av.AudioResampler(format=formats[0].name if formats else "fltp", layout=layout, rate=rate)
+            log.info(
+                "audio stream %d (%s) is transcoded to %s", source.index, source.codec_context.name, plan.audio_fallback
+            )
+
+
+class VideoWriter:
+    """Write RGB frames with their timestamps to a video file, with the source's audio.
+
+    Use as a context manager: the file appears under its final name only when the block ends
+    without an exception. ``origin`` (seconds, in the source's timeline) becomes time zero in
+    the output, for both video and audio: 0 keeps the source's timestamps as they are.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        width: int,
+        height: int,
+        time_base: Fraction,
+        frame_rate: Fraction | None,
+        audio_source: VideoInfo | None = None,
+        origin: Fraction = Fraction(0),
+        end: Fraction | None = None,
+        encode: EncodeSettings | None = None,
+        metadata: dict[str, str] | None = None,
+        stream_metadata: dict[str, str] | None = None,
+    ) -> None:
+        self.path = path
+        self.plan = container_plan(path)
+        self.width, self.height = width, height
+        self.time_base = time_base
+        self.frame_rate = frame_rate or Fraction(25)
+        self.audio_source = audio_source if audio_source and audio_source.audio else None
+        self.origin = origin
+        self.end = end
+        self.encode = encode or EncodeSettings()
+        self.metadata = metadata or {}
+        self.stream_metadata = stream_metadata or {}
+        self._stack = contextlib.ExitStack()
+        self.frames_written = 0
+
+    def __enter__(self) -> VideoWriter:
+        try:
+            temp = self._stack.enter_context(temporary_output(self.path))
+            self._output = self._stack.enter_context(av.open(str(temp), mode="w", format=self.plan.muxer))
+            self._setup_video()
+            self._audio_tracks: list[_AudioTrack] = []
+            self._audio_packets: Iterator[av.Packet] | None = None
+            self._pending: av.Packet | None = None
+            if self.audio_source is not None:
+                self._setup_audio(self.audio_source)
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            try:
+                self._finish()
+            except BaseException as finish_error:
+                self._stack.__exit__(type(finish_error), finish_error, finish_error.__traceback__)
+                raise
+        self._stack.__exit__(exc_type, exc, tb)
+
+    def _setup_video(self) -> None:
+        stream = cast(VideoStream, self._output.add_stream(self.plan.video_codec, rate=self.frame_rate))
+        stream.width, stream.height = self.width + self.width % 2, self.height + self.height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = self.time_base
+        stream.codec_context.time_base = self.time_base
+        crf = self.encode.crf if self.encode.crf is not None else self.plan.default_crf
+        if self.plan.video_codec == "libx264":
+            stream.options = {"crf": str(crf), "preset": self.encode.preset}
+        else:
+            stream.options = {"crf": str(crf), "b": "0", "row-mt": "1"}
+        # Tag what we write, so players need not guess: BT.709, limited range.
+        stream.codec_context.colorspace = Colorspace.ITU709
+        stream.codec_context.color_range = ColorRange.MPEG
+        stream.codec_context.color_primaries = 1  # BT.709
+        stream.codec_context.color_trc = 1  # BT.709
+        for key, value in self.stream_metadata.items():
+            stream.metadata[key] = value
+        for key, value in self.metadata.items():
+            self._output.metadata[key] = value
+        self._video = stream
+
+    def _setup_audio(self, info: VideoInfo) -> None:
+        source = self._stack.enter_context(open_input(info.path))
+        streams = [cast(AudioStream, s) for s in source.streams.audio if s.codec_context is not None]
+        for stream in streams:
+            self._audio_tracks.append(_AudioTrack(self._output, stream, self.plan))
+        if self.origin > 0:
+            source.seek(int(self.origin * av.time_base), backward=True, any_frame=False)
+        self._audio_packets = source.demux(*streams)
+
+    def write(self, frame: np.ndarray, pts: int) -> None:
+        """Encode one RGB frame (H, W, 3) uint8 shown at ``pts`` (source time base)."""
+        if frame.shape[:2] != (self.height, self.width):
+            raise ValueError(f"frame is {frame.shape[1]}x{frame.shape[0]}, writer is {self.width}x{self.height}")
+        if self.width % 2 or self.height % 2:
+            # 4:2:0 chroma needs even sides: repeat the last row/column rather than scale.
+            frame = np.pad(frame, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
+        video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        video_frame = video_frame.reformat(
+            format="yuv420p",
+            src_color_range=ColorRange.JPEG,
+            dst_colorspace=Colorspace.ITU709,
+            dst_color_range=ColorRange.MPEG,
+            interpolation=RGB_TO_YUV,
+        )
+        video_frame.pts = pts - round(self.origin / self.time_base)
+        video_frame.time_base = self.time_base
+        self._mux_audio_until(video_frame.pts * self.time_base + self.origin)
+        for packet in self._video.encode(video_frame):
+            self._output.mux(packet)
+        self.frames_written += 1
+
+    def _mux_audio_until(self, time: Fraction | None) -> None:
+        """Mux source audio up to ``time`` (source seconds), or all of it (within the end) for None."""
+        if self._audio_packets is None:
+            return
+        tracks = {track.source.index: track for track in self._audio_tracks}
+        while True:
+            packet = self._pending or next(self._audio_packets, None)
+            self._pending = None
+            if packet is None:
+                self._audio_packets = None
+                return
+            if packet.pts is None or packet.time_base is None:
+                continue
+            packet_time = packet.pts * Fraction(packet.time_base)
+            if time is not None and packet_time > time:
+                self._pending = packet
+                return
+            # A full render keeps everything, encoder priming (negative times) included.
+            before_cut = self.origin > 0 and packet_time < self.origin
+            if before_cut or (self.end is not None and packet_time >= self.end):
+                continue
+            self._mux_audio_packet(tracks[packet.stream.index], packet)
+
+    def _mux_audio_packet(self, track: _AudioTrack, packet: av.Packet) -> None:
+        shift = round(self.origin / Fraction(packet.time_base))
+        if track.copy:
+            packets = track.bsf.filter(packet) if track.bsf is not None else [packet]
+            for out in packets:
+                if out.pts is not None:
+                    out.pts -= shift
+                if out.dts is not None:
+                    out.dts -= shift
+                out.stream = track.stream
+                self._output.mux(out)
+            return
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            log.warning("%s: a corrupt audio packet was skipped", self.audio_source.path if self.audio_source else "")
+            return
+        for frame in frames:
+            assert isinstance(frame, av.AudioFrame)
+            frame.pts = None  # the resampler and encoder count samples from here on
+            for resampled in track.resampler.resample(frame):
+                for out in track.stream.encode(resampled):
+                    self._output.mux(out)
+
+    def _finish(self) -> None:
+        for packet in self._video.encode(None):
+            self._output.mux(packet)
+        self._mux_audio_until(None)
+        for track in self._audio_tracks:
+            if track.copy:
+                if track.bsf is not None:
+                    for out in track.bsf.filter(None):
+                        out.stream = track.stream
+                        self._output.mux(out)
+                continue
+            for resampled in track.resampler.resample(None):
+                for out in track.stream.encode(resampled):
+                    self._output.mux(out)
+            for out in track.stream.encode(None):
+                self._output.mux(out)
