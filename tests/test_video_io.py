@@ -279,3 +279,46 @@ def test_output_checks(tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError):
         check_output_path(existing, inputs=(source,), overwrite=False)
     check_output_path(existing, inputs=(source,), overwrite=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "pix_fmt"),
+    [
+        ("clip.mov", "libx264", "yuv420p"),
+        ("clip.mkv", "libx264", "yuv420p"),
+        ("clip.webm", "libvpx-vp9", "yuv420p"),
+        ("clip.avi", "mpeg4", "yuv420p"),
+        ("clip.mpg", "mpeg2video", "yuv420p"),
+        ("clip.ogv", "libtheora", "yuv420p"),
+    ],
+)
+def test_reads_common_containers(tmp_path: Path, name: str, codec: str, pix_fmt: str) -> None:
+    if codec not in av.codecs_available:
+        pytest.skip(f"{codec} not in this FFmpeg build")
+    source = make_clip(
+        tmp_path / name, codec=codec, pix_fmt=pix_fmt, frames=6, audio=None, make_frame=flat_patches(64, 48)
+    )
+    frames = list(read_frames(source))
+    assert len(frames) == 6
+    assert all(f.frame.shape == (48, 64, 3) for f in frames)
+    assert [f.time for f in frames] == sorted({f.time for f in frames})
+    centre = frames[3].frame[6:18, 8:24].astype(int)
+    assert np.abs(centre - np.array(PATCH_COLOURS[0])).mean() < 6.0
+
+
+def test_ten_bit_input_keeps_its_colours(tmp_path: Path) -> None:
+    source = make_clip(
+        tmp_path / "deep.mkv",
+        codec="ffv1",
+        pix_fmt="yuv420p10le",
+        frames=3,
+        audio=None,
+        make_frame=flat_patches(64, 48),
+    )
+    assert probe(source).pixel_format == "yuv420p10le"
+    frame = next(iter(read_frames(source))).frame
+    assert frame.dtype == np.uint8
+    for patch, colour in zip(
+        [frame[6:18, 8:24], frame[30:42, 40:56]], [PATCH_COLOURS[0], PATCH_COLOURS[3]], strict=True
+    ):
+        assert np.abs(patch.astype(int) - np.array(colour)).mean() < 2.0

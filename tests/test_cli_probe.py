@@ -1,0 +1,31 @@
+"""``vidstyle probe``: what a user sees about a file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from vidstyle.cli import main
+
+
+def test_probe_prints_the_video_info(pens_clip: Path, capsys) -> None:
+    assert main(["probe", str(pens_clip)]) == 0
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in capsys.readouterr().out.splitlines())
+    assert rows["size"] == "144x176 (rotated 270 deg for display)"
+    assert rows["frame rate"] == "29.493 fps (2880000/97649)"
+    assert rows["video"] == "h264, yuvj420p, full range"
+    assert rows["frames"] == "64"
+    assert rows["audio #1"] == "aac, 48000 Hz, 2 channels"
+
+
+def test_probe_of_a_text_file_is_one_line(tmp_path: Path, capsys) -> None:
+    text = tmp_path / "readme.txt"
+    text.write_text("not a video\n" * 10)
+    assert main(["probe", str(text)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a video" in err[0]
+
+
+def test_probe_without_a_file_is_a_usage_error(capsys) -> None:
+    assert main(["probe"]) == 2
+    assert "required: file" in capsys.readouterr().err
