@@ -19,7 +19,7 @@ PrecisionName = Literal["auto", "fp32", "bf16"]
 OptimizerName = Literal["lbfgs", "adam"]
 TemporalInit = Literal["prev-warped", "prev", "content", "random"]
 FlowMethod = Literal["dis", "farneback", "deepflow"]
-DisPreset = Literal["ultrafast", "fast", "medium"]
+DisPreset = Literal["ultrafast", "fast", "medium", "fine"]
 QualityName = Literal["draft", "normal", "high"]
 OutputSizeName = Literal["processing", "source"]
 
@@ -154,7 +154,7 @@ class TemporalSettings:
     """
 
     flow: FlowMethod = "dis"
-    dis_preset: DisPreset = "medium"
+    dis_preset: DisPreset = "fine"
     init: TemporalInit = "prev-warped"
     long_term: tuple[int, ...] = (1,)
     cut_threshold: float = 0.3

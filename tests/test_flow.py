@@ -1,0 +1,156 @@
+"""Optical flow accuracy, warping, Ruder et al.'s reliability mask, cut detection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import textured_frame
+from vidstyle.flow import (
+    FlowEstimator,
+    histogram_distance,
+    is_scene_cut,
+    long_term_masks,
+    reliability,
+    warp,
+    warp_with_fill,
+)
+from vidstyle.imageops import read_image, resize_frame
+
+H, W = 96, 128
+MARGIN = 12
+
+
+def _affine_pair(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A textured frame, the frame moved by ``matrix``, and the true flow between them."""
+    a = textured_frame(W, H, seed=1)
+    b = cv2.warpAffine(a, matrix, (W, H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    grid_x, grid_y = np.meshgrid(np.arange(W, dtype=np.float64), np.arange(H, dtype=np.float64))
+    true_x = matrix[0, 0] * grid_x + matrix[0, 1] * grid_y + matrix[0, 2] - grid_x
+    true_y = matrix[1, 0] * grid_x + matrix[1, 1] * grid_y + matrix[1, 2] - grid_y
+    return a, b, np.dstack([true_x, true_y])
+
+
+def _interior_epe(flow: np.ndarray, truth: np.ndarray) -> float:
+    error = np.sqrt(((flow - truth) ** 2).sum(axis=2))
+    return float(error[MARGIN:-MARGIN, MARGIN:-MARGIN].mean())
+
+
+@pytest.mark.parametrize("method", ["dis", "farneback"])
+def test_subpixel_translation(method: str) -> None:
+    a, b, truth = _affine_pair(np.float32([[1, 0, 2.3], [0, 1, -1.6]]))
+    assert _interior_epe(FlowEstimator(method)(a, b), truth) < 0.5
+
+
+@pytest.mark.parametrize("method", ["dis", "farneback"])
+def test_rotation(method: str) -> None:
+    matrix = cv2.getRotationMatrix2D((W / 2, H / 2), 3.0, 1.0)
+    a, b, truth = _affine_pair(matrix)
+    assert np.abs(truth).max() > 2.0  # a real rotation, several pixels at the corners
+    assert _interior_epe(FlowEstimator(method)(a, b), truth) < 0.5
+
+
+def test_warp_brings_the_next_frame_back() -> None:
+    a, b, _ = _affine_pair(np.float32([[1, 0, 3.5], [0, 1, 1.25]]))
+    flow = FlowEstimator()(a, b)
+    restored = warp(b, flow)
+    error = np.abs(restored - a.astype(np.float32))[MARGIN:-MARGIN, MARGIN:-MARGIN].mean()
+    assert error < 3.0
+    assert restored.dtype == np.float32 and restored.shape == a.shape
+
+
+def test_warp_border_repeats_edge_pixels() -> None:
+    frame = np.zeros((4, 4, 3), np.uint8)
+    frame[:, 0] = 200
+    flow = np.zeros((4, 4, 2), np.float32)
+    flow[..., 0] = -2.0  # every pixel samples 2 px to its left
+    warped = warp(frame, flow)
+    assert (warped[:, :2] == 200).all()  # left of the image: the edge column, not black
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _square_scene(size: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A textured square moving ``step`` px right over a painting: frames, true disocclusion, edge band."""
+    height, width = 120, 160
+    background = resize_frame(read_image(SAMPLES / "starry_night.jpg"), width, height)
+    wave = resize_frame(read_image(SAMPLES / "great_wave.jpg"), 333, 225)
+    square = wave[100 : 100 + size, 20 : 20 + size]
+    top, left = 36, 50
+
+    def frame(x: int) -> np.ndarray:
+        out = background.copy()
+        out[top : top + size, x : x + size] = square
+        return out
+
+    previous, current = frame(left), frame(left + step)
+    truth = np.zeros((height, width), bool)
+    truth[top : top + size, left : left + step] = True  # under the square before, visible now
+    square_now = np.zeros((height, width), np.uint8)
+    square_now[top : top + size, left + step : left + step + size] = 1
+    band = cv2.morphologyEx(square_now, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
+    return previous, current, truth, band
+
+
+@pytest.mark.parametrize(("size", "step"), [(40, 4), (40, 8), (48, 6), (32, 12)])
+def test_mask_finds_the_disoccluded_region(size: int, step: int) -> None:
+    previous, current, truth, band = _square_scene(size, step)
+    estimate = FlowEstimator()
+    verdict = reliability(estimate(current, previous), estimate(previous, current))
+    # Judged off a 1 px band around the square's edge, where any flow is a blend of two motions
+    # (those pixels are unreliable anyway: they are the motion boundary).
+    care = ~band
+    predicted = verdict.holes & care
+    expected = truth & care
+    hits = (predicted & expected).sum()
+    precision, recall = hits / predicted.sum(), hits / expected.sum()
+    assert precision > 0.8 and recall > 0.8, (precision, recall)
+    # The full mask also drops the motion boundary, and keeps the still background.
+    assert verdict.mask[band].mean() < 0.5
+    background = np.ones_like(truth)
+    background[20:100, 30:120] = False
+    assert verdict.mask[background].mean() > 0.95
+
+
+def test_out_of_frame_pixels_are_unreliable() -> None:
+    a, b, _ = _affine_pair(np.float32([[1, 0, 6.0], [0, 1, 0.0]]))
+    estimate = FlowEstimator()
+    verdict = reliability(estimate(b, a), estimate(a, b))
+    # b's left 6 columns came from outside a.
+    assert verdict.out_of_frame[:, :5].mean() > 0.9
+    assert verdict.out_of_frame[:, 8:].mean() < 0.01
+
+
+def test_holes_are_filled_from_the_fill_image() -> None:
+    previous = np.full((8, 8, 3), 10, np.uint8)
+    fill = np.full((8, 8, 3), 250, np.uint8)
+    holes = np.zeros((8, 8), bool)
+    holes[2:4, 2:4] = True
+    warped = warp_with_fill(previous, np.zeros((8, 8, 2), np.float32), fill, holes)
+    assert (warped[holes] == 250).all() and (warped[~holes] == 10).all()
+
+
+def test_long_term_masks_take_the_closest_reliable_frame() -> None:
+    c1 = np.array([[1.0, 0.0, 0.0, 1.0]])
+    c2 = np.array([[1.0, 1.0, 0.0, 0.0]])
+    c4 = np.array([[1.0, 1.0, 1.0, 0.0]])
+    l1, l2, l4 = long_term_masks([c1, c2, c4])
+    assert l1.tolist() == [[1.0, 0.0, 0.0, 1.0]]
+    assert l2.tolist() == [[0.0, 1.0, 0.0, 0.0]]
+    assert l4.tolist() == [[0.0, 0.0, 1.0, 0.0]]
+
+
+def test_histogram_distance_and_cut_decision() -> None:
+    a = textured_frame(64, 48, seed=1)
+    shifted = np.roll(a, 3, axis=1)
+    other = 255 - textured_frame(64, 48, seed=9) // 2
+    assert histogram_distance(a, shifted) < 0.2
+    assert histogram_distance(a, other) > 0.5
+    assert is_scene_cut(coverage=0.1, histogram_jump=0.0, coverage_threshold=0.3)
+    assert is_scene_cut(coverage=0.9, histogram_jump=0.8, coverage_threshold=0.3)
+    assert not is_scene_cut(coverage=0.9, histogram_jump=0.1, coverage_threshold=0.3)
+    assert not is_scene_cut(coverage=0.0, histogram_jump=1.0, coverage_threshold=0.0)

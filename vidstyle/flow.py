@@ -1,0 +1,193 @@
+"""Optical flow, warping, Ruder et al.'s reliability mask and scene-cut detection.
+
+numpy in and out: frames are uint8 (H, W, 3) RGB, flows float32 (H, W, 2) holding (dx, dy)
+in pixels, masks float32 (H, W) in [0, 1].
+
+Conventions: ``flow(a, b)`` maps each pixel x of frame a to where it is in frame b, so
+a(x) ~ b(x + flow(x)). The *backward* flow of frame i is flow(i, i-1); warping the previous
+output along it brings that output into frame i's geometry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vidstyle.config import DisPreset, FlowMethod
+from vidstyle.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+_DIS_PRESETS: dict[str, int] = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+    "fine": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+def _dis(preset: DisPreset) -> cv2.DISOpticalFlow:
+    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+    if preset == "fine":
+        # OpenCV's presets stop at 1/2 resolution with 8 px patches, which smears motion across
+        # object edges: on a square moving over a painting, disocclusions were found with 60%
+        # precision. Full resolution, 6 px patches every 2 px and more refinement reach 90%+
+        # (tests/test_flow.py) for about 10x the time of "medium" (150 ms at 384x468, still a
+        # few percent of a frame's optimization).
+        dis.setFinestScale(0)
+        dis.setPatchSize(6)
+        dis.setPatchStride(2)
+        dis.setVariationalRefinementIterations(15)
+    return dis
+
+
+def deepflow_available() -> bool:
+    """DeepFlow lives in opencv-contrib's ``optflow`` module."""
+    return hasattr(cv2, "optflow") and hasattr(cv2.optflow, "createOptFlow_DeepFlow")
+
+
+class FlowEstimator:
+    """Dense optical flow with OpenCV: DIS (default), Farneback, or DeepFlow (opencv-contrib).
+
+    One estimator per thread: OpenCV's algorithm objects keep state between calls.
+    """
+
+    def __init__(self, method: FlowMethod = "dis", dis_preset: DisPreset = "fine") -> None:
+        self.method = method
+        if method == "deepflow" and not deepflow_available():
+            raise UsageError("--flow deepflow needs opencv-contrib-python (cv2.optflow); use dis or farneback")
+        self._dis = _dis(dis_preset) if method == "dis" else None
+        self._deepflow = cv2.optflow.createOptFlow_DeepFlow() if method == "deepflow" else None
+
+    def __call__(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        """Flow from ``frame_a`` to ``frame_b`` (same size), float32 (H, W, 2)."""
+        grey_a = cv2.cvtColor(frame_a, cv2.COLOR_RGB2GRAY)
+        grey_b = cv2.cvtColor(frame_b, cv2.COLOR_RGB2GRAY)
+        if self._dis is not None:
+            flow = self._dis.calc(grey_a, grey_b, None)
+        elif self._deepflow is not None:
+            flow = self._deepflow.calc(grey_a, grey_b, None)
+        else:
+            # Pyramid deep enough for large motion at small sizes; window large enough for texture.
+            flow = cv2.calcOpticalFlowFarneback(
+                grey_a, grey_b, None, pyr_scale=0.5, levels=5, winsize=15, iterations=5, poly_n=7, poly_sigma=1.5, flags=0
+            )
+        return np.asarray(flow, dtype=np.float32)
+
+
+def _sample_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    height, width = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return grid_x + flow[..., 0], grid_y + flow[..., 1]
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Sample ``image`` at x + flow(x): the image brought into the flow's source geometry.
+
+    Bilinear; outside the image the nearest edge pixel is repeated (those pixels are marked
+    unreliable by ``reliability_mask`` and filled by the caller). uint8 in, float32 out.
+    """
+    map_x, map_y = _sample_maps(flow)
+    source = image.astype(np.float32, copy=False)
+    return cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Ruder et al.'s per-pixel verdicts for a backward flow; each a bool (H, W) array."""
+
+    out_of_frame: np.ndarray
+    disoccluded: np.ndarray
+    motion_boundary: np.ndarray
+
+    @property
+    def mask(self) -> np.ndarray:
+        """c: 1 where the warped previous frame can be trusted, 0 elsewhere (float32)."""
+        return (~(self.out_of_frame | self.disoccluded | self.motion_boundary)).astype(np.float32)
+
+    @property
+    def holes(self) -> np.ndarray:
+        """Pixels a warp cannot fill at all: out of frame or newly visible (bool)."""
+        return self.out_of_frame | self.disoccluded
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of reliable pixels."""
+        return float(self.mask.mean())
+
+
+def reliability(backward: np.ndarray, forward: np.ndarray) -> Reliability:
+    """Check backward flow w (frame i -> i-1) against forward flow (i-1 -> i) (Ruder et al. 2016).
+
+    With w^ the forward flow sampled at x + w:
+    - disoccluded where |w + w^|^2 > 0.01 (|w|^2 + |w^|^2) + 0.5;
+    - motion boundary where |grad u|^2 + |grad v|^2 > 0.01 |w|^2 + 0.002;
+    - out of frame where x + w leaves the image.
+    """
+    height, width = backward.shape[:2]
+    map_x, map_y = _sample_maps(backward)
+    # Half a pixel of slack: sub-pixel noise at the border is not leaving the frame.
+    out_of_frame = (map_x < -0.5) | (map_x > width - 0.5) | (map_y < -0.5) | (map_y > height - 0.5)
+    forward_at = cv2.remap(forward, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    round_trip = backward + forward_at
+    norm_b = (backward**2).sum(axis=2)
+    norm_f = (forward_at**2).sum(axis=2)
+    disoccluded = (round_trip**2).sum(axis=2) > 0.01 * (norm_b + norm_f) + 0.5
+    du_dy, du_dx = np.gradient(backward[..., 0])
+    dv_dy, dv_dx = np.gradient(backward[..., 1])
+    gradient = du_dx**2 + du_dy**2 + dv_dx**2 + dv_dy**2
+    motion_boundary = gradient > 0.01 * norm_b + 0.002
+    return Reliability(out_of_frame=out_of_frame, disoccluded=disoccluded, motion_boundary=motion_boundary)
+
+
+def warp_with_fill(previous: np.ndarray, backward: np.ndarray, fill: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """``previous`` warped into this frame, with ``holes`` taken from ``fill`` (e.g. the content).
+
+    previous, fill: uint8 (H, W, 3); returns float32 (H, W, 3) in 0-255.
+    """
+    warped = warp(previous, backward)
+    warped[holes] = fill[holes]
+    return warped
+
+
+def long_term_masks(masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Ruder et al.'s long-term masks, closest frame first: each minus the closer ones, clamped at 0.
+
+    ``masks[k]`` is the reliability of the k-th offset (ascending offsets); a pixel then pulls
+    towards the closest previous frame that saw it reliably.
+    """
+    combined: list[np.ndarray] = []
+    closer = np.zeros_like(masks[0]) if masks else None
+    for mask in masks:
+        assert closer is not None
+        combined.append(np.clip(mask - closer, 0.0, 1.0))
+        closer = closer + mask
+    return combined
+
+
+def histogram_distance(frame_a: np.ndarray, frame_b: np.ndarray) -> float:
+    """Bhattacharyya distance (0 same, 1 disjoint) of the frames' hue-saturation-value histograms."""
+    hists = []
+    for frame in (frame_a, frame_b):
+        hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
+        hist = cv2.calcHist([hsv], [0, 1, 2], None, [16, 8, 8], [0, 180, 0, 256, 0, 256])
+        hists.append(cv2.normalize(hist, hist).flatten())
+    return float(cv2.compareHist(hists[0], hists[1], cv2.HISTCMP_BHATTACHARYYA))
+
+
+# A colour histogram that moves this far between two frames belongs to another shot; within
+# a shot, camera motion and lighting keep it well below (pens.mp4: at most 0.2).
+HISTOGRAM_CUT_DISTANCE = 0.5
+
+
+def is_scene_cut(coverage: float, histogram_jump: float, coverage_threshold: float) -> bool:
+    """A cut when the reliable area collapses below ``coverage_threshold`` or the colours jump.
+
+    ``coverage_threshold`` 0 turns detection off.
+    """
+    if coverage_threshold <= 0:
+        return False
+    return coverage < coverage_threshold or histogram_jump > HISTOGRAM_CUT_DISTANCE
