@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -18,20 +20,32 @@ from vidstyle import __version__
 from vidstyle.config import (
     PRESETS,
     DeviceName,
+    DisPreset,
+    FlowMethod,
+    Job,
     OptimizerName,
     OutputSizeName,
     PrecisionName,
     QualityName,
+    TemporalInit,
+    TemporalSettings,
     build_job,
 )
 from vidstyle.encoder import WEIGHTS_NAMES
 from vidstyle.errors import DeviceError, UsageError, VidstyleError
+from vidstyle.estimate import estimate_full_render
 from vidstyle.image_pipeline import ImageReport, run_image_job
 from vidstyle.imageops import is_image_path
-from vidstyle.video_io import probe
+from vidstyle.metrics import measure_videos
+from vidstyle.pipeline import FrameProgress, VideoReport, run_video_job, video_output_path
+from vidstyle.video_io import Segment, expected_frame_count, probe
+from vidstyle.video_writer import EncodeSettings
+from vidstyle.workdir import work_dir_for
+
+# --preview renders this much unless --duration or --frames says otherwise.
+PREVIEW_SECONDS = Fraction(3)
 
 PROG = "vidstyle"
-COMMANDS = ("probe",)
 
 log = logging.getLogger("vidstyle")
 
@@ -80,9 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"""\
 examples:
   {PROG} clip.mp4 --style monet.jpg                  writes clip.monet.mp4
-  {PROG} clip.mp4 --style monet.jpg --preview        a few seconds, small and quick, with an estimate
+  {PROG} clip.mp4 --style monet.jpg --preview        3 s, small and quick, with an estimate of the full render
+  {PROG} clip.mp4 --style monet.jpg --start 1:20 --duration 10 -o part.mp4
   {PROG} photo.jpg --style a.jpg b.jpg --style-weights 0.7 0.3 -o out.png
   {PROG} probe clip.mp4                              what a video file holds
+  {PROG} metrics clip.mp4 clip.monet.mp4 --style monet.jpg   how steady and how stylized
 
 quality presets: {presets}.
 An interrupted video render resumes when the same command is run again.""",
@@ -96,9 +112,7 @@ An interrupted video render resumes when the same command is run again.""",
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
 
     quality = parser.add_argument_group("size and quality")
-    quality.add_argument(
-        "-q", "--quality", choices=_choices(QualityName), help="preset for size and budget (default normal)"
-    )
+    quality.add_argument("--quality", choices=_choices(QualityName), help="preset for size and budget (default normal)")
     quality.add_argument(
         "--size",
         type=int,
@@ -152,6 +166,53 @@ An interrupted video render resumes when the same command is run again.""",
         "--init", metavar="MODE", help="start of the first frame: content (default), random, or an image file"
     )
 
+    video = parser.add_argument_group("video")
+    video.add_argument(
+        "--preview",
+        action="store_true",
+        help="render a few seconds small and fast (INPUT.STYLE.preview.mp4) and estimate the full render",
+    )
+    video.add_argument("--start", type=_fraction, metavar="TIME", help="render from this time (seconds or mm:ss)")
+    video.add_argument("--duration", type=_fraction, metavar="TIME", help="render this long (preview default: 3 s)")
+    video.add_argument("--frames", type=int, metavar="N", help="render at most N frames")
+    video.add_argument(
+        "--crf", type=int, metavar="Q", help="encoder quality, lower is better (default 18 for H.264, 31 for VP9)"
+    )
+    video.add_argument("--preset", default="medium", metavar="NAME", help="x264 speed preset (default medium)")
+    video.add_argument(
+        "--keep-frames", action="store_true", help="keep the work folder of stylized PNG frames after success"
+    )
+    video.add_argument(
+        "--restart", action="store_true", help="discard frames left by an earlier run with other settings"
+    )
+
+    temporal = parser.add_argument_group("steadiness in time (Ruder et al.)")
+    temporal.add_argument(
+        "--temporal-weight",
+        type=float,
+        metavar="W",
+        help="pull towards the previous frames' warped outputs (default 200; 0 off)",
+    )
+    temporal.add_argument(
+        "--temporal-init", choices=_choices(TemporalInit), help="start of later frames (default prev-warped)"
+    )
+    temporal.add_argument(
+        "--long-term", type=_offsets, metavar="OFFSETS", help="previous frames that pull, e.g. 1,2,4 (default 1)"
+    )
+    temporal.add_argument(
+        "--flow",
+        choices=_choices(FlowMethod),
+        help="optical flow: dis (default), farneback, deepflow (needs opencv-contrib)",
+    )
+    temporal.add_argument("--flow-preset", choices=_choices(DisPreset), help="DIS quality (default fine)")
+    temporal.add_argument(
+        "--cut-threshold",
+        type=float,
+        metavar="FRACTION",
+        help="a frame starts a new shot when less than this share of it follows from the last (default 0.15)",
+    )
+    temporal.add_argument("--no-cut-detection", action="store_true", help="never treat a frame as a new shot")
+
     engine = parser.add_argument_group("engine")
     engine.add_argument("--optimizer", choices=_choices(OptimizerName), help="lbfgs (default) or adam")
     engine.add_argument(
@@ -169,10 +230,70 @@ An interrupted video render resumes when the same command is run again.""",
     engine.add_argument("--seed", type=int, help="seed for random starts (default 0)")
 
     output = parser.add_argument_group("output")
-    output.add_argument("--quiet", action="store_true", help="no progress bar, only errors and the output path")
+    output.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only errors and the output path")
     output.add_argument("-v", "--verbose", action="store_true", help="more detail in the log")
     output.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
     return parser
+
+
+def build_metrics_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=f"{PROG} metrics",
+        description="How steady and how stylized a stylized video is, against its source.",
+        epilog="The warping error compares each stylized frame with the previous one warped along the "
+        "source's optical flow, where that flow is reliable (Ruder et al. 2016); lower is steadier.",
+    )
+    parser.add_argument("source", type=Path, help="the original video")
+    parser.add_argument("stylized", type=Path, help="the stylized video")
+    parser.add_argument(
+        "-s", "--style", type=Path, nargs="+", metavar="IMAGE", help="style image(s), for the style loss"
+    )
+    parser.add_argument(
+        "--style-scale", type=float, default=1.0, metavar="X", help="as used for the render (default 1)"
+    )
+    parser.add_argument("--start", type=_fraction, metavar="TIME", help="the part of the source that was rendered")
+    parser.add_argument("--duration", type=_fraction, metavar="TIME")
+    parser.add_argument("--frames", type=int, metavar="N")
+    parser.add_argument("--every", type=int, default=1, metavar="N", help="measure losses on every N-th frame (faster)")
+    parser.add_argument("--cut-threshold", type=float, metavar="FRACTION", help="as for rendering (default 0.15)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def _run_metrics(argv: Sequence[str]) -> int:
+    args = build_metrics_parser().parse_args(argv)
+    if args.every < 1:
+        raise UsageError("--every must be at least 1")
+    temporal = TemporalSettings(cut_threshold=args.cut_threshold) if args.cut_threshold is not None else None
+    result = measure_videos(
+        args.source,
+        args.stylized,
+        segment=Segment(start=args.start or Fraction(0), duration=args.duration, frames=args.frames),
+        styles=tuple(args.style or ()),
+        style_scale=args.style_scale,
+        temporal=temporal,
+        losses_every=args.every,
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+
+    def number(value: float | None, fmt: str) -> str:
+        return "n/a" if value is None else format(value, fmt)
+
+    rows = [
+        ("frames", f"{result.frames} at {result.width}x{result.height}"),
+        (
+            "warping error",
+            f"{number(result.warping_error, '.3e')} (mean over {len(result.warping_errors)} frame pairs)",
+        ),
+        ("style loss", number(result.style_loss, ".4f") + ("" if args.style else " (give --style to measure)")),
+        ("content loss", number(result.content_loss, ".4f")),
+        ("shot cuts", ", ".join(map(str, result.cuts)) or "none"),
+    ]
+    for key, value in rows:
+        print(f"{key:<14} {value}")
+    return 0
 
 
 def build_probe_parser() -> argparse.ArgumentParser:
@@ -252,6 +373,90 @@ def _run_image(args: argparse.Namespace) -> int:
     return 0
 
 
+def _segment(args: argparse.Namespace) -> Segment:
+    duration = args.duration
+    if args.preview and duration is None and args.frames is None:
+        duration = PREVIEW_SECONDS
+    return Segment(start=args.start or Fraction(0), duration=duration, frames=args.frames)
+
+
+def _run_video(args: argparse.Namespace) -> int:
+    options = _job_options(args)
+    if args.no_cut_detection:
+        options["cut_threshold"] = 0.0
+    job = build_job(args.style, **options)
+    # A preview takes the preview preset's size and budget; options given explicitly still win.
+    run_job = build_job(args.style, **{**options, "quality": "preview"}) if args.preview else job
+    segment = _segment(args)
+    encode = EncodeSettings(crf=args.crf, preset=args.preset)
+    with _progress("frame", "stylizing", args.quiet) as bar:
+
+        def on_frame(progress: FrameProgress) -> None:
+            record = progress.record
+            bar.update_to(progress.done, progress.expected, s_frame=f"{record.seconds:.1f}", it=str(record.iterations))
+
+        try:
+            report = run_video_job(
+                args.input,
+                run_job,
+                args.output,
+                segment=segment,
+                encode=encode,
+                overwrite=args.overwrite,
+                keep_frames=args.keep_frames,
+                restart=args.restart,
+                preview=args.preview,
+                on_frame=on_frame,
+            )
+        except KeyboardInterrupt:
+            bar.close()
+            output = video_output_path(args.input, run_job, args.output, preview=args.preview)
+            print(
+                f"{PROG}: interrupted; finished frames are kept in {work_dir_for(output)}. "
+                "Run the same command again to resume.",
+                file=sys.stderr,
+            )
+            return 130
+    if args.quiet:
+        print(report.output)
+        return 0
+    _print_video_summary(report)
+    if args.preview:
+        _print_estimate(args, job, run_job, report)
+    return 0
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _print_video_summary(report: VideoReport) -> None:
+    resumed = f", resumed at frame {report.resumed_from}" if report.resumed_from else ""
+    cuts = f"; shot cuts at frames {', '.join(map(str, report.cuts))}" if report.cuts else ""
+    steadiness = f"; warping error {report.mean_warping_error:.2e}" if report.mean_warping_error is not None else ""
+    print(
+        f"{report.output}  {report.frames} frames at {report.width}x{report.height} in "
+        f"{_duration_text(report.seconds)} ({report.seconds_per_frame:.1f} s/frame, "
+        f"{report.mean_iterations:.0f} iterations/frame{resumed}){steadiness}{cuts}"
+    )
+
+
+def _print_estimate(args: argparse.Namespace, job: Job, preview: Job, report: VideoReport) -> None:
+    info = probe(args.input)
+    width, height = job.processing_size(info.width, info.height, still=False)
+    frames = expected_frame_count(info, Segment(start=args.start or Fraction(0)))
+    estimate = estimate_full_render(job, preview, report, frames, width, height)
+    command = " ".join(a for a in sys.argv[1:] if a != "--preview") if sys.argv[1:] else "the same command"
+    print(
+        f"full render estimate: {frames} frames at {width}x{height}, about {_duration_text(estimate.seconds)} "
+        f"({estimate.seconds_per_frame:.1f} s/frame) on this machine. To render it: {PROG} {command}"
+    )
+
+
 def _run_probe(argv: Sequence[str]) -> int:
     args = build_probe_parser().parse_args(argv)
     info = probe(args.file)
@@ -285,11 +490,32 @@ def _run_probe(argv: Sequence[str]) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "probe":
         return _run_probe(argv[1:])
+    if argv and argv[0] == "metrics":
+        return _run_metrics(argv[1:])
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
     if is_image_path(args.input):
+        _reject_video_options(args)
         return _run_image(args)
-    raise UsageError(f"{args.input}: video input is not supported yet")
+    return _run_video(args)
+
+
+def _reject_video_options(args: argparse.Namespace) -> None:
+    video_only = ("preview", "start", "duration", "frames", "crf", "keep_frames", "restart")
+    given = [f"--{name.replace('_', '-')}" for name in video_only if getattr(args, name) not in (None, False)]
+    if given:
+        raise UsageError(f"{', '.join(given)} only apply to video input")
+
+
+def _interrupt_on_termination() -> None:
+    """Treat SIGTERM and SIGHUP (a closed terminal, a shutdown) like Ctrl-C: stop cleanly, resumable."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -325,6 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def main_exit() -> NoReturn:
     """Console-script wrapper: exit with ``main``'s code."""
+    _interrupt_on_termination()
     sys.exit(main())
 
 

@@ -20,7 +20,7 @@ OptimizerName = Literal["lbfgs", "adam"]
 TemporalInit = Literal["prev-warped", "prev", "content", "random"]
 FlowMethod = Literal["dis", "farneback", "deepflow"]
 DisPreset = Literal["ultrafast", "fast", "medium", "fine"]
-QualityName = Literal["draft", "normal", "high"]
+QualityName = Literal["preview", "draft", "normal", "high"]
 OutputSizeName = Literal["processing", "source"]
 
 # Gatys et al. use relu4_2 for content and relu{1..5}_1 for style.
@@ -150,14 +150,16 @@ class TemporalSettings:
 
     ``long_term`` lists the previous frames (1 = the one before) whose warped outputs pull
     on this frame; ``cut_threshold`` is the fraction of pixels that must stay reliable
-    between two frames for them to count as one shot (0 turns cut detection off).
+    between two frames for them to count as one shot (0 turns cut detection off). Measured:
+    a real cut in the 1906 film leaves 4% reliable; fast handheld motion in pens.mp4 never
+    less than 27%.
     """
 
     flow: FlowMethod = "dis"
     dis_preset: DisPreset = "fine"
     init: TemporalInit = "prev-warped"
     long_term: tuple[int, ...] = (1,)
-    cut_threshold: float = 0.3
+    cut_threshold: float = 0.15
 
     def __post_init__(self) -> None:
         check_choice("flow", self.flow, FlowMethod)
@@ -184,6 +186,8 @@ class Preset:
 
 
 PRESETS: dict[QualityName, Preset] = {
+    # --preview: a first look at a few seconds within minutes on a laptop CPU.
+    "preview": Preset(video_size=128, image_size=256, iterations=80, later_iterations=20, tolerance=2e-3, scales=1),
     "draft": Preset(video_size=256, image_size=384, iterations=150, later_iterations=40, tolerance=2e-3, scales=1),
     "normal": Preset(video_size=384, image_size=512, iterations=300, later_iterations=80, tolerance=1e-3, scales=2),
     "high": Preset(video_size=640, image_size=800, iterations=500, later_iterations=150, tolerance=5e-4, scales=3),

@@ -108,7 +108,7 @@ def encode_image(frame: np.ndarray, extension: str) -> bytes:
 
 
 def frame_to_image(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 (H, W, 3) RGB -> float32 (1, 3, H, W) in [0, 1] on ``device``."""
+    """(H, W, 3) RGB, uint8 or float 0-255 (a warped frame) -> float32 (1, 3, H, W) in [0, 1]."""
     tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(device)
     return tensor.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 

@@ -312,6 +312,21 @@ def read_frames(path: Path, segment: Segment | None = None) -> Iterator[DecodedF
             raise NoFramesError(f"{path}: no decodable frame{where}")
 
 
+def expected_frame_count(info: VideoInfo, segment: Segment) -> int:
+    """How many frames ``segment`` of the video should hold (an estimate where the container
+    keeps no count); at least 1."""
+    count = info.frame_count
+    if info.frame_rate is not None:
+        if segment.start > 0 and count:
+            count = max(1, count - round(segment.start * info.frame_rate))
+        if segment.duration is not None:
+            within = round(segment.duration * info.frame_rate)
+            count = min(count, within) if count else within
+    if segment.frames is not None:
+        count = min(count, segment.frames) if count else segment.frames
+    return max(count, 1)
+
+
 def stream_metadata(path: Path) -> dict[str, str]:
     """Language and title of the video stream, worth carrying to the output."""
     with open_input(path) as container:

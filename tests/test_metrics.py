@@ -1,0 +1,55 @@
+"""``vidstyle metrics``: measured steadiness and style of real renders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tests.clips import make_clip, moving_texture
+from vidstyle.cli import main
+from vidstyle.metrics import measure
+from vidstyle.pipeline import stylize_video
+
+TINY = {"size": 64, "iterations": 20, "frame_iterations": 10, "scales": 1, "tolerance": 0.0}
+
+
+def test_metrics_command_reports_json(tmp_path: Path, starry_night: Path, capsys) -> None:
+    source = make_clip(tmp_path / "pan.mp4", frames=6, make_frame=moving_texture(64, 48), audio=None)
+    output = tmp_path / "out.mp4"
+    stylize_video(source, starry_night, output, **TINY)
+    assert main(["metrics", str(source), str(output), "--style", str(starry_night), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["frames"] == 6 and (result["width"], result["height"]) == (64, 48)
+    assert len(result["warping_errors"]) == 5 and result["cuts"] == []
+    assert 0 < result["warping_error"] < 0.05
+    assert 0 < result["style_loss"] < 1.0  # stylized: far below an unstyled frame's (see below)
+    assert main(["metrics", str(source), str(output)]) == 0
+    table = capsys.readouterr().out
+    assert "warping error" in table and "give --style" in table
+
+
+def test_unstyled_video_scores_a_high_style_loss_and_zero_content_loss(tmp_path: Path, starry_night: Path) -> None:
+    frames = [moving_texture(64, 48)(i) for i in range(4)]
+    result = measure(frames, frames, styles=(starry_night,))
+    assert result.content_loss == 0.0
+    assert result.style_loss is not None and result.style_loss > 1.0
+    assert result.warping_error is not None and result.warping_error < 1e-3  # the source itself is steady
+
+
+def test_a_flickering_video_has_a_higher_warping_error(starry_night: Path) -> None:
+    frames = [moving_texture(64, 48)(i) for i in range(5)]
+    rng = np.random.default_rng(0)
+    flicker = [np.clip(f.astype(int) + rng.integers(-40, 40, f.shape), 0, 255).astype(np.uint8) for f in frames]
+    steady = measure(frames, frames).warping_error
+    noisy = measure(frames, flicker).warping_error
+    assert steady is not None and noisy is not None and noisy > 10 * steady
+
+
+def test_mismatched_lengths_are_a_clear_error(tmp_path: Path, capsys) -> None:
+    a = make_clip(tmp_path / "a.mp4", frames=5, audio=None)
+    b = make_clip(tmp_path / "b.mp4", frames=3, audio=None)
+    assert main(["metrics", str(a), str(b)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "more frames" in err[0]

@@ -1,0 +1,86 @@
+"""How long a full render will take, from a preview's record and a timing at full size."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vidstyle.config import Job
+from vidstyle.device import autocast_dtype, resolve_device
+from vidstyle.encoder import VGG19Features
+from vidstyle.flow import FlowEstimator
+from vidstyle.optimize import StyleObjective
+from vidstyle.pipeline import VideoReport
+
+
+@dataclass(frozen=True)
+class RenderEstimate:
+    frames: int
+    width: int
+    height: int
+    seconds: float
+    step_seconds: float
+
+    @property
+    def seconds_per_frame(self) -> float:
+        return self.seconds / max(1, self.frames)
+
+
+def measure_step_seconds(job: Job, width: int, height: int, repeats: int = 3) -> float:
+    """Seconds of one loss evaluation (forward and backward) at ``width`` x ``height``."""
+    device = resolve_device(job.engine.device)
+    encoder = VGG19Features([job.losses.content_layer, *job.losses.style_layers], weights=job.engine.weights)
+    objective = StyleObjective(encoder.to(device), job.losses, amp_dtype=autocast_dtype(device, job.engine.precision))
+    objective.set_style([torch.rand(1, 3, 64, 64, device=device)], [1.0])
+    content = torch.rand(1, 3, height, width, device=device)
+    target = objective.content_features(content)
+    image = content.clone().requires_grad_(True)
+    timings = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        image.grad = None
+        total, _ = objective.evaluate(image, target)
+        total.backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        timings.append(time.perf_counter() - started)
+    return min(timings[1:])  # the first call pays for one-off setup
+
+
+def measure_flow_seconds(job: Job, width: int, height: int) -> float:
+    """Seconds of the two flows a frame needs per temporal offset."""
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    estimator = FlowEstimator(job.temporal.flow, job.temporal.dis_preset)
+    started = time.perf_counter()
+    estimator(a, a)
+    return 2 * (time.perf_counter() - started) * len(job.temporal.long_term)
+
+
+def estimate_full_render(
+    job: Job, preview_job: Job, preview: VideoReport, frames: int, width: int, height: int
+) -> RenderEstimate:
+    """Seconds to render ``frames`` frames with ``job`` at ``width`` x ``height``.
+
+    Evaluations per frame come from the job's budgets, with the share of the later-frame
+    budget that the preview's frames actually used (they stop early once converged); shots
+    are as frequent as in the preview. Step time is measured at the full size.
+    """
+    step = measure_step_seconds(job, width, height)
+    flow = measure_flow_seconds(job, width, height)
+    optimizer = job.optimizer
+    # A first frame runs each coarse level (1/4 of the pixels per halving) for the full budget,
+    # then the full size for half of it.
+    coarse = sum(0.25**level for level in range(1, optimizer.scales))
+    full_size_steps = optimizer.iterations // 2 if optimizer.scales > 1 else optimizer.iterations
+    first_frame_steps = optimizer.iterations * coarse + full_size_steps
+    shots = max(1, round(frames * (len(preview.cuts) + 1) / max(1, preview.frames)))
+    later_share = 1.0
+    if preview.mean_later_iterations is not None:
+        later_share = min(1.0, preview.mean_later_iterations / preview_job.optimizer.later_iterations)
+    later_steps = optimizer.later_iterations * later_share
+    seconds = shots * first_frame_steps * step + (frames - shots) * (later_steps * step + flow)
+    return RenderEstimate(frames=frames, width=width, height=height, seconds=seconds, step_seconds=step)

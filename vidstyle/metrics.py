@@ -1,0 +1,160 @@
+"""How steady and how stylized a result is: warping error, style and content losses, cuts.
+
+The warping error (Ruder et al.) compares each output frame with the previous output warped
+along the flow of the *source* frames, where that flow is reliable. Style and content losses
+are the unweighted terms of the objective, so a blurry or unstyled video, which is steady
+too, shows up as a poor style loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidstyle import imageops
+from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, TemporalSettings
+from vidstyle.errors import UsageError
+from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, reliability
+from vidstyle.optimize import measure_losses
+from vidstyle.stylizer import Stylizer
+from vidstyle.temporal import warping_error
+from vidstyle.video_io import Segment, read_frames
+
+
+@dataclass(frozen=True)
+class VideoMetrics:
+    """Averages over a clip; ``warping_errors`` per frame pair within a shot (frame index, error)."""
+
+    frames: int
+    width: int
+    height: int
+    warping_error: float | None
+    style_loss: float | None
+    content_loss: float | None
+    cuts: tuple[int, ...]
+    warping_errors: tuple[tuple[int, float], ...] = field(default=(), repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure(
+    sources: Iterable[np.ndarray],
+    outputs: Iterable[np.ndarray],
+    *,
+    styles: tuple[Path, ...] = (),
+    style_scale: float = 1.0,
+    temporal: TemporalSettings | None = None,
+    engine: EngineSettings | None = None,
+    losses_every: int = 1,
+) -> VideoMetrics:
+    """Metrics of ``outputs`` (stylized frames) against ``sources`` (the originals), in order.
+
+    Sources are resized to the outputs' size. With ``styles``, style and content losses are
+    measured on every ``losses_every``-th frame (the network is the slow part).
+    """
+    temporal = temporal or TemporalSettings()
+    flow = FlowEstimator(temporal.flow, temporal.dis_preset)
+    errors: list[tuple[int, float]] = []
+    cuts: list[int] = []
+    style_losses: list[float] = []
+    content_losses: list[float] = []
+    stylizer: Stylizer | None = None
+    previous: tuple[np.ndarray, np.ndarray] | None = None
+    count, size = 0, (0, 0)
+    for index, (source, output) in enumerate(_pairs(sources, outputs)):
+        height, width = output.shape[:2]
+        size = (width, height)
+        source = imageops.resize_frame(source, width, height)
+        if previous is not None:
+            previous_source, previous_output = previous
+            backward, forward = flow(source, previous_source), flow(previous_source, source)
+            verdict = reliability(backward, forward)
+            if is_scene_cut(verdict.coverage, histogram_distance(previous_source, source), temporal.cut_threshold):
+                cuts.append(index)
+            else:
+                errors.append((index, warping_error(output, previous_output, backward, verdict.mask)))
+        if styles and index % losses_every == 0:
+            if stylizer is None:
+                stylizer = _loss_model(styles, style_scale, engine or EngineSettings(), (width, height), source)
+            parts = measure_losses(
+                stylizer.objective, stylizer.to_optimization_space(output), stylizer.to_optimization_space(source)
+            )
+            style_losses.append(parts.style)
+            content_losses.append(parts.content)
+        previous = (source, output)
+        count += 1
+    if count == 0:
+        raise UsageError("no frames to measure")
+    return VideoMetrics(
+        frames=count,
+        width=size[0],
+        height=size[1],
+        warping_error=float(np.mean([e for _, e in errors])) if errors else None,
+        style_loss=float(np.mean(style_losses)) if style_losses else None,
+        content_loss=float(np.mean(content_losses)) if content_losses else None,
+        cuts=tuple(cuts),
+        warping_errors=tuple(errors),
+    )
+
+
+def _pairs(sources: Iterable[np.ndarray], outputs: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    source_iter, output_iter = iter(sources), iter(outputs)
+    index = 0
+    while True:
+        source = next(source_iter, None)
+        output = next(output_iter, None)
+        if source is None and output is None:
+            return
+        if source is None or output is None:
+            longer = "stylized video" if source is None else "source"
+            raise UsageError(
+                f"the {longer} has more frames (the other ends after {index}); "
+                "measure the same part of the source with --start/--duration/--frames"
+            )
+        yield source, output
+        index += 1
+
+
+def _loss_model(
+    styles: tuple[Path, ...], style_scale: float, engine: EngineSettings, size: tuple[int, int], reference: np.ndarray
+) -> Stylizer:
+    """A Stylizer used only to evaluate losses: unit weights, so the parts are the raw terms."""
+    unit = LossWeights(content=1.0, style=1.0, tv=0.0, temporal=0.0)
+    with torch.no_grad():
+        return Stylizer(
+            StyleSettings(paths=styles, scale=style_scale),
+            unit,
+            OptimizerSettings(),
+            engine,
+            content_size=size,
+            reference_frame=reference,
+        )
+
+
+def measure_videos(
+    source: Path,
+    stylized: Path,
+    *,
+    segment: Segment | None = None,
+    styles: tuple[Path, ...] = (),
+    style_scale: float = 1.0,
+    temporal: TemporalSettings | None = None,
+    engine: EngineSettings | None = None,
+    losses_every: int = 1,
+) -> VideoMetrics:
+    """``measure`` on two video files (the source's ``segment`` against the whole stylized file)."""
+    return measure(
+        (f.frame for f in read_frames(source, segment)),
+        (f.frame for f in read_frames(stylized)),
+        styles=styles,
+        style_scale=style_scale,
+        temporal=temporal,
+        engine=engine,
+        losses_every=losses_every,
+    )

@@ -1,0 +1,147 @@
+"""The work directory of a video render: stylized frames saved losslessly, for resuming.
+
+Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
+
+- ``manifest.json``: everything that shapes the frames (source, styles, settings, size);
+- ``frames/000000.png`` ...: each stylized frame, written atomically;
+- ``frames.jsonl``: one line per finished frame (shot start, iterations, losses, timing),
+  appended after its PNG, so a line always has its frame.
+
+A render resumes from the first frame without both; a manifest that differs from the
+current settings stops the render rather than mixing two looks in one video.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidstyle.errors import OutputPathError, ResumeMismatchError
+from vidstyle.imageops import encode_image
+from vidstyle.outputs import write_bytes_atomically
+
+MANIFEST_NAME = "manifest.json"
+LOG_NAME = "frames.jsonl"
+FRAMES_DIR = "frames"
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """What rendering one frame did."""
+
+    index: int
+    starts_shot: bool
+    iterations: int
+    seconds: float
+    total_loss: float
+    content_loss: float
+    style_loss: float
+    temporal_loss: float
+    coverage: float | None
+    warping_error: float | None
+
+
+def work_dir_for(output: Path) -> Path:
+    return output.with_name(output.name + ".vidstyle-work")
+
+
+def file_fingerprint(path: Path) -> dict[str, Any]:
+    """Name, size and modification time: enough to notice a replaced input or style."""
+    stat = path.stat()
+    return {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): value}
+
+
+class WorkDir:
+    """Saved frames of one render, checked against the manifest of its settings."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.frames_dir = path / FRAMES_DIR
+
+    @classmethod
+    def open(cls, path: Path, manifest: dict[str, Any], *, restart: bool = False) -> WorkDir:
+        """Create the work dir, or reuse one whose manifest matches (``restart`` discards it)."""
+        work = cls(path)
+        manifest = json.loads(json.dumps(manifest))  # the JSON form, as it is compared later
+        if path.exists() and restart:
+            work.remove()
+        if (path / MANIFEST_NAME).exists():
+            saved = json.loads((path / MANIFEST_NAME).read_text())
+            if saved != manifest:
+                raise ResumeMismatchError(work._mismatch_message(saved, manifest))
+            return work
+        try:
+            work.frames_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputPathError(f"cannot create the work folder {path} ({exc.strerror or exc})") from exc
+        write_bytes_atomically(path / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        return work
+
+    def _mismatch_message(self, saved: dict[str, Any], wanted: dict[str, Any]) -> str:
+        old, new = _flatten(saved), _flatten(wanted)
+        changed = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+        shown = ", ".join(f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        count = len(self.records())
+        return (
+            f"{self.path} holds {count} frame(s) rendered with other settings ({shown}{more}); "
+            "rerun with the same settings to resume, or add --restart to discard them"
+        )
+
+    def frame_path(self, index: int) -> Path:
+        return self.frames_dir / f"{index:06d}.png"
+
+    def save(self, frame: np.ndarray, record: FrameRecord) -> None:
+        """Store a finished frame: the PNG first, then its log line."""
+        write_bytes_atomically(self.frame_path(record.index), encode_image(frame, ".png"))
+        with (self.path / LOG_NAME).open("a", encoding="utf-8") as log_file:
+            log_file.write(json.dumps(asdict(record)) + "\n")
+            log_file.flush()
+            os.fsync(log_file.fileno())
+
+    def load(self, index: int) -> np.ndarray:
+        bgr = cv2.imread(str(self.frame_path(index)), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise OutputPathError(f"{self.frame_path(index)}: saved frame is unreadable; add --restart")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def records(self) -> dict[int, FrameRecord]:
+        """Finished frames by index; a torn last line (a crash mid-write) is ignored."""
+        log_path = self.path / LOG_NAME
+        if not log_path.exists():
+            return {}
+        records: dict[int, FrameRecord] = {}
+        for line in log_path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = FrameRecord(**json.loads(line))
+            except (json.JSONDecodeError, TypeError):
+                continue
+            records[record.index] = record
+        return records
+
+    def finished_prefix(self) -> int:
+        """How many frames from the first are done (PNG and log line): where to resume."""
+        records = self.records()
+        count = 0
+        while count in records and self.frame_path(count).exists():
+            count += 1
+        return count
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
