@@ -5,9 +5,8 @@
    Ruder et al.'s temporal consistency (warped warm start + temporal loss), once frame by
    frame from the content. Prints the warping error and the style and content losses of
    each, and the ratios.
-2. On one frame, counts the iterations a content start needs to reach its loss after a
-   fixed budget, and the iterations a warm start from the warped previous output needs to
-   reach the same loss.
+2. On two frames, the iterations a warm start from the warped previous output needs to
+   reach the loss a content start reaches after 25, 50, 100 and 200 iterations.
 
     python benchmarks/bench_temporal.py [--frames 16] [--iterations 100]
 """
@@ -18,13 +17,14 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from vidstyle import imageops
 from vidstyle.config import OptimizerSettings, build_job
 from vidstyle.metrics import measure
-from vidstyle.optimize import measure_losses, stylize_frame
+from vidstyle.optimize import stylize_frame
 from vidstyle.pipeline import stylize_video
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import TemporalContext
@@ -34,7 +34,7 @@ from vidstyle.workdir import WorkDir, work_dir_for
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def render(clip: Path, style: Path, out: Path, frames: int, **options: object) -> tuple[list[np.ndarray], float]:
+def render(clip: Path, style: Path, out: Path, frames: int, **options: Any) -> tuple[list[np.ndarray], float]:
     started = time.perf_counter()
     stylize_video(clip, style, out, frames=frames, keep_frames=True, overwrite=True, restart=True, **options)
     seconds = time.perf_counter() - started
@@ -44,33 +44,34 @@ def render(clip: Path, style: Path, out: Path, frames: int, **options: object) -
     return outputs, seconds
 
 
-def warm_start_gain(clip: Path, style: Path, frame_index: int, budget: int, size: int | None) -> tuple[int, int, float]:
-    """(iterations from content, iterations from warm start, loss reached) on one frame."""
+def warm_start_curves(
+    clip: Path, style: Path, frame_index: int, budget: int, size: int | None
+) -> tuple[Any, Any, float]:
+    """Loss histories on one frame from a content start and from the warped previous output.
+
+    The previous frame is first rendered as a converged render would leave it. Both runs
+    optimize the same objective (no temporal term), so the difference is the start alone.
+    Returns (content-start history, warm-start history, reliable share of the frame).
+    """
     job = build_job([style], size=size, scales=1, tolerance=0.0)
     sources = [f.frame for f in read_frames(clip, Segment(frames=frame_index + 1))]
     width, height = job.processing_size(sources[0].shape[1], sources[0].shape[0], still=False)
-    sources = [imageops.resize_frame(f, width, height) for f in sources]
+    previous_content, current = (imageops.resize_frame(f, width, height) for f in sources[-2:])
     stylizer = Stylizer(
-        job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=sources[0]
+        job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=current
     )
     settings = OptimizerSettings(tolerance=0.0, scales=1)
-    # The previous frame as a converged render of it would be.
-    previous_content = sources[-2]
     previous = stylizer.stylize(previous_content, stylizer.to_optimization_space(previous_content), iterations=budget)
-    current = sources[-1]
     content = stylizer.to_optimization_space(current)
     cold = stylize_frame(stylizer.objective, content, content, settings, iterations=budget)
-    target = measure_losses(stylizer.objective, cold.image, content).total
     context = TemporalContext(job.temporal)
     context.commit(previous_content, previous.frame)
     plan = context.plan(current)
-    assert plan.init is not None
-    warm_init = stylizer.to_optimization_space(plan.init)
-    # Same objective as the cold start (no temporal term): the gain is the start alone.
-    warm = stylize_frame(stylizer.objective, content, warm_init, settings, iterations=budget)
-    cold_needed = next(i for i, loss in enumerate(cold.history, 1) if loss <= target * 1.0001)
-    warm_needed = next((i for i, loss in enumerate(warm.history, 1) if loss <= target), budget + 1)
-    return cold_needed, warm_needed, target
+    assert plan.init is not None and plan.coverage is not None
+    warm = stylize_frame(
+        stylizer.objective, content, stylizer.to_optimization_space(plan.init), settings, iterations=budget
+    )
+    return np.array(cold.history), np.array(warm.history), plan.coverage
 
 
 def main() -> None:
@@ -114,12 +115,16 @@ def main() -> None:
     )
     print(f"style loss temporal / independent:    {steady.style_loss / free.style_loss:.3f}")
 
-    frame_index = min(8, args.frames - 1)
-    cold, warm, loss = warm_start_gain(args.clip, args.style, frame_index, 200, args.size)
-    print(
-        f"\nwarm start, frame {frame_index}: a content start needs {cold} iterations to reach loss {loss:.4f}; "
-        f"the warped previous output reaches it in {warm} ({cold / warm:.1f}x fewer)"
-    )
+    print("\nwarm start: iterations the warped previous output needs to reach a content start's loss")
+    print(f"{'frame':>5} {'reliable':>8} {'content start':>14} {'loss':>7} {'warm start':>11} {'ratio':>6}")
+    for frame_index in (8, 40):
+        cold, warm, coverage = warm_start_curves(args.clip, args.style, frame_index, 200, args.size)
+        for spent in (25, 50, 100, 200):
+            target = cold[:spent].min()
+            reached = np.nonzero(warm <= target)[0]
+            needed = int(reached[0]) + 1 if reached.size else None
+            ratio = f"{spent / needed:.1f}x" if needed else "-"
+            print(f"{frame_index:>5} {coverage:>8.0%} {spent:>14} {target:>7.3f} {needed or '>200':>11} {ratio:>6}")
 
 
 if __name__ == "__main__":

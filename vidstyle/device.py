@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
+import cv2
 import torch
 
 from vidstyle.config import DeviceName, PrecisionName
@@ -96,3 +98,13 @@ def check_frame_fits(device: torch.device, width: int, height: int) -> None:
         f"a {width}x{height} frame needs about {needed / 2**30:.1f} GiB to stylize and {device.type} has "
         f"{free / 2**30:.1f} GiB free; use --size {max(16, fitting)} or smaller"
     )
+
+
+def configure_cpu_threads() -> int:
+    """Threads for a video render: the network gets every core this process may use; OpenCV
+    one, since its flow runs in a worker thread beside the network and would otherwise ask
+    for every core too. Returns the network's thread count."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(cores)
+    cv2.setNumThreads(1)
+    return cores

@@ -9,21 +9,24 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from vidstyle import __version__, imageops
 from vidstyle.config import Job, build_job
-from vidstyle.device import check_frame_fits
+from vidstyle.device import check_frame_fits, configure_cpu_threads
 from vidstyle.errors import NoFramesError, OutputPathError
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.outputs import check_output_path, default_output_path
+from vidstyle.prefetch import FlowPrefetcher, Flows
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import FramePlan, TemporalContext, warping_error
 from vidstyle.video_io import (
@@ -39,6 +42,8 @@ from vidstyle.video_writer import VIDEO_EXTENSIONS, EncodeSettings, VideoWriter,
 from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, work_dir_for
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 FrameCallback = Callable[["FrameProgress"], None]
 
@@ -137,6 +142,7 @@ def run_video_job(
     output; running it again with the same settings resumes from the first missing frame.
     """
     started = time.perf_counter()
+    configure_cpu_threads()
     segment = segment or Segment()
     info = probe(source)
     output = video_output_path(source, job, output, preview=preview)
@@ -155,28 +161,41 @@ def run_video_job(
     resume_from = work.finished_prefix()
     if resume_from:
         log.info("resuming from frame %d (%d frames already in %s)", resume_from, resume_from, work.path)
-    context = TemporalContext(job.temporal, use_temporal_loss=job.losses.temporal > 0)
+    use_temporal_loss = job.losses.temporal > 0
+    context = TemporalContext(job.temporal, use_temporal_loss=use_temporal_loss)
     expected = expected_frame_count(info, segment)
     render_seconds = 0.0
     rendered = 0
-    for decoded, content in frames:
-        index = decoded.index
-        if index < resume_from:
-            context.commit(content, work.load(index), starts_shot=records[index].starts_shot)
-            continue
-        frame_started = time.perf_counter()
-        plan = context.plan(content)
-        stylized, record = _render_frame(stylizer, job, plan, decoded, content, context, on_step)
-        record = replace(record, seconds=time.perf_counter() - frame_started)
-        work.save(stylized, record)
-        records[index] = record
-        context.commit(content, stylized)
-        render_seconds += record.seconds
-        rendered += 1
-        if on_frame is not None:
-            on_frame(
-                FrameProgress(record=record, done=index + 1, expected=max(expected, index + 1), resumed=resume_from > 0)
-            )
+    recent: deque[np.ndarray] = deque(maxlen=max(job.temporal.long_term))  # contents, nearest last
+    pending: Future[Flows] | None = None
+    prefetch = FlowPrefetcher(job.temporal, with_long_term=use_temporal_loss)
+    with prefetch:
+        for (decoded, content), upcoming in _with_next(frames):
+            index = decoded.index
+            if index < resume_from:
+                context.commit(content, work.load(index), starts_shot=records[index].starts_shot)
+                recent.append(content)
+                continue
+            frame_started = time.perf_counter()
+            flows = pending.result() if pending is not None else None
+            pending = None
+            if upcoming is not None:
+                # The next frame's flows are computed while this one is optimized.
+                pending = prefetch.submit(upcoming[1], [content, *reversed(recent)])
+            plan = context.plan(content, flows.__getitem__ if flows is not None else None)
+            stylized, record = _render_frame(stylizer, job, plan, decoded, content, context, on_step)
+            record = replace(record, seconds=time.perf_counter() - frame_started)
+            work.save(stylized, record)
+            records[index] = record
+            context.commit(content, stylized)
+            recent.append(content)
+            render_seconds += record.seconds
+            rendered += 1
+            if on_frame is not None:
+                progress = FrameProgress(
+                    record=record, done=index + 1, expected=max(expected, index + 1), resumed=resume_from > 0
+                )
+                on_frame(progress)
     if not frames.pts:
         raise NoFramesError(f"{source}: no frames to stylize")
     total = len(frames.pts)
@@ -202,6 +221,16 @@ def run_video_job(
         mean_style_loss=float(np.mean([r.style_loss for r in done])),
         mean_content_loss=float(np.mean([r.content_loss for r in done])),
     )
+
+
+def _with_next(items: Iterable[T]) -> Iterator[tuple[T, T | None]]:
+    """Each item with the one after it (None for the last): a one-frame look-ahead."""
+    iterator = iter(items)
+    current = next(iterator, None)
+    while current is not None:
+        upcoming = next(iterator, None)
+        yield current, upcoming
+        current = upcoming
 
 
 def _first_content(info: VideoInfo, segment: Segment, size: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,145 @@
+"""The benchmark we steer by: vidstyle's defaults against the research code's way.
+
+Renders the same frames of a real clip at the same size with the same style and loss
+weights, twice:
+
+- baseline: the research code's recipe. Every frame on its own from the content, a fixed
+  500 L-BFGS iterations, no early stop, one scale, fp32, no temporal terms;
+- defaults: vidstyle as a user runs it (the chosen --quality preset, bf16 where fast,
+  warm starts, temporal loss, early stopping, coarse-to-fine first frames, flow ahead).
+
+Prints wall time per frame, network evaluations per frame, mean style and content loss
+(unweighted, measured the same way on both results) and warping error, and the ratios.
+
+The baseline takes long (about 12 minutes a frame at 480 px on a 2-core CPU); its results
+are cached in benchmarks/.cache/ under a key of everything that shapes them, so that
+tuning the defaults reruns only the defaults. --fresh ignores the cache.
+
+    python benchmarks/bench_video.py [--size 480] [--frames 8] [--quality normal]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidstyle.metrics import measure
+from vidstyle.pipeline import stylize_video
+from vidstyle.video_io import Segment, read_frames
+from vidstyle.workdir import WorkDir, work_dir_for
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+BASELINE = {
+    "temporal_weight": 0.0,
+    "temporal_init": "content",
+    "frame_iterations": 500,
+    "iterations": 500,
+    "tolerance": 0.0,
+    "scales": 1,
+    "precision": "fp32",
+    "cut_threshold": 0.0,
+}
+
+
+def run(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> dict[str, Any]:
+    """Render, then measure the saved (lossless) frames against the source frames."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "out.mp4"
+        records: list[Any] = []
+        started = time.perf_counter()
+        report = stylize_video(
+            clip,
+            style,
+            output,
+            frames=frames,
+            size=size,
+            keep_frames=True,
+            on_frame=lambda p: records.append(p.record),
+            **options,
+        )
+        seconds = time.perf_counter() - started
+        work = WorkDir(work_dir_for(output))
+        outputs = [work.load(i) for i in range(report.frames)]
+    sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
+    metrics = measure(sources, outputs, styles=(style,))
+    return {
+        "frames": report.frames,
+        "width": report.width,
+        "height": report.height,
+        "seconds_per_frame": seconds / report.frames,
+        "render_seconds_per_frame": report.render_seconds / report.frames,
+        "evaluations_per_frame": float(np.mean([r.iterations for r in records])),
+        "first_frame_seconds": records[0].seconds,
+        "later_frame_seconds": float(np.mean([r.seconds for r in records[1:]])) if len(records) > 1 else None,
+        "style_loss": metrics.style_loss,
+        "content_loss": metrics.content_loss,
+        "warping_error": metrics.warping_error,
+    }
+
+
+def cached_baseline(clip: Path, style: Path, frames: int, size: int, fresh: bool) -> dict[str, Any]:
+    key_source = json.dumps(
+        {
+            "clip": [clip.name, clip.stat().st_size],
+            "style": [style.name, style.stat().st_size],
+            "frames": frames,
+            "size": size,
+            "options": BASELINE,
+        },
+        sort_keys=True,
+    )
+    path = CACHE / f"baseline-{hashlib.sha256(key_source.encode()).hexdigest()[:16]}.json"
+    if path.exists() and not fresh:
+        print(f"(baseline from cache {path.relative_to(ROOT)})")
+        return dict(json.loads(path.read_text()))
+    result = run(clip, style, frames, size, BASELINE)
+    CACHE.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
+    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser.add_argument("--size", type=int, default=480, help="long side in pixels (default 480)")
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--quality", default="normal", help="vidstyle preset to measure (default normal)")
+    parser.add_argument("--fresh", action="store_true", help="rerun the baseline even if cached")
+    args = parser.parse_args()
+
+    baseline = cached_baseline(args.clip, args.style, args.frames, args.size, args.fresh)
+    defaults = run(args.clip, args.style, args.frames, args.size, {"quality": args.quality})
+    width, height = defaults["width"], defaults["height"]
+    print(f"clip {args.clip.name}, first {args.frames} frames at {width}x{height}, style {args.style.name}")
+    print("baseline: content start, 500 L-BFGS iterations, fp32, no temporal terms, frame by frame")
+    print(f"defaults: vidstyle --quality {args.quality} --size {args.size}\n")
+    rows = [
+        ("wall s/frame", "seconds_per_frame", ".1f"),
+        ("  first frame s", "first_frame_seconds", ".1f"),
+        ("  later frames s", "later_frame_seconds", ".1f"),
+        ("evaluations/frame", "evaluations_per_frame", ".0f"),
+        ("style loss", "style_loss", ".4f"),
+        ("content loss", "content_loss", ".4f"),
+        ("warping error", "warping_error", ".3e"),
+    ]
+    print(f"{'':<20} {'baseline':>12} {'defaults':>12} {'defaults/baseline':>18}")
+    for label, key, fmt in rows:
+        a, b = baseline[key], defaults[key]
+        ratio = f"{b / a:.3f}" if a and b is not None else ""
+        print(f"{label:<20} {format(a, fmt):>12} {format(b, fmt):>12} {ratio:>18}")
+    speed = baseline["seconds_per_frame"] / defaults["seconds_per_frame"]
+    print(f"\ndefaults take 1/{speed:.1f} of the baseline's time per frame")
+
+
+if __name__ == "__main__":
+    main()
