@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from vidstyle.config import LossWeights
 from vidstyle.metrics import measure
 from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import Segment, read_frames
@@ -94,6 +95,8 @@ def cached_baseline(clip: Path, style: Path, frames: int, size: int, fresh: bool
             "frames": frames,
             "size": size,
             "options": BASELINE,
+            # Results depend on the engine's code too: after changing it, rerun with --fresh.
+            "loss_weights": repr(LossWeights()),
         },
         sort_keys=True,
     )
@@ -112,7 +115,7 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
     parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
     parser.add_argument("--size", type=int, default=480, help="long side in pixels (default 480)")
-    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--quality", default="normal", help="vidstyle preset to measure (default normal)")
     parser.add_argument("--fresh", action="store_true", help="rerun the baseline even if cached")
     args = parser.parse_args()

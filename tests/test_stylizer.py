@@ -62,6 +62,7 @@ def test_coarse_to_fine_plans_and_reports_all_levels(starry_night) -> None:
     )  # fmt: skip
     # 80x64 for 10 iterations, then full size for half of that.
     assert seen[-1] == (15, 15) and len(seen) == 15
+    assert out.iterations == 15 and out.result.iterations == 5
     assert out.frame.shape == (128, 160, 3) and out.frame.dtype == np.uint8
 
 

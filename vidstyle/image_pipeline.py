@@ -74,7 +74,7 @@ def run_image_job(
         output=output,
         width=result_frame.shape[1],
         height=result_frame.shape[0],
-        iterations=stylized.result.iterations,
+        iterations=stylized.iterations,
         losses=stylized.result.losses,
         seconds=time.perf_counter() - started,
     )

@@ -277,7 +277,7 @@ def _render_frame(
     record = FrameRecord(
         index=decoded.index,
         starts_shot=plan.starts_shot,
-        iterations=result.result.iterations,
+        iterations=result.iterations,
         seconds=0.0,
         total_loss=losses.total,
         content_loss=losses.content,

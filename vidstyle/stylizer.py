@@ -29,10 +29,12 @@ _MIN_PYRAMID_SIDE = 64
 
 @dataclass(frozen=True)
 class StylizedFrame:
-    """A stylized frame (uint8 RGB) with the optimization's record."""
+    """A stylized frame (uint8 RGB), the full-size level's record, and the iterations of all
+    levels together (each one network evaluation, smaller ones cheaper)."""
 
     frame: np.ndarray
     result: FrameResult
+    iterations: int
 
 
 class Stylizer:
@@ -144,7 +146,7 @@ class Stylizer:
             done += result.iterations
             image = result.image
         assert result is not None
-        return StylizedFrame(frame=self.to_frame(result.image, frame), result=result)
+        return StylizedFrame(frame=self.to_frame(result.image, frame), result=result, iterations=done)
 
     def _pyramid(self, height: int, width: int) -> list[tuple[int, int]]:
         levels = [(height, width)]
