@@ -221,11 +221,7 @@ def test_probe_errors(tmp_path: Path) -> None:
     # An audio-only file has no video stream.
     audio_only = tmp_path / "sound.m4a"
     with av.open(str(audio_only), "w") as container:
-        stream = container.add_stream("aac", rate=48000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate = 48000
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+        _mux_silence(container)
     with pytest.raises(NoVideoStreamError, match="no video stream"):
         probe(audio_only)
     # A video stream with no frames at all (only the audio has packets).
@@ -233,13 +229,18 @@ def test_probe_errors(tmp_path: Path) -> None:
     with av.open(str(empty), "w") as container:
         video = container.add_stream("libx264", rate=25)
         video.width, video.height = 64, 48
-        audio = container.add_stream("aac", rate=48000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate = 48000
-        for packet in [*audio.encode(frame), *audio.encode(None)]:
-            container.mux(packet)
+        _mux_silence(container)
     with pytest.raises(NoFramesError, match="no decodable frame"):
         probe(empty)
+
+
+def _mux_silence(container: av.container.OutputContainer) -> None:
+    """An AAC stream holding 1024 samples of silence."""
+    stream = container.add_stream("aac", rate=48000)
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+    frame.sample_rate = 48000
+    for packet in [*stream.encode(frame), *stream.encode(None)]:
+        container.mux(packet)
 
 
 def test_corrupt_packet_is_reported_with_its_frame_index(tmp_path: Path, caplog) -> None:

@@ -83,12 +83,16 @@ def _choices(literal: object) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    presets = "; ".join(
-        f"{name}: {p.video_size} px video / {p.image_size} px image, {p.iterations}+{p.later_iterations} iterations"
+    presets = "\n".join(
+        f"  {name:<8} video {p.video_size} px, image {p.image_size} px; iterations {p.iterations} for a first frame, "
+        f"{p.later_iterations} for a later one"
         for name, p in PRESETS.items()
     )
     parser = _Parser(
         prog=PROG,
+        usage=f"{PROG} INPUT --style IMAGE [IMAGE ...] [-o OUTPUT] [options]\n"
+        f"       {PROG} probe FILE\n"
+        f"       {PROG} metrics SOURCE STYLIZED [--style IMAGE] [--json]",
         description="Paint a video (or an image) in the style of an artwork, steady from frame to frame.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"""\
@@ -100,7 +104,9 @@ examples:
   {PROG} probe clip.mp4                              what a video file holds
   {PROG} metrics clip.mp4 clip.monet.mp4 --style monet.jpg   how steady and how stylized
 
-quality presets: {presets}.
+quality presets (explicit options override them):
+{presets}
+
 An interrupted video render resumes when the same command is run again.""",
     )
     parser.add_argument("input", type=Path, help="video or image to stylize")
