@@ -9,6 +9,7 @@ import pytest
 
 from vidstyle import stylize_image
 from vidstyle.cli import main
+from vidstyle.outputs import _umask
 
 FAST = ["--iterations", "8", "--scales", "1", "--size", "64", "--quiet"]
 
@@ -21,6 +22,8 @@ def test_stylizes_an_image_to_the_default_name(photo_path: Path, starry_night: P
     picture = cv2.imread(str(output))
     assert picture.shape == (64, 48, 3)
     assert not list(photo_path.parent.glob(".*partial*")), "temporary file left behind"
+    # Readable like any file the user makes (the temporary file was private).
+    assert output.stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def test_refuses_to_overwrite_without_flag(photo_path: Path, starry_night: Path, tmp_path: Path, capsys) -> None:

@@ -41,10 +41,18 @@ def temporary_output(output: Path) -> Iterator[Path]:
     temp = Path(name)
     try:
         yield temp
+        # mkstemp makes the file private (0600); a finished output gets the usual permissions.
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, output)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomically(output: Path, data: bytes) -> None:
