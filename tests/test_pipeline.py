@@ -51,6 +51,13 @@ def _frames_of(work: Path) -> list[np.ndarray]:
     return [store.load(i) for i in range(len(store.records()))]
 
 
+def test_output_size_source_enlarges_to_the_input(clip: Path, starry_night: Path, tmp_path: Path) -> None:
+    output = tmp_path / "big.mkv"
+    report = stylize_video(clip, starry_night, output, **{**TINY, "size": 32}, output_size="source")
+    assert (report.width, report.height) == (64, 48)
+    assert next(iter(read_frames(output))).frame.shape == (48, 64, 3)
+
+
 def test_interrupted_render_resumes_to_identical_frames(clip: Path, starry_night: Path, tmp_path: Path) -> None:
     whole = tmp_path / "whole.mp4"
     stylize_video(clip, starry_night, whole, keep_frames=True, **TINY)
