@@ -167,7 +167,9 @@ def warping_error(output: np.ndarray, previous_output: np.ndarray, backward: np.
     """Ruder et al.'s temporal consistency measure for one frame pair, in [0, 1] units.
 
     E = mean over pixels k (and channels) of c_k (o_i - warp(o_{i-1}))^2, with the flow
-    estimated on the original frames.
+    estimated on the original frames. Bilinear warping, as Ruder et al. measure it (the
+    synthesis warps with Lanczos, which this measure cannot flatter: its blurred reference
+    only adds error).
     """
     warped = warp(previous_output, backward) / 255.0
     difference = output.astype(np.float32) / 255.0 - warped
