@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import cv2
@@ -71,7 +72,6 @@ def test_warp_border_repeats_edge_pixels() -> None:
     flow[..., 0] = -2.0  # every pixel samples 2 px to its left
     warped = warp(frame, flow)
     assert (warped[:, :2] == 200).all()  # left of the image: the edge column, not black
-
 
 
 def test_warp_with_fill_keeps_brush_strokes_sharp() -> None:
@@ -182,6 +182,6 @@ def test_flat_areas_of_a_real_clip_stay_reliable() -> None:
     estimate = FlowEstimator()
     coverages = [
         reliability(estimate(current, previous), estimate(previous, current)).coverage
-        for previous, current in zip(frames, frames[1:])
+        for previous, current in itertools.pairwise(frames)
     ]
     assert min(coverages) > 0.55, coverages

@@ -208,7 +208,7 @@ An interrupted video render resumes when the same command is run again.""",
     temporal.add_argument(
         "--flow",
         choices=_choices(FlowMethod),
-        help="optical flow: dis (default), farneback, deepflow (needs opencv-contrib)",
+        help="optical flow: dis (default; Farneback on flat areas), farneback, deepflow (needs opencv-contrib)",
     )
     temporal.add_argument("--flow-preset", choices=_choices(DisPreset), help="DIS quality (default fine)")
     temporal.add_argument(
