@@ -134,6 +134,7 @@ def _loss_model(
             engine,
             content_size=size,
             reference_frame=reference,
+            margin=0,  # the losses as Gatys et al. define them, on the picture alone
         )
 
 
