@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from tests.conftest import textured_frame
 from vidstyle import imageops
-from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
+from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, build_job
+from vidstyle.errors import UsageError
 from vidstyle.stylizer import Stylizer
 
 
@@ -70,3 +72,19 @@ def test_pyramid_skips_levels_that_are_too_small(starry_night) -> None:
     frame = textured_frame(96, 72)
     stylizer = _stylizer(starry_night, frame, scales=3)
     assert stylizer._pyramid(72, 96) == [(72, 96)]
+
+
+def test_edge_margin_reaches_the_network_and_is_checked(starry_night) -> None:
+    frame = textured_frame(64, 48)
+    stylizer = Stylizer(
+        StyleSettings(paths=(starry_night,)),
+        LossWeights(),
+        OptimizerSettings(),
+        build_job([starry_night], edge_margin=16).engine,
+        content_size=(64, 48),
+    )
+    assert stylizer.objective.margin == 16
+    features = stylizer.objective.features(imageops.frame_to_image(frame))
+    assert features["relu1_1"].shape[-2:] == (48 + 32, 64 + 32)
+    with pytest.raises(UsageError, match="edge margin"):
+        build_job([starry_night], edge_margin=100)

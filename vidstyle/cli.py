@@ -234,6 +234,12 @@ An interrupted video render resumes when the same command is run again.""",
         help="VGG19 weights: caffe (default, bundled) or torchvision (downloaded once)",
     )
     engine.add_argument("--seed", type=int, help="seed for random starts (default 0)")
+    engine.add_argument(
+        "--edge-margin",
+        type=int,
+        metavar="PX",
+        help="mirror PX pixels around the picture for the network; 16 removes a faint line along the edges (default 0)",
+    )
 
     output = parser.add_argument_group("output")
     output.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only errors and the output path")

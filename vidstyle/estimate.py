@@ -12,7 +12,7 @@ from vidstyle.config import Job
 from vidstyle.device import autocast_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
 from vidstyle.flow import FlowEstimator
-from vidstyle.optimize import NETWORK_MARGIN, StyleObjective
+from vidstyle.optimize import StyleObjective
 from vidstyle.pipeline import VideoReport
 
 
@@ -37,7 +37,7 @@ def measure_step_seconds(job: Job, width: int, height: int, repeats: int = 3) ->
         encoder.to(device),
         job.losses,
         amp_dtype=autocast_dtype(device, job.engine.precision),
-        margin=NETWORK_MARGIN,
+        margin=job.engine.edge_margin,
     )
     objective.set_style([torch.rand(1, 3, 64, 64, device=device)], [1.0])
     content = torch.rand(1, 3, height, width, device=device)

@@ -9,7 +9,7 @@ too, shows up as a poor style loss.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,10 +131,9 @@ def _loss_model(
             StyleSettings(paths=styles, scale=style_scale),
             unit,
             OptimizerSettings(),
-            engine,
+            replace(engine, edge_margin=0),  # the losses as Gatys et al. define them
             content_size=size,
             reference_frame=reference,
-            margin=0,  # the losses as Gatys et al. define them, on the picture alone
         )
 
 

@@ -20,11 +20,6 @@ from vidstyle.encoder import VGG19Features
 # Weight of the squared excess of pixels outside [0, 1] while optimizing (see stylize_frame).
 RANGE_PENALTY = 10.0
 
-# Pixels of mirrored border around every image the network sees while stylizing (see
-# StyleObjective). relu5_1 works at 1/16 of the size, so 16 px keep its zero padding outside
-# the picture; 8 px still left a line inside the frame's edges.
-NETWORK_MARGIN = 16
-
 StepCallback = Callable[[int, int, float], None]
 """Called after each iteration with (iteration, iteration budget, total loss)."""
 
@@ -72,7 +67,7 @@ class StyleObjective:
     convolution with zeros, so each layer sees a dark edge around the picture, and a stylized
     frame grows a frame of its own: a line some 10 px inside each border (pens.mp4 at 176 px).
     With the picture mirrored outwards, the edge the network sees lies outside it. Losses as
-    Gatys et al. define them, for measuring, take no margin.
+    Gatys et al. define them, for measuring, take no margin (see ``EngineSettings.edge_margin``).
     """
 
     def __init__(

@@ -19,7 +19,7 @@ from vidstyle import imageops
 from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
 from vidstyle.device import autocast_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
-from vidstyle.optimize import NETWORK_MARGIN, FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
+from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ class Stylizer:
         *,
         content_size: tuple[int, int],
         reference_frame: np.ndarray | None = None,
-        margin: int = NETWORK_MARGIN,
     ) -> None:
         self.style = style
         self.losses = losses
@@ -63,7 +62,9 @@ class Stylizer:
         self.device = resolve_device(engine.device)
         self.amp_dtype = autocast_dtype(self.device, engine.precision)
         encoder = VGG19Features([losses.content_layer, *losses.style_layers], weights=engine.weights)
-        self.objective = StyleObjective(encoder.to(self.device), losses, amp_dtype=self.amp_dtype, margin=margin)
+        self.objective = StyleObjective(
+            encoder.to(self.device), losses, amp_dtype=self.amp_dtype, margin=engine.edge_margin
+        )
         self._set_style_targets(content_size, reference_frame)
 
     def _set_style_targets(self, content_size: tuple[int, int], reference_frame: np.ndarray | None) -> None:
