@@ -138,7 +138,7 @@ class EngineSettings:
     of a stylized frame; 16 px removes it (8 px does not). It stays off by default until the
     speed benchmark's baseline is measured with it: with a margin the picture no longer
     matches the style losses as Gatys et al. define them (zero padding and all), and those
-    rose by 64% on pens.mp4 although the frames look no less painted.
+    rose by 63% in benchmarks/bench_video.py although frames made with it look no less painted.
     """
 
     device: DeviceName = "auto"
