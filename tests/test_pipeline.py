@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -166,3 +167,20 @@ def test_video_errors_are_one_line(tmp_path: Path, starry_night: Path, capsys) -
     clip = make_clip(tmp_path / "c.mp4", frames=2, audio=None)
     assert main([str(clip), "--style", str(starry_night), "-o", str(tmp_path / "x.gif"), "-q"]) == 1
     assert "unsupported output type" in capsys.readouterr().err
+
+
+def test_preview_renders_a_short_part_and_estimates_the_full_render(tmp_path: Path, starry_night: Path, capsys) -> None:
+    clip = make_clip(tmp_path / "long.mp4", frames=60, rate=Fraction(25))
+    assert main([str(clip), "--style", str(starry_night), "--preview", "--duration", "0.4"]) == 0
+    out = capsys.readouterr().out
+    preview = clip.with_name("long.starry_night.preview.mp4")
+    assert len(list(read_frames(preview))) == 10
+    assert not clip.with_name("long.starry_night.mp4").exists()
+    summary = re.search(r"in .+ \(([\d.]+) s/frame", out)
+    estimate = re.search(r"full render estimate: 60 frames at 64x48, about .+ \(([\d.]+) s/frame\)", out)
+    assert summary and estimate, out
+    assert f"To render it: vidstyle {clip} --style {starry_night} --duration 0.4\n" in out
+    # The preview spent 80 + 9 x 20 iterations on 10 frames; the full render's budget is
+    # 200 (coarse-to-fine, about 150 at full size) + 59 x 50 on 60 frames: twice as many a frame.
+    ratio = float(estimate.group(1)) / float(summary.group(1))
+    assert 1.4 < ratio < 3.0, out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import signal
 import sys
 import time
@@ -392,7 +393,7 @@ def _segment(args: argparse.Namespace) -> Segment:
     return Segment(start=args.start or Fraction(0), duration=duration, frames=args.frames)
 
 
-def _run_video(args: argparse.Namespace) -> int:
+def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     options = _job_options(args)
     if args.no_cut_detection:
         options["cut_threshold"] = 0.0
@@ -434,7 +435,7 @@ def _run_video(args: argparse.Namespace) -> int:
         return 0
     _print_video_summary(report)
     if args.preview:
-        _print_estimate(args, job, run_job, report)
+        _print_estimate(args, argv, job, run_job, report)
     return 0
 
 
@@ -457,12 +458,12 @@ def _print_video_summary(report: VideoReport) -> None:
     )
 
 
-def _print_estimate(args: argparse.Namespace, job: Job, preview: Job, report: VideoReport) -> None:
+def _print_estimate(args: argparse.Namespace, argv: Sequence[str], job: Job, preview: Job, report: VideoReport) -> None:
     info = probe(args.input)
     width, height = job.processing_size(info.width, info.height, still=False)
     frames = expected_frame_count(info, Segment(start=args.start or Fraction(0)))
     estimate = estimate_full_render(job, preview, report, frames, width, height)
-    command = " ".join(a for a in sys.argv[1:] if a != "--preview") if sys.argv[1:] else "the same command"
+    command = shlex.join(a for a in argv if a != "--preview")
     print(
         f"full render estimate: {frames} frames at {width}x{height}, about {_duration_text(estimate.seconds)} "
         f"({estimate.seconds_per_frame:.1f} s/frame) on this machine. To render it: {PROG} {command}"
@@ -509,7 +510,7 @@ def _dispatch(argv: list[str]) -> int:
     if is_image_path(args.input):
         _reject_video_options(args)
         return _run_image(args)
-    return _run_video(args)
+    return _run_video(args, argv)
 
 
 def _reject_video_options(args: argparse.Namespace) -> None:
