@@ -175,10 +175,10 @@ def test_histogram_distance_and_cut_decision() -> None:
     assert not is_scene_cut(coverage=0.0, histogram_jump=1.0, coverage_threshold=0.0)
 
 
-def test_flat_areas_of_a_real_clip_stay_reliable() -> None:
+def test_flat_areas_of_a_real_clip_stay_reliable(pens_clip: Path) -> None:
     # pens.mp4: pens on a white desk, the camera nearly still. Patch matching alone finds
     # motion all over the flat desk and the forward-backward check rejects 73% of frame 1.
-    frames = [decoded.frame for decoded in read_frames(SAMPLES / "pens.mp4", Segment(frames=8))]
+    frames = [decoded.frame for decoded in read_frames(pens_clip, Segment(frames=8))]
     estimate = FlowEstimator()
     coverages = [
         reliability(estimate(current, previous), estimate(previous, current)).coverage

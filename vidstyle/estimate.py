@@ -27,8 +27,8 @@ class RenderEstimate:
         return self.seconds / max(1, self.frames)
 
 
-def measure_step_seconds(job: Job, width: int, height: int, repeats: int = 3) -> float:
-    """Seconds of one loss evaluation (forward and backward) at ``width`` x ``height``."""
+def timing_objective(job: Job) -> StyleObjective:
+    """The job's network and losses against a stand-in style, for timing steps."""
     device = resolve_device(job.engine.device)
     encoder = VGG19Features([job.losses.content_layer, *job.losses.style_layers], weights=job.engine.weights)
     objective = StyleObjective(
@@ -38,6 +38,12 @@ def measure_step_seconds(job: Job, width: int, height: int, repeats: int = 3) ->
         margin=job.engine.edge_margin,
     )
     objective.set_style([torch.rand(1, 3, 64, 64, device=device)], [1.0])
+    return objective
+
+
+def measure_step_seconds(objective: StyleObjective, width: int, height: int, repeats: int = 3) -> float:
+    """Seconds of one loss evaluation (forward and backward) at ``width`` x ``height``."""
+    device = objective.device
     content = torch.rand(1, 3, height, width, device=device)
     target = objective.content_features(content)
     image = content.clone().requires_grad_(True)
@@ -64,7 +70,9 @@ def estimate_full_render(
     size plus what the preview spent around each of its own (optimizer bookkeeping, flow,
     saving): timing the network alone was 15% low for the sample clip and 3x low for tiny ones.
     """
-    step = measure_step_seconds(job, width, height) + _overhead_per_evaluation(preview_job, preview)
+    # One network for both timings: the preview differs from the job in size and budget only.
+    objective = timing_objective(job)
+    step = measure_step_seconds(objective, width, height) + _overhead_per_evaluation(objective, preview)
     optimizer = job.optimizer
     # A first frame runs each coarse level (1/4 of the pixels per halving) for the full budget,
     # then the full size for half of it.
@@ -80,10 +88,10 @@ def estimate_full_render(
     return RenderEstimate(frames=frames, width=width, height=height, seconds=seconds, step_seconds=step)
 
 
-def _overhead_per_evaluation(preview_job: Job, preview: VideoReport) -> float:
+def _overhead_per_evaluation(objective: StyleObjective, preview: VideoReport) -> float:
     """Seconds the preview spent per evaluation beyond the network step itself."""
     evaluations = preview.mean_iterations * preview.rendered
     if evaluations <= 0:
         return 0.0
-    network = measure_step_seconds(preview_job, preview.width, preview.height)
+    network = measure_step_seconds(objective, preview.width, preview.height)
     return max(0.0, preview.render_seconds / evaluations - network)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
@@ -166,7 +165,6 @@ def run_video_job(
     expected = expected_frame_count(info, segment)
     render_seconds = 0.0
     rendered = 0
-    recent: deque[np.ndarray] = deque(maxlen=max(job.temporal.long_term))  # contents, nearest last
     pending: Future[Flows] | None = None
     prefetch = FlowPrefetcher(job.temporal, with_long_term=use_temporal_loss)
     with prefetch:
@@ -174,21 +172,19 @@ def run_video_job(
             index = decoded.index
             if index < resume_from:
                 context.commit(content, work.load(index), starts_shot=records[index].starts_shot)
-                recent.append(content)
                 continue
             frame_started = time.perf_counter()
             flows = pending.result() if pending is not None else None
             pending = None
             if upcoming is not None:
                 # The next frame's flows are computed while this one is optimized.
-                pending = prefetch.submit(upcoming[1], [content, *reversed(recent)])
+                pending = prefetch.submit(upcoming[1], [content, *context.recent_contents])
             plan = context.plan(content, flows.__getitem__ if flows is not None else None)
             stylized, record = _render_frame(stylizer, job, plan, decoded, content, context, on_step)
             record = replace(record, seconds=time.perf_counter() - frame_started)
             work.save(stylized, record)
             records[index] = record
             context.commit(content, stylized)
-            recent.append(content)
             render_seconds += record.seconds
             rendered += 1
             if on_frame is not None:

@@ -117,6 +117,11 @@ class TemporalContext:
         )
 
     @property
+    def recent_contents(self) -> list[np.ndarray]:
+        """Content frames of the current shot, nearest first (offset 1, 2, ...)."""
+        return list(reversed(self._contents))
+
+    @property
     def previous_output(self) -> np.ndarray:
         return self._outputs[-1]
 
