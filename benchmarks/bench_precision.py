@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from vidstyle import imageops
 from vidstyle.config import build_job
-from vidstyle.device import bf16_is_fast, configure_cpu_threads
+from vidstyle.device import bf16_is_fast, configure_threads
 from vidstyle.optimize import measure_losses, unweighted
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--iterations", type=int, default=60)
     args = parser.parse_args()
-    configure_cpu_threads()
+    configure_threads(torch.device("cpu"))
 
     frame = next(iter(read_frames(args.clip, Segment(frames=1)))).frame
     stylizers: dict[str, Stylizer] = {}

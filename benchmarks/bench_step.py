@@ -1,7 +1,9 @@
 """Milliseconds per optimization step: VGG19 forward + backward to the input pixels.
 
-Prints a table for 256, 512 and 720 px (long side, 4:3), fp32 and bf16 autocast, with the
-achieved GFLOP/s next to this machine's measured matmul GFLOP/s.
+Prints a table for 256, 512 and 720 px (long side, 4:3), fp32 and bf16 (and fp16 on CUDA),
+with the achieved GFLOP/s next to this machine's measured matmul GFLOP/s. Steps run eagerly,
+one Python call per op: on a GPU, benchmarks/bench_gpu.py gives the optimizer's own time per
+iteration, with CUDA graphs.
 
     python benchmarks/bench_step.py [--device cpu|cuda] [--repeats N]
 """
@@ -14,7 +16,7 @@ import time
 import torch
 
 from vidstyle.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LossWeights
-from vidstyle.device import autocast_dtype, bf16_is_fast
+from vidstyle.device import bf16_is_fast, network_dtype
 from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective
 
@@ -85,7 +87,7 @@ def main() -> None:
     bf16_peak = matmul_gflops(device, torch.bfloat16)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"matmul 2048^2: fp32 {fp32_peak:.0f} GFLOP/s, bf16 {bf16_peak:.0f} GFLOP/s")
-    print(f"bf16 judged fast here: {bf16_is_fast(device)}; auto precision -> {autocast_dtype(device, 'auto')}")
+    print(f"bf16 judged fast here: {bf16_is_fast(device)}; auto precision -> {network_dtype(device, 'auto')}")
     print()
     print(f"{'size':>9}  {'precision':>9}  {'ms/step':>8}  {'GFLOP/step':>10}  {'GFLOP/s':>8}  {'vs fp32 matmul':>14}")
     for long_side in args.sizes:
@@ -93,8 +95,11 @@ def main() -> None:
         # forward + backward to the input: the input-gradient of a conv costs what its forward does.
         gflop = 2 * conv_flops(net, height, width) / 1e9
         baseline = None
-        for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
-            objective = StyleObjective(net, weights, amp_dtype=dtype)
+        precisions: list[tuple[str, torch.dtype | None]] = [("fp32", None), ("bf16", torch.bfloat16)]
+        if device.type == "cuda":
+            precisions.append(("fp16", torch.float16))
+        for name, dtype in precisions:
+            objective = StyleObjective(net, weights, compute_dtype=dtype)
             objective.set_style([style], [1.0])
             ms = step_ms(objective, height, width, args.repeats)
             baseline = baseline or ms

@@ -21,8 +21,9 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.config import build_job
-from vidstyle.device import configure_cpu_threads
-from vidstyle.optimize import LossParts, StyleObjective, TemporalTerm
+from vidstyle.device import configure_threads
+from vidstyle.flow import measure_motion
+from vidstyle.optimize import StyleObjective, TemporalTerm
 from vidstyle.pipeline import _render_frame
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import TemporalContext
@@ -45,7 +46,7 @@ class TimedObjective(StyleObjective):
 
     def evaluate(
         self, image: torch.Tensor, content_target: torch.Tensor, temporal: Sequence[TemporalTerm] = ()
-    ) -> tuple[torch.Tensor, LossParts]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         started = time.perf_counter()
         forward_before = TIMES["network forward"]
         total, parts = super().evaluate(image, content_target, temporal)
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument("--quality", default="normal")
     parser.add_argument("--first-iterations", type=int, default=50, help="budget of the unprofiled first frame")
     args = parser.parse_args()
-    configure_cpu_threads()
+    configure_threads(torch.device("cpu"))
 
     job = build_job([args.style], size=args.size, quality=args.quality, iterations=args.first_iterations)
     started = time.perf_counter()
@@ -86,13 +87,12 @@ def main() -> None:
             TIMES.clear()
             COUNTS.clear()
             flow_started = time.perf_counter()
-            previous = contents[index - 1]
-            flows = {1: (context.flow(content, previous), context.flow(previous, content))}
-            TIMES["flow (worker thread in a render)"] = time.perf_counter() - flow_started
+            motion = measure_motion(context.flow, content, context.recent_contents, context.motion_offsets)
+            TIMES["flow + reliability (worker thread in a render)"] = time.perf_counter() - flow_started
         frame_started = time.perf_counter()
-        plan = context.plan(content, flows.__getitem__ if last else None)
+        plan = context.plan(content, motion if last else None)
         plan_seconds = time.perf_counter() - frame_started
-        output, record = _render_frame(stylizer, job, plan, frame, content, context, None)
+        output, record = _render_frame(stylizer, job, plan, frame, content, None)
         render_seconds = time.perf_counter() - frame_started - plan_seconds
         save_started = time.perf_counter()
         work.save(output, FrameRecord(**{**record.__dict__, "seconds": render_seconds}))

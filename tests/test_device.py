@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vidstyle import device as device_module
-from vidstyle.device import BYTES_PER_PIXEL, autocast_dtype, check_frame_fits, resolve_device
+from vidstyle.device import BYTES_PER_PIXEL, check_frame_fits, network_dtype, resolve_device
 from vidstyle.errors import DeviceError
 
 
@@ -20,11 +20,37 @@ def test_auto_device_is_available() -> None:
             resolve_device("cuda")
 
 
-def test_precision_choices() -> None:
+def test_explicit_precisions() -> None:
     cpu = torch.device("cpu")
-    assert autocast_dtype(cpu, "fp32") is None
-    assert autocast_dtype(cpu, "bf16") is torch.bfloat16
-    assert autocast_dtype(cpu, "auto") in (None, torch.bfloat16)
+    assert network_dtype(cpu, "fp32") is None
+    assert network_dtype(cpu, "bf16") is torch.bfloat16
+    assert network_dtype(cpu, "fp16") is torch.float16
+    with pytest.raises(DeviceError, match="bf16 is not supported on mps"):
+        network_dtype(torch.device("mps"), "bf16")
+
+
+@pytest.mark.parametrize(
+    ("capability", "expected"),
+    [
+        ((9, 0), torch.float16),  # H100: bf16 is native, but fp16 measured better (device.py)
+        ((8, 0), torch.float16),  # A100
+        ((7, 5), torch.float16),  # T4, RTX 20x0
+        ((7, 0), torch.float16),  # V100
+        ((6, 1), None),  # GTX 10x0: no tensor cores
+    ],
+)
+def test_auto_precision_follows_the_cuda_capability(monkeypatch, capability, expected) -> None:
+    monkeypatch.setattr(device_module, "cuda_capability", lambda _: capability)
+    assert network_dtype(torch.device("cuda"), "auto") is expected
+    # torch.cuda.is_bf16_supported() says yes on 7.x too (emulation); the capability decides.
+    assert device_module.bf16_is_fast(torch.device("cuda")) == (capability >= (8, 0))
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, torch.bfloat16), (False, None)])
+def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch, native, expected) -> None:
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: native)
+    assert network_dtype(torch.device("cpu"), "auto") is expected
+    assert network_dtype(torch.device("mps"), "auto") is None
 
 
 def test_a_frame_too_big_for_memory_names_a_size_that_fits(monkeypatch) -> None:

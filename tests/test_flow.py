@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import textured_frame
+from vidstyle.config import TemporalSettings
 from vidstyle.flow import (
     FlowEstimator,
     histogram_distance,
@@ -20,6 +21,8 @@ from vidstyle.flow import (
     warp_with_fill,
 )
 from vidstyle.imageops import read_image, resize_frame
+from vidstyle.prefetch import MotionPrefetcher
+from vidstyle.temporal import TemporalContext
 from vidstyle.video_io import Segment, read_frames
 
 H, W = 96, 128
@@ -185,3 +188,42 @@ def test_flat_areas_of_a_real_clip_stay_reliable(pens_clip: Path) -> None:
         for previous, current in itertools.pairwise(frames)
     ]
     assert min(coverages) > 0.55, coverages
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_motion_from_the_workers_equals_the_inline_motion(pens_clip: Path, workers: int) -> None:
+    # The plan of every frame is the same whether its flows, reliability and colour change were
+    # measured frames ahead in worker threads or inline when the frame came up.
+    settings = TemporalSettings(long_term=(1, 2, 4))
+    frames = [resize_frame(d.frame, 96, 80) for d in read_frames(pens_clip, Segment(frames=7))]
+    inline, ahead = TemporalContext(settings), TemporalContext(settings)
+    with MotionPrefetcher(settings, offsets=ahead.motion_offsets, workers=workers) as prefetch:
+        planned = list(prefetch.ahead(((i, f) for i, f in enumerate(frames)), start=0))
+        motions = [future.result() if future is not None else None for _, _, future in planned]
+    assert [item for item, _, _ in planned] == list(range(len(frames)))
+    assert motions[0] is None and all(motion is not None for motion in motions[1:])
+    for index, ((_, content, _), motion) in enumerate(zip(planned, motions, strict=True)):
+        expected = inline.plan(content)
+        got = ahead.plan(content, motion)
+        assert got.starts_shot == expected.starts_shot and got.coverage == expected.coverage
+        assert len(got.warps) == len(expected.warps) == (3 if index >= 4 else min(index, 2))
+        for a, b in zip(got.warps, expected.warps, strict=True):
+            assert a.offset == b.offset
+            np.testing.assert_array_equal(a.warped, b.warped)
+            np.testing.assert_array_equal(a.mask, b.mask)
+        for name in ("init", "backward", "mask"):
+            a, b = getattr(got, name), getattr(expected, name)
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+        # A stand-in output: what the plans warp next is then the same too.
+        output = np.roll(content, index, axis=1)
+        inline.commit(content, output, starts_shot=expected.starts_shot)
+        ahead.commit(content, output, starts_shot=got.starts_shot)
+
+
+def test_frames_before_the_resume_point_get_no_motion(pens_clip: Path) -> None:
+    frames = [resize_frame(d.frame, 64, 48) for d in read_frames(pens_clip, Segment(frames=5))]
+    with MotionPrefetcher(TemporalSettings(), offsets=(1,), workers=2) as prefetch:
+        futures = [future for _, _, future in prefetch.ahead(enumerate(frames), start=3)]
+    assert [future is None for future in futures] == [True, True, True, False, False]

@@ -109,18 +109,28 @@ def test_blended_style_targets_are_weighted_means(encoder, starry_night, great_w
         torch.testing.assert_close(blend.style_grams[layer], expected)
 
 
-def test_bf16_autocast_matches_fp32_losses(encoder, starry_night, photo_path) -> None:
+def test_bf16_network_matches_fp32_losses(encoder, starry_night, photo_path) -> None:
     content = _content(photo_path)
     style = imageops.frame_to_image(imageops.read_image(starry_night, max_long_side=64))
     parts = []
     for dtype in (None, torch.bfloat16):
-        objective = StyleObjective(encoder, LossWeights(), amp_dtype=dtype)
+        objective = StyleObjective(encoder, LossWeights(), compute_dtype=dtype)
         objective.set_style([style], [1.0])
         noisy = (content + 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
         parts.append(measure_losses(objective, noisy, content))
     fp32, bf16 = parts
     assert bf16.total == pytest.approx(fp32.total, rel=0.05)
     assert np.isfinite(bf16.total)
+
+
+def test_network_weights_cast_once_give_autocasts_features(encoder) -> None:
+    image = torch.rand(1, 3, 48, 64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = encoder(image)
+    cast = encoder.in_compute_form(torch.bfloat16)(image)
+    for layer, features in expected.items():
+        assert cast[layer].dtype == torch.bfloat16
+        assert torch.equal(cast[layer], features), layer
 
 
 def test_returned_image_is_in_range_and_keeps_the_reported_loss(encoder, starry_night, great_wave) -> None:

@@ -227,7 +227,9 @@ An interrupted video render resumes when the same command is run again.""",
     )
     engine.add_argument("--device", choices=_choices(DeviceName), help="auto (default): CUDA, then MPS, then CPU")
     engine.add_argument(
-        "--precision", choices=_choices(PrecisionName), help="auto (default): bf16 where the hardware runs it fast"
+        "--precision",
+        choices=_choices(PrecisionName),
+        help="auto (default): bf16 where the hardware runs it natively, fp16 on older CUDA cards, else fp32",
     )
     engine.add_argument(
         "--weights",

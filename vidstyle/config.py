@@ -15,7 +15,7 @@ from vidstyle.errors import UsageError
 from vidstyle.imageops import fit_long_side
 
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
-PrecisionName = Literal["auto", "fp32", "bf16"]
+PrecisionName = Literal["auto", "fp32", "bf16", "fp16"]
 OptimizerName = Literal["lbfgs", "adam"]
 TemporalInit = Literal["prev-warped", "prev", "content", "random"]
 FlowMethod = Literal["dis", "farneback", "deepflow"]

@@ -1,10 +1,8 @@
-"""Choosing the torch device and the autocast precision from the settings."""
+"""Choosing the torch device and the precision the network runs in from the settings."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 
 import cv2
 import torch
@@ -29,39 +27,57 @@ def resolve_device(name: DeviceName) -> torch.device:
     return torch.device(name)
 
 
-def bf16_is_fast(device: torch.device) -> bool:
-    """Whether bf16 autocast pays off on this device.
+def cuda_capability(device: torch.device) -> tuple[int, int]:
+    """The compute capability (major, minor) of a CUDA device."""
+    major, minor = torch.cuda.get_device_capability(device)
+    return int(major), int(minor)
 
-    On CPUs with native bf16 (AVX512-BF16 or AMX) oneDNN runs VGG19 about 1.7x faster in bf16
+
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether bf16 runs natively on this device, so that it pays off.
+
+    CUDA: compute capability 8.0 (Ampere) or later. ``torch.cuda.is_bf16_supported()`` also
+    answers yes where bf16 is only emulated (Turing, Volta), which is slower than fp32 there.
+    CPU: native bf16 (AVX512-BF16 or AMX), where oneDNN runs VGG19 about 1.7x faster
     (benchmarks/bench_step.py); without it, bf16 is emulated and slower than fp32. MPS autocast
     to bf16 is not dependable, so it stays fp32 there.
     """
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return cuda_capability(device) >= (8, 0)
     if device.type == "cpu":
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return cpu_has_native_bf16()
     return False
 
 
-def autocast_dtype(device: torch.device, precision: PrecisionName) -> torch.dtype | None:
-    """The autocast dtype for the network, or None for plain fp32."""
+def cpu_has_native_bf16() -> bool:
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def fp16_is_fast(device: torch.device) -> bool:
+    """Tensor cores run fp16 from compute capability 7.0 (Volta, Turing: Colab's T4)."""
+    return device.type == "cuda" and cuda_capability(device) >= (7, 0)
+
+
+def network_dtype(device: torch.device, precision: PrecisionName) -> torch.dtype | None:
+    """The dtype the network runs in, or None for plain fp32.
+
+    ``auto``: on CUDA, fp16 (with a loss scale, see optimize.py) on every card with tensor
+    cores, even where bf16 is native. Measured on an H200 (benchmarks/bench_gpu.py, 394x480):
+    fp16's image gradient has cosine 0.998 to fp32's against bf16's 0.985, at the same speed
+    (3.31 against 3.25 ms per iteration), and on a 256x192 frame 40 L-BFGS iterations with bf16
+    never got below the starting loss (5.32; fp32 and fp16 reached 1.00, tests/test_cuda.py).
+    On CPUs, bf16 where it is native (fp16 is emulated there), else fp32; elsewhere fp32.
+    Gram matrices and losses are computed in fp32 whatever this says (losses.py).
+    """
     if precision == "fp32":
         return None
-    if precision == "bf16":
+    if precision in ("bf16", "fp16"):
         if device.type not in ("cpu", "cuda"):
-            raise DeviceError(f"--precision bf16 is not supported on {device.type}")
-        return torch.bfloat16
+            raise DeviceError(f"--precision {precision} is not supported on {device.type}")
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    if device.type == "cuda":
+        return torch.float16 if fp16_is_fast(device) else None
     return torch.bfloat16 if bf16_is_fast(device) else None
-
-
-@contextlib.contextmanager
-def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
-    """Autocast the network's forward pass to ``dtype``; a no-op for None."""
-    if dtype is None:
-        yield
-        return
-    with torch.autocast(device_type=device.type, dtype=dtype):
-        yield
 
 
 # Peak memory of one optimization step per pixel of the frame: VGG19 activations up to relu5_1
@@ -100,11 +116,19 @@ def check_frame_fits(device: torch.device, width: int, height: int) -> None:
     )
 
 
-def configure_cpu_threads() -> int:
-    """Threads for a video render: the network gets every core this process may use; OpenCV
-    one, since its flow runs in a worker thread beside the network and would otherwise ask
-    for every core too. Returns the network's thread count."""
+def configure_threads(device: torch.device) -> int:
+    """Threads for a video render; returns how many flow workers to run beside the network.
+
+    On the CPU the network gets every core this process may use, and one flow worker runs
+    beside it with one OpenCV thread: OpenCV would otherwise ask for every core too. On a GPU
+    the cores are free: up to four flow workers (so that flow keeps pace with frames that take
+    a fraction of a second) share them.
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     torch.set_num_threads(cores)
-    cv2.setNumThreads(1)
-    return cores
+    if device.type == "cpu":
+        cv2.setNumThreads(1)
+        return 1
+    workers = max(1, min(4, cores // 4))
+    cv2.setNumThreads(max(1, cores // workers))
+    return workers

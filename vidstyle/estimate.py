@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from vidstyle.config import Job
-from vidstyle.device import autocast_dtype, resolve_device
+from vidstyle.device import network_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective
 from vidstyle.pipeline import VideoReport
@@ -34,7 +34,7 @@ def timing_objective(job: Job) -> StyleObjective:
     objective = StyleObjective(
         encoder.to(device),
         job.losses,
-        amp_dtype=autocast_dtype(device, job.engine.precision),
+        compute_dtype=network_dtype(device, job.engine.precision),
         margin=job.engine.edge_margin,
     )
     objective.set_style([torch.rand(1, 3, 64, 64, device=device)], [1.0])

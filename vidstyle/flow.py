@@ -11,6 +11,7 @@ output along it brings that output into frame i's geometry.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,3 +235,41 @@ def is_scene_cut(coverage: float, histogram_jump: float, coverage_threshold: flo
     if coverage_threshold <= 0:
         return False
     return coverage < coverage_threshold or histogram_jump > HISTOGRAM_CUT_DISTANCE
+
+
+@dataclass(frozen=True)
+class Motion:
+    """How a frame relates to an earlier one: the backward flow and Ruder et al.'s verdicts on it."""
+
+    backward: np.ndarray
+    reliability: Reliability
+
+
+@dataclass(frozen=True)
+class FrameMotion:
+    """What planning a frame needs from the source frames alone (no stylized output).
+
+    ``to_previous`` maps an offset (1 = the frame before) to the motion towards that frame;
+    ``histogram_jump`` is the colour change from the frame before (``histogram_distance``).
+    Being independent of the outputs, it can be computed frames ahead, in worker threads.
+    """
+
+    to_previous: dict[int, Motion]
+    histogram_jump: float
+
+
+def measure_motion(
+    estimator: FlowEstimator, content: np.ndarray, previous: Sequence[np.ndarray], offsets: Sequence[int]
+) -> FrameMotion:
+    """Flows both ways, reliability and colour change between ``content`` and earlier frames.
+
+    ``previous``: the earlier content frames, nearest first (offset 1, 2, ...), at least one;
+    offsets beyond them are left out.
+    """
+    motions: dict[int, Motion] = {}
+    for offset in offsets:
+        if offset <= len(previous):
+            earlier = previous[offset - 1]
+            backward, forward = estimator(content, earlier), estimator(earlier, content)
+            motions[offset] = Motion(backward=backward, reliability=reliability(backward, forward))
+    return FrameMotion(to_previous=motions, histogram_jump=histogram_distance(previous[0], content))

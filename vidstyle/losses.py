@@ -23,6 +23,10 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     image size, so a style image and a content image of different sizes compare directly.
     """
     n, c, h, w = features.shape
+    if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
+        # Channels-last features (CUDA): (N, H*W, C) is a view, (N, C, H*W) would be a copy.
+        positions = features.permute(0, 2, 3, 1).reshape(n, h * w, c).float()
+        return torch.bmm(positions.transpose(1, 2), positions) / (h * w)
     flat = features.reshape(n, c, h * w).float()
     return torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
 

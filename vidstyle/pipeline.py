@@ -9,23 +9,24 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
 
 from vidstyle import __version__, imageops
 from vidstyle.config import Job, build_job
-from vidstyle.device import check_frame_fits, configure_cpu_threads
+from vidstyle.device import check_frame_fits, configure_threads
 from vidstyle.errors import NoFramesError, OutputPathError
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.outputs import check_output_path, default_output_path
-from vidstyle.prefetch import FlowPrefetcher, Flows
+from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import FramePlan, TemporalContext, warping_error
 from vidstyle.video_io import (
@@ -41,8 +42,6 @@ from vidstyle.video_writer import VIDEO_EXTENSIONS, EncodeSettings, VideoWriter,
 from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, work_dir_for
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 FrameCallback = Callable[["FrameProgress"], None]
 
@@ -102,7 +101,7 @@ def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int]
         "size": list(size),
         "job": job_fields,
         "device": stylizer.device.type,
-        "autocast": str(stylizer.amp_dtype),
+        "precision": str(stylizer.compute_dtype),
     }
 
 
@@ -141,7 +140,6 @@ def run_video_job(
     output; running it again with the same settings resumes from the first missing frame.
     """
     started = time.perf_counter()
-    configure_cpu_threads()
     segment = segment or Segment()
     info = probe(source)
     output = video_output_path(source, job, output, preview=preview)
@@ -155,6 +153,7 @@ def run_video_job(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=first_frame
     )
     check_frame_fits(stylizer.device, width, height)
+    flow_workers = configure_threads(stylizer.device)
     work = WorkDir.open(work_dir_for(output), _manifest(info, job, segment, (width, height), stylizer), restart=restart)
     records = work.records()
     resume_from = work.finished_prefix()
@@ -165,33 +164,39 @@ def run_video_job(
     expected = expected_frame_count(info, segment)
     render_seconds = 0.0
     rendered = 0
-    pending: Future[Flows] | None = None
-    prefetch = FlowPrefetcher(job.temporal, with_long_term=use_temporal_loss)
-    with prefetch:
-        for (decoded, content), upcoming in _with_next(frames):
+    # On an accelerator the next frame's optimization starts while a worker saves this one
+    # (PNG, log line) and measures its warping error: the GPU would idle meanwhile. On the CPU
+    # that costs a few hundredths of a frame's time, and saving in step keeps progress prompt.
+    lag = 0 if stylizer.device.type == "cpu" else 1
+    saving: deque[Future[FrameRecord]] = deque()
+
+    def report_saved(wait_for: int) -> None:
+        nonlocal render_seconds, rendered
+        while len(saving) > wait_for:
+            record = saving.popleft().result()
+            records[record.index] = record
+            render_seconds += record.seconds
+            rendered += 1
+            if on_frame is not None:
+                done = record.index + 1
+                on_frame(FrameProgress(record=record, done=done, expected=max(expected, done), resumed=resume_from > 0))
+
+    prefetch = MotionPrefetcher(job.temporal, offsets=context.motion_offsets, workers=flow_workers)
+    with prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver:
+        for decoded, content, motion in prefetch.ahead(frames, start=resume_from):
             index = decoded.index
             if index < resume_from:
                 context.commit(content, work.load(index), starts_shot=records[index].starts_shot)
                 continue
             frame_started = time.perf_counter()
-            flows = pending.result() if pending is not None else None
-            pending = None
-            if upcoming is not None:
-                # The next frame's flows are computed while this one is optimized.
-                pending = prefetch.submit(upcoming[1], [content, *context.recent_contents])
-            plan = context.plan(content, flows.__getitem__ if flows is not None else None)
-            stylized, record = _render_frame(stylizer, job, plan, decoded, content, context, on_step)
+            plan = context.plan(content, motion.result() if motion is not None else None)
+            stylized, record = _render_frame(stylizer, job, plan, decoded, content, on_step)
             record = replace(record, seconds=time.perf_counter() - frame_started)
-            work.save(stylized, record)
-            records[index] = record
+            previous = context.previous_output if not plan.starts_shot else None
+            saving.append(saver.submit(_finish_frame, work, stylized, record, plan, previous))
             context.commit(content, stylized)
-            render_seconds += record.seconds
-            rendered += 1
-            if on_frame is not None:
-                progress = FrameProgress(
-                    record=record, done=index + 1, expected=max(expected, index + 1), resumed=resume_from > 0
-                )
-                on_frame(progress)
+            report_saved(lag)
+        report_saved(0)
     if not frames.pts:
         raise NoFramesError(f"{source}: no frames to stylize")
     total = len(frames.pts)
@@ -219,16 +224,6 @@ def run_video_job(
     )
 
 
-def _with_next(items: Iterable[T]) -> Iterator[tuple[T, T | None]]:
-    """Each item with the one after it (None for the last): a one-frame look-ahead."""
-    iterator = iter(items)
-    current = next(iterator, None)
-    while current is not None:
-        upcoming = next(iterator, None)
-        yield current, upcoming
-        current = upcoming
-
-
 def _first_content(info: VideoInfo, segment: Segment, size: tuple[int, int]) -> np.ndarray:
     for decoded in read_frames(info.path, segment):
         return imageops.resize_frame(decoded.frame, *size)
@@ -241,10 +236,10 @@ def _render_frame(
     plan: FramePlan,
     decoded: DecodedFrame,
     content: np.ndarray,
-    context: TemporalContext,
     on_step: StepCallback | None,
 ) -> tuple[np.ndarray, FrameRecord]:
-    """Stylize one frame as planned; returns the uint8 output and its record (seconds unset)."""
+    """Stylize one frame as planned; returns the uint8 output and its record (seconds and
+    warping error unset: ``_finish_frame`` measures it)."""
     height, width = content.shape[:2]
     seed = job.engine.seed + plan.index  # a random start per frame, the same on every run
     if plan.starts_shot:
@@ -258,7 +253,8 @@ def _render_frame(
         iterations = job.optimizer.later_iterations
     terms = [
         TemporalTerm(
-            warped=stylizer.to_optimization_space(warp.warped),
+            # The nearest warp is the warm start itself (TemporalContext): upload it once.
+            warped=init if warp.warped is plan.init else stylizer.to_optimization_space(warp.warped),
             mask=torch.from_numpy(warp.mask)[None, None].to(stylizer.device),
         )
         for warp in plan.warps
@@ -266,9 +262,6 @@ def _render_frame(
     result = stylizer.stylize(
         content, init, iterations=iterations, temporal=terms, coarse_to_fine=plan.starts_shot, on_step=on_step
     )
-    error = None
-    if plan.backward is not None and plan.mask is not None:
-        error = warping_error(result.frame, context.previous_output, plan.backward, plan.mask)
     losses = result.result.losses
     record = FrameRecord(
         index=decoded.index,
@@ -280,9 +273,19 @@ def _render_frame(
         style_loss=losses.style,
         temporal_loss=losses.temporal,
         coverage=plan.coverage,
-        warping_error=error,
+        warping_error=None,
     )
     return result.frame, record
+
+
+def _finish_frame(
+    work: WorkDir, frame: np.ndarray, record: FrameRecord, plan: FramePlan, previous_output: np.ndarray | None
+) -> FrameRecord:
+    """Measure a stylized frame's warping error against the previous output, then save both."""
+    if previous_output is not None and plan.backward is not None and plan.mask is not None:
+        record = replace(record, warping_error=warping_error(frame, previous_output, plan.backward, plan.mask))
+    work.save(frame, record)
+    return record
 
 
 def _encode(

@@ -1,33 +1,40 @@
-"""Optical flow for the next frame, computed in a worker thread while this frame is optimized.
+"""Motion for the frames ahead, computed in worker threads while the current one is optimized.
 
-OpenCV releases the GIL, so the flow costs no wall time as long as the network keeps the
-main thread busy. The flows are the same as computed inline: only their timing changes.
+Flows, their reliability and the colour change depend on the source frames alone, so they can
+be computed several frames ahead: on a CPU one worker beside the network is enough, and on a
+GPU, where the network leaves the cores free, several workers keep up with frames that take a
+fraction of a second. OpenCV releases the GIL. The results are the same as computed inline
+(tests/test_flow.py): only their timing changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
+from typing import TypeVar
 
 import numpy as np
 
 from vidstyle.config import TemporalSettings
-from vidstyle.flow import FlowEstimator
+from vidstyle.flow import FlowEstimator, FrameMotion, measure_motion
 
-Flows = dict[int, tuple[np.ndarray, np.ndarray]]
-"""offset -> (backward, forward) flow between a frame and the one ``offset`` before it."""
+T = TypeVar("T")
 
 
-class FlowPrefetcher:
-    """One worker thread with its own flow estimator (OpenCV's are not shared across threads)."""
+class MotionPrefetcher:
+    """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls)."""
 
-    def __init__(self, settings: TemporalSettings, *, with_long_term: bool) -> None:
-        self.offsets = sorted({1, *settings.long_term}) if with_long_term else [1]
-        self._estimator = FlowEstimator(settings.flow, settings.dis_preset)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-flow")
+    def __init__(self, settings: TemporalSettings, *, offsets: Sequence[int], workers: int = 1) -> None:
+        self.settings = settings
+        self.offsets = tuple(offsets)
+        self.workers = max(1, workers)
+        self._local = threading.local()
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vidstyle-flow")
 
-    def __enter__(self) -> FlowPrefetcher:
+    def __enter__(self) -> MotionPrefetcher:
         return self
 
     def __exit__(
@@ -35,14 +42,29 @@ class FlowPrefetcher:
     ) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, content: np.ndarray, previous: Sequence[np.ndarray]) -> Future[Flows]:
-        """Start the flows between ``content`` and ``previous`` (nearest first: offset 1, 2, ...)."""
-        return self._executor.submit(self._flows, content, list(previous))
+    def ahead(
+        self, frames: Iterable[tuple[T, np.ndarray]], *, start: int = 0
+    ) -> Iterator[tuple[T, np.ndarray, Future[FrameMotion] | None]]:
+        """Each (item, content frame) with the future of its motion towards the frames before.
 
-    def _flows(self, content: np.ndarray, previous: list[np.ndarray]) -> Flows:
-        flows: Flows = {}
-        for offset in self.offsets:
-            if offset <= len(previous):
-                earlier = previous[offset - 1]
-                flows[offset] = (self._estimator(content, earlier), self._estimator(earlier, content))
-        return flows
+        Reads ``workers + 1`` frames ahead of the consumer so that every worker has a frame.
+        The first frame, and frames before ``start`` (already rendered), get None.
+        """
+        recent: deque[np.ndarray] = deque(maxlen=max(self.offsets))
+        queue: deque[tuple[T, np.ndarray, Future[FrameMotion] | None]] = deque()
+        for index, (item, content) in enumerate(frames):
+            future = None
+            if index >= start and recent:
+                future = self._executor.submit(self._measure, content, list(reversed(recent)))
+            recent.append(content)
+            queue.append((item, content, future))
+            if len(queue) > self.workers:
+                yield queue.popleft()
+        while queue:
+            yield queue.popleft()
+
+    def _measure(self, content: np.ndarray, previous: list[np.ndarray]) -> FrameMotion:
+        estimator = getattr(self._local, "estimator", None)
+        if estimator is None:
+            estimator = self._local.estimator = FlowEstimator(self.settings.flow, self.settings.dis_preset)
+        return measure_motion(estimator, content, previous, self.offsets)

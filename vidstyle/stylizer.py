@@ -17,7 +17,7 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
-from vidstyle.device import autocast_dtype, resolve_device
+from vidstyle.device import network_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
 
@@ -60,10 +60,10 @@ class Stylizer:
         self.optimizer = optimizer
         self.engine = engine
         self.device = resolve_device(engine.device)
-        self.amp_dtype = autocast_dtype(self.device, engine.precision)
+        self.compute_dtype = network_dtype(self.device, engine.precision)
         encoder = VGG19Features([losses.content_layer, *losses.style_layers], weights=engine.weights)
         self.objective = StyleObjective(
-            encoder.to(self.device), losses, amp_dtype=self.amp_dtype, margin=engine.edge_margin
+            encoder.to(self.device), losses, compute_dtype=self.compute_dtype, margin=engine.edge_margin
         )
         self._set_style_targets(content_size, reference_frame)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,20 +17,16 @@ import numpy as np
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import (
     FlowEstimator,
-    Reliability,
-    histogram_distance,
+    FrameMotion,
+    Motion,
     is_scene_cut,
     long_term_masks,
-    reliability,
+    measure_motion,
     warp,
     warp_with_fill,
 )
 
 log = logging.getLogger(__name__)
-
-FlowSource = Callable[[int], tuple[np.ndarray, np.ndarray]]
-"""offset -> (backward, forward) flows between the current frame and the one ``offset`` before."""
-
 
 @dataclass(frozen=True)
 class PreviousWarp:
@@ -60,7 +55,6 @@ class FramePlan:
     init: np.ndarray | None = None
     warps: tuple[PreviousWarp, ...] = ()
     coverage: float | None = None
-    histogram_jump: float | None = None
     backward: np.ndarray | None = None
     mask: np.ndarray | None = None
 
@@ -77,43 +71,46 @@ class TemporalContext:
         self._outputs: deque[np.ndarray] = deque(maxlen=depth)
         self._next_index = 0
 
-    def plan(self, content: np.ndarray, flows: FlowSource | None = None) -> FramePlan:
+    @property
+    def motion_offsets(self) -> tuple[int, ...]:
+        """The earlier frames a plan needs motion towards: the previous one, and the long-term ones."""
+        return tuple(sorted({1, *self.settings.long_term})) if self.use_temporal_loss else (1,)
+
+    def plan(self, content: np.ndarray, motion: FrameMotion | None = None) -> FramePlan:
         """Plan the next frame; ``content`` is uint8 (H, W, 3) at processing size.
 
-        ``flows(offset)`` may supply the (backward, forward) flows between this frame and the
-        one ``offset`` before (computed ahead in a worker thread, say); by default they are
-        computed here.
+        ``motion`` may bring the flows, their reliability and the colour change towards the
+        earlier frames (computed ahead in a worker thread, say); by default they are computed
+        here. Offsets beyond the current shot are ignored.
         """
         index = self._next_index
         if not self._contents:
             return FramePlan(index, starts_shot=True)
-        get_flows = flows or self._flows_for(content)
-        backward, forward = get_flows(1)
-        nearest = reliability(backward, forward)
-        jump = histogram_distance(self._contents[-1], content)
-        if is_scene_cut(nearest.coverage, jump, self.settings.cut_threshold):
-            log.info(
-                "scene cut at frame %d (reliable area %.0f%%, colour change %.2f)", index, 100 * nearest.coverage, jump
-            )
+        if motion is None:
+            motion = measure_motion(self.flow, content, self.recent_contents, self.motion_offsets)
+        nearest = motion.to_previous[1]
+        coverage, jump = nearest.reliability.coverage, motion.histogram_jump
+        if is_scene_cut(coverage, jump, self.settings.cut_threshold):
+            log.info("scene cut at frame %d (reliable area %.0f%%, colour change %.2f)", index, 100 * coverage, jump)
             self._forget()
-            return FramePlan(index, starts_shot=True, coverage=nearest.coverage, histogram_jump=jump)
+            return FramePlan(index, starts_shot=True, coverage=coverage)
         warps: tuple[PreviousWarp, ...] = ()
+        init = self._init(content, nearest)
         if self.use_temporal_loss:
-            verdicts = {1: (backward, nearest)}
-            for offset in self.settings.long_term:
-                if offset not in verdicts and offset <= len(self._contents):
-                    back_j, forward_j = get_flows(offset)
-                    verdicts[offset] = (back_j, reliability(back_j, forward_j))
-            warps = self._warps(content, verdicts)
+            in_shot = [offset for offset in self.settings.long_term if offset <= len(self._contents)]
+            masks = long_term_masks([motion.to_previous[offset].reliability.mask for offset in in_shot])
+            warps = tuple(
+                PreviousWarp(offset, self._warped(offset, content, motion.to_previous[offset], init), mask)
+                for offset, mask in zip(in_shot, masks, strict=True)
+            )
         return FramePlan(
             index,
             starts_shot=False,
-            init=self._init(content, backward, nearest),
+            init=init,
             warps=warps,
-            coverage=nearest.coverage,
-            histogram_jump=jump,
-            backward=backward,
-            mask=nearest.mask,
+            coverage=coverage,
+            backward=nearest.backward,
+            mask=nearest.reliability.mask,
         )
 
     @property
@@ -129,30 +126,17 @@ class TemporalContext:
         self._contents.clear()
         self._outputs.clear()
 
-    def _flows_for(self, content: np.ndarray) -> FlowSource:
-        def flows(offset: int) -> tuple[np.ndarray, np.ndarray]:
-            previous = self._contents[-offset]
-            return self.flow(content, previous), self.flow(previous, content)
+    def _warped(self, offset: int, content: np.ndarray, motion: Motion, init: np.ndarray | None) -> np.ndarray:
+        """The output ``offset`` frames back, warped into this frame, holes from the content."""
+        if offset == 1 and self.settings.init == "prev-warped" and init is not None:
+            return init  # the warm start is this very warp: do it once
+        return warp_with_fill(self._outputs[-offset], motion.backward, content, motion.reliability.holes)
 
-        return flows
-
-    def _warps(
-        self, content: np.ndarray, verdicts: dict[int, tuple[np.ndarray, Reliability]]
-    ) -> tuple[PreviousWarp, ...]:
-        offsets = [offset for offset in self.settings.long_term if offset in verdicts]
-        masks = long_term_masks([verdicts[offset][1].mask for offset in offsets])
-        warps = []
-        for offset, mask in zip(offsets, masks, strict=True):
-            backward, verdict = verdicts[offset]
-            warped = warp_with_fill(self._outputs[-offset], backward, content, verdict.holes)
-            warps.append(PreviousWarp(offset=offset, warped=warped, mask=mask))
-        return tuple(warps)
-
-    def _init(self, content: np.ndarray, backward: np.ndarray, nearest: Reliability) -> np.ndarray | None:
+    def _init(self, content: np.ndarray, nearest: Motion) -> np.ndarray | None:
         mode = self.settings.init
         if mode == "prev-warped":
             # Ruder et al.: disoccluded and out-of-frame pixels have no past; start them from the content.
-            return warp_with_fill(self._outputs[-1], backward, content, nearest.holes)
+            return warp_with_fill(self._outputs[-1], nearest.backward, content, nearest.reliability.holes)
         if mode == "prev":
             return self._outputs[-1].astype(np.float32)
         if mode == "content":
