@@ -67,8 +67,10 @@ def test_round_trip_keeps_frames_times_and_audio(tmp_path: Path) -> None:
     assert packet_bytes(output, "audio") == packet_bytes(source, "audio")
     # The picture survives the lossy round trip closely. Luma is compared here: 4:2:0 chroma of
     # a random colour texture cannot survive twice, and flat colours are checked on their own below.
+    # x264's output differs with the CPU's instruction set: 2.007 on an AVX2 machine, under 2 on
+    # AVX-512. A colour-range or matrix mistake costs 10 or more.
     error = np.mean([np.abs(luma(a.frame) - luma(b.frame)).mean() for a, b in zip(src_frames, out_frames, strict=True)])
-    assert error < 2.0, error
+    assert error < 2.5, error
 
 
 def test_variable_frame_rate_survives(tmp_path: Path) -> None:
