@@ -15,7 +15,7 @@ The baseline takes long (about 12 minutes a frame at 480 px on a 2-core CPU); it
 are cached in benchmarks/.cache/ under a key of everything that shapes them, so that
 tuning the defaults reruns only the defaults. --fresh ignores the cache.
 
-    python benchmarks/bench_video.py [--size 480] [--frames 8] [--quality normal]
+    python benchmarks/bench_video.py [--size 480] [--frames 8] [--quality normal] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -118,10 +118,16 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--quality", default="normal", help="vidstyle preset to measure (default normal)")
     parser.add_argument("--fresh", action="store_true", help="rerun the baseline even if cached")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="measure the defaults only (the baseline takes 90 minutes)"
+    )
     args = parser.parse_args()
 
-    baseline = cached_baseline(args.clip, args.style, args.frames, args.size, args.fresh)
     defaults = run(args.clip, args.style, args.frames, args.size, {"quality": args.quality})
+    if args.no_baseline:
+        print(json.dumps(defaults, indent=2))
+        return
+    baseline = cached_baseline(args.clip, args.style, args.frames, args.size, args.fresh)
     width, height = defaults["width"], defaults["height"]
     print(f"clip {args.clip.name}, first {args.frames} frames at {width}x{height}, style {args.style.name}")
     print("baseline: content start, 500 L-BFGS iterations, fp32, no temporal terms, frame by frame")

@@ -1,0 +1,274 @@
+"""The GPU path measured: time per iteration, host syncs, a 480 px render's frame rate and load.
+
+1. One frame at 480 px (394x480 for the sample clip), 50 L-BFGS iterations as a later frame
+   gets them: milliseconds per iteration eagerly and with CUDA graphs, and the host syncs
+   per iteration (torch.cuda.set_sync_debug_mode counts every op that waits).
+2. A render of the first N frames of samples/pens.mp4 at 480 px with vidstyle's defaults:
+   frames per second for later frames and for the whole clip (model loading, first frame and
+   encoding included), the GPU's busy share of the render's wall time (NVML, sampled every
+   50 ms), peak GPU memory, and the warping error and style loss of the result.
+3. The same render with DIS at half resolution (--flow-preset medium) against the default
+   full-resolution flow: does the warping error hold?
+
+    python benchmarks/bench_gpu.py [--frames 48] [--size 480]
+
+Needs a CUDA device; prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidstyle import imageops
+from vidstyle.config import OptimizerSettings, build_job
+from vidstyle.device import network_dtype
+from vidstyle.metrics import measure
+from vidstyle.optimize import StyleObjective, measure_losses, stylize_frame
+from vidstyle.pipeline import stylize_video
+from vidstyle.stylizer import Stylizer
+from vidstyle.video_io import Segment, read_frames
+from vidstyle.workdir import WorkDir, work_dir_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BusySampler:
+    """The GPU's utilization (share of time a kernel ran), sampled in a thread."""
+
+    def __init__(self, period: float = 0.05) -> None:
+        self.period = period
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append(float(torch.cuda.utilization()))
+            except Exception:  # no NVML: report nothing rather than fail
+                return
+            time.sleep(self.period)
+
+    def __enter__(self) -> BusySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mean(self) -> float | None:
+        return float(np.mean(self.samples)) if self.samples else None
+
+
+def precision_table(clip: Path, style: Path, size: int, iterations: int) -> list[tuple[str, float, float, float]]:
+    """Per network dtype: the image gradient's cosine to fp32's (TF32 off), the loss after
+    ``iterations`` iterations from the content (measured in fp32), and ms per iteration."""
+    job = build_job([style], size=size, device="cuda", precision="fp32")
+    frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
+    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
+    frame = imageops.resize_frame(frame, width, height)
+    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
+    measuring = stylizer.objective
+    content = stylizer.to_optimization_space(frame)
+    style_image = stylizer._style_image(job.style.paths[0], max(width, height))
+
+    def gradient(objective: StyleObjective) -> torch.Tensor:
+        image = content.clone().requires_grad_(True)
+        total, _ = objective.evaluate(image, objective.content_features(content))
+        (total * objective.gradient_scale).backward()
+        assert image.grad is not None
+        return image.grad.flatten() / objective.gradient_scale
+
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        reference = gradient(measuring)
+    rows = []
+    variants = [
+        ("fp32 (tf32)", None, True),
+        ("bf16", torch.bfloat16, True),
+        ("fp16", torch.float16, True),
+        ("bf16 NCHW", torch.bfloat16, False),
+    ]
+    for name, dtype, channels_last in variants:
+        objective = StyleObjective(measuring.encoder, job.losses, compute_dtype=dtype)
+        if not channels_last:
+            objective.encoder = measuring.encoder.in_compute_form(dtype, channels_last=False)
+        objective.set_style([style_image], [1.0])
+        cosine = torch.nn.functional.cosine_similarity(gradient(objective), reference, dim=0).item()
+        settings = OptimizerSettings(tolerance=0.0)
+        result = stylize_frame(objective, content, content, settings, iterations=iterations)
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        stylize_frame(objective, content, content, settings, iterations=iterations)
+        torch.cuda.synchronize()
+        ms = (time.perf_counter() - started) / iterations * 1000
+        rows.append((name, cosine, measure_losses(measuring, result.image, content).total, ms))
+    return rows
+
+
+def kernel_profile(clip: Path, style: Path, size: int, iterations: int = 5) -> None:
+    """Where one eager iteration's GPU time goes, by kernel, with the auto precision."""
+    job = build_job([style], size=size, device="cuda")
+    frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
+    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
+    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
+    stylizer.objective.use_cuda_graphs = False
+    content = stylizer.to_optimization_space(imageops.resize_frame(frame, width, height))
+    settings = OptimizerSettings(tolerance=0.0)
+    stylize_frame(stylizer.objective, content, content, settings, iterations=iterations)
+    torch.cuda.synchronize()
+    activities = [torch.profiler.ProfilerActivity.CUDA]
+    with torch.profiler.profile(activities=activities) as profile:
+        stylize_frame(stylizer.objective, content, content, settings, iterations=iterations)
+        torch.cuda.synchronize()
+    events = [e for e in profile.key_averages() if e.device_time_total > 0]
+    total = sum(e.self_device_time_total for e in events)
+    print(f"GPU time per eager iteration: {total / iterations / 1000:.3f} ms, by kernel:")
+    for event in sorted(events, key=lambda e: -e.self_device_time_total)[:14]:
+        share = event.self_device_time_total / total
+        print(f"  {event.self_device_time_total / iterations / 1000:7.3f} ms {share:6.1%}  {event.key[:90]}")
+
+
+def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dict[str, float]:
+    """ms per iteration and syncs per iteration on one frame, eagerly and with graphs."""
+    job = build_job([style], size=size, device="cuda")
+    frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
+    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
+    frame = imageops.resize_frame(frame, width, height)
+    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
+    content = stylizer.to_optimization_space(frame)
+    settings = OptimizerSettings(tolerance=0.0)
+    out: dict[str, float] = {}
+    for graphs, benchmark in ((False, False), (True, False), (True, True)):
+        torch.backends.cudnn.benchmark = benchmark
+        objective = stylizer.objective
+        objective.use_cuda_graphs = graphs
+        objective._runs.clear()
+        stylize_frame(objective, content, content, settings, iterations=iterations)  # warm-up, capture
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        repeats = 3
+        for _ in range(repeats):
+            stylize_frame(objective, content, content, settings, iterations=iterations)
+        torch.cuda.synchronize()
+        name = ("graphs" if graphs else "eager") + (" cudnn.benchmark" if benchmark else "")
+        out[f"ms/iteration {name}"] = (time.perf_counter() - started) / (repeats * iterations) * 1000
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stylize_frame(objective, content, content, settings, iterations=iterations)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        syncs = sum("synchroniz" in str(w.message) for w in caught)
+        out[f"syncs/iteration {name}"] = syncs / iterations
+    torch.backends.cudnn.benchmark = False
+    # L-BFGS history 10 instead of 50: what the stored pairs cost per iteration.
+    short = OptimizerSettings(tolerance=0.0, history_size=10)
+    stylize_frame(stylizer.objective, content, content, short, iterations=iterations)
+    torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(3):
+        stylize_frame(stylizer.objective, content, content, short, iterations=iterations)
+    torch.cuda.synchronize()
+    out["ms/iteration graphs, history 10"] = (time.perf_counter() - started) / (3 * iterations) * 1000
+    out["width"], out["height"] = width, height
+    return out
+
+
+def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> dict[str, Any]:
+    records: list[Any] = []
+    torch.cuda.reset_peak_memory_stats()
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "out.mp4"
+        with BusySampler() as busy:
+            started = time.perf_counter()
+            report = stylize_video(
+                clip,
+                style,
+                output,
+                frames=frames,
+                size=size,
+                keep_frames=True,
+                device="cuda",
+                on_frame=lambda p: records.append(p.record),
+                **options,
+            )
+            wall = time.perf_counter() - started
+        work = WorkDir(work_dir_for(output))
+        outputs = [work.load(i) for i in range(report.frames)]
+    sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
+    metrics = measure(sources, outputs, styles=(style,), losses_every=4)
+    later = [r.seconds for r in records if not r.starts_shot]
+    return {
+        "frames": report.frames,
+        "size": f"{report.width}x{report.height}",
+        "wall s": wall,
+        "first frame s": records[0].seconds,
+        "later frame ms": 1000 * float(np.mean(later)),
+        "later frames/s": 1 / float(np.mean(later)),
+        "clip frames/s": report.frames / wall,
+        "iterations/later frame": float(np.mean([r.iterations for r in records if not r.starts_shot])),
+        "GPU busy %": busy.mean,
+        "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30,
+        "warping error": metrics.warping_error,
+        "style loss": metrics.style_loss,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
+    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser.add_argument("--size", type=int, default=480)
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--iterations", type=int, default=50)
+    args = parser.parse_args()
+    device = torch.device("cuda")
+    name = torch.cuda.get_device_name(device)
+    print(f"{name}, capability {torch.cuda.get_device_capability(device)}, torch {torch.__version__}")
+    print(f"auto precision: {network_dtype(device, 'auto')}\n", flush=True)
+
+    print(f"precision: one frame at {args.size} px, 40 iterations from the content")
+    print(f"  {'network':<12} {'grad cosine':>12} {'final loss':>11} {'ms/iter':>8}")
+    for name, cosine, loss, ms in precision_table(args.clip, args.style, args.size, 40):
+        print(f"  {name:<12} {cosine:>12.5f} {loss:>11.4f} {ms:>8.3f}")
+    print(flush=True)
+    kernel_profile(args.clip, args.style, args.size)
+    print(flush=True)
+
+    timing = iteration_timing(args.clip, args.style, args.size, args.iterations)
+    print(f"one frame at {timing['width']:.0f}x{timing['height']:.0f}, {args.iterations} L-BFGS iterations:")
+    for key, value in timing.items():
+        if key not in ("width", "height"):
+            print(f"  {key:<40} {value:8.3f}")
+    print(flush=True)
+
+    runs = {
+        "defaults": render(args.clip, args.style, args.frames, args.size),
+        "fp16": render(args.clip, args.style, args.frames, args.size, precision="fp16"),
+        "flow half-res": render(args.clip, args.style, args.frames, args.size, flow_preset="medium"),
+    }
+    keys = list(next(iter(runs.values())))
+    print(f"render: first {args.frames} frames of {args.clip.name} at {args.size} px, {args.style.name}")
+    print(f"{'':<24}" + "".join(f"{name:>16}" for name in runs))
+    for key in keys:
+        cells = []
+        for run in runs.values():
+            value = run[key]
+            cells.append(f"{value:>16}" if isinstance(value, (str, int)) or value is None else f"{value:>16.4g}")
+        print(f"{key:<24}" + "".join(cells))
+
+
+if __name__ == "__main__":
+    main()

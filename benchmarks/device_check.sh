@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every GPU check and figure in one run, within a few minutes on a lent GPU:
+#   the CUDA tests, one optimization step at three sizes (bench_step.py), and the optimizer's
+#   time per iteration, host syncs per iteration, a 480 px render's frames per second, GPU
+#   busy share and peak memory, with full- and half-resolution flow (bench_gpu.py).
+# Run from anywhere, with python3 able to import the project's packages:
+#     bash benchmarks/device_check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+python=${PYTHON:-python3}
+status=0
+
+echo "== GPU"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || status=1
+"$python" -c 'import torch, cv2; print("torch", torch.__version__, "cuda", torch.version.cuda, "opencv", cv2.__version__)'
+
+echo "== CUDA tests"
+"$python" -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py tests/test_lbfgs.py tests/test_device.py || status=1
+
+echo "== one optimization step (eager)"
+"$python" benchmarks/bench_step.py --device cuda --sizes 256 480 720 || status=1
+
+echo "== optimizer and render at 480 px"
+"$python" benchmarks/bench_gpu.py --frames "${FRAMES:-48}" || status=1
+exit "$status"
