@@ -162,7 +162,7 @@ def test_colours_survive_the_round_trip(tmp_path: Path, pix_fmt: str, full_range
     source = make_clip(
         tmp_path / "flat.mp4", pix_fmt=pix_fmt, full_range=full_range, make_frame=flat_patches(64, 48), audio=None
     )
-    assert probe(source).color_range == "full" if full_range else "limited"
+    assert probe(source).color_range == ("full" if full_range else "limited")
     output = round_trip(source, tmp_path / "out.mp4")
     for path in (source, output):
         frame = next(iter(read_frames(path))).frame.astype(int)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from vidstyle.errors import VidstyleError
-from vidstyle.image_pipeline import stylize_image
+from vidstyle.image_pipeline import ImageReport, stylize_image
+from vidstyle.pipeline import FrameProgress, VideoReport, stylize_video
+from vidstyle.version import __version__
 
-__all__ = ["VidstyleError", "__version__", "stylize_image"]
+__all__ = [
+    "FrameProgress",
+    "ImageReport",
+    "VideoReport",
+    "VidstyleError",
+    "__version__",
+    "stylize_image",
+    "stylize_video",
+]

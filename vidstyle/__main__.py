@@ -1,5 +1,5 @@
-import sys
+"""``python -m vidstyle``: the console script, with its clean stop on SIGTERM and SIGHUP."""
 
-from vidstyle.cli import main
+from vidstyle.cli import main_exit
 
-sys.exit(main())
+main_exit()

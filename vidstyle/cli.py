@@ -17,7 +17,6 @@ from typing import NoReturn, get_args
 
 from tqdm import tqdm
 
-from vidstyle import __version__
 from vidstyle.config import (
     PRESETS,
     DeviceName,
@@ -39,6 +38,7 @@ from vidstyle.image_pipeline import ImageReport, run_image_job
 from vidstyle.imageops import is_image_path
 from vidstyle.metrics import measure_videos
 from vidstyle.pipeline import FrameProgress, VideoReport, run_video_job, video_output_path
+from vidstyle.version import __version__
 from vidstyle.video_io import Segment, expected_frame_count, probe
 from vidstyle.video_writer import EncodeSettings
 from vidstyle.workdir import work_dir_for

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidstyle import __version__, imageops
+from vidstyle import imageops
 from vidstyle.config import Job, build_job
 from vidstyle.device import check_frame_fits, configure_threads
 from vidstyle.errors import NoFramesError, OutputPathError
@@ -29,6 +29,7 @@ from vidstyle.outputs import check_output_path, default_output_path
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import FramePlan, TemporalContext, warping_error
+from vidstyle.version import __version__
 from vidstyle.video_io import (
     DecodedFrame,
     Segment,
