@@ -150,7 +150,6 @@ class VGG19Features(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(scale).view(1, 3, 1, 1), persistent=False)
         self._bgr = weights == "caffe"
-
         self.channels_last = False
 
     @property
