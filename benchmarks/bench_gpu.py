@@ -18,7 +18,6 @@ Needs a CUDA device; prints one table.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import threading
 import time
 import warnings
@@ -27,16 +26,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from bench_video import render_kept  # beside this script
 
 from vidstyle import imageops
 from vidstyle.config import OptimizerSettings, build_job
 from vidstyle.device import network_dtype
 from vidstyle.metrics import measure
 from vidstyle.optimize import StyleObjective, measure_losses, stylize_frame
-from vidstyle.pipeline import stylize_video
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
-from vidstyle.workdir import WorkDir, work_dir_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,37 +185,21 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
 
 
 def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> dict[str, Any]:
-    records: list[Any] = []
     torch.cuda.reset_peak_memory_stats()
-    with tempfile.TemporaryDirectory() as tmp:
-        output = Path(tmp) / "out.mp4"
-        with BusySampler() as busy:
-            started = time.perf_counter()
-            report = stylize_video(
-                clip,
-                style,
-                output,
-                frames=frames,
-                size=size,
-                keep_frames=True,
-                device="cuda",
-                on_frame=lambda p: records.append(p.record),
-                **options,
-            )
-            wall = time.perf_counter() - started
-        work = WorkDir(work_dir_for(output))
-        outputs = [work.load(i) for i in range(report.frames)]
+    with BusySampler() as busy:  # the render alone, not the measuring after it
+        rendered = render_kept(clip, style, frames, size, {"device": "cuda", **options})
+    report, records = rendered.report, rendered.records
     sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
-    metrics = measure(sources, outputs, styles=(style,), losses_every=4)
+    metrics = measure(sources, rendered.outputs, styles=(style,), losses_every=4)
     later = [r.seconds for r in records if not r.starts_shot]
     return {
         "frames": report.frames,
         "size": f"{report.width}x{report.height}",
-        "wall s": wall,
+        "wall s": rendered.seconds,
         "first frame s": records[0].seconds,
         "later frame ms": 1000 * float(np.mean(later)),
         "later frames/s": 1 / float(np.mean(later)),
-        "clip frames/s": report.frames / wall,
+        "clip frames/s": report.frames / rendered.seconds,
         "iterations/later frame": float(np.mean([r.iterations for r in records if not r.starts_shot])),
         "GPU busy %": busy.mean,
         "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30,

@@ -25,6 +25,7 @@ import hashlib
 import json
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,18 @@ BASELINE = {
 }
 
 
-def run(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> dict[str, Any]:
-    """Render, then measure the saved (lossless) frames against the source frames."""
+@dataclass(frozen=True)
+class Rendered:
+    """A finished render: its report, each frame's record, the lossless frames, the wall time."""
+
+    report: Any
+    records: list[Any]
+    outputs: list[np.ndarray]
+    seconds: float
+
+
+def render_kept(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> Rendered:
+    """Render the first ``frames`` frames and keep the saved (lossless) frames."""
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "out.mp4"
         records: list[Any] = []
@@ -70,8 +81,15 @@ def run(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]
         seconds = time.perf_counter() - started
         work = WorkDir(work_dir_for(output))
         outputs = [work.load(i) for i in range(report.frames)]
+    return Rendered(report=report, records=records, outputs=outputs, seconds=seconds)
+
+
+def run(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> dict[str, Any]:
+    """Render, then measure the saved (lossless) frames against the source frames."""
+    rendered = render_kept(clip, style, frames, size, options)
+    report, records, seconds = rendered.report, rendered.records, rendered.seconds
     sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
-    metrics = measure(sources, outputs, styles=(style,))
+    metrics = measure(sources, rendered.outputs, styles=(style,))
     return {
         "frames": report.frames,
         "width": report.width,
