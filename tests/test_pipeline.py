@@ -184,3 +184,18 @@ def test_preview_renders_a_short_part_and_estimates_the_full_render(tmp_path: Pa
     # 200 (coarse-to-fine, about 150 at full size) + 59 x 50 on 60 frames: twice as many a frame.
     ratio = float(estimate.group(1)) / float(summary.group(1))
     assert 1.4 < ratio < 3.0, out
+
+
+def test_a_render_leaves_the_thread_settings_as_it_found_them(clip: Path, starry_night: Path, tmp_path: Path) -> None:
+    import cv2
+    import torch
+
+    torch_threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(3)
+    try:
+        stylize_video(clip, starry_night, tmp_path / "out.mp4", **{**TINY, "frames": 3})
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (1, 3)
+    finally:
+        torch.set_num_threads(torch_threads)
+        cv2.setNumThreads(cv2_threads)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import cv2
 import torch
@@ -132,3 +134,18 @@ def configure_threads(device: torch.device) -> int:
     workers = max(1, min(4, cores // 4))
     cv2.setNumThreads(max(1, cores // workers))
     return workers
+
+
+@contextlib.contextmanager
+def render_threads(device: torch.device) -> Iterator[int]:
+    """``configure_threads`` for the length of a render; the caller's settings come back after.
+
+    Yields the number of flow workers. torch's and OpenCV's thread counts are process-wide, and
+    a library should not leave them changed.
+    """
+    torch_threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
+    try:
+        yield configure_threads(device)
+    finally:
+        torch.set_num_threads(torch_threads)
+        cv2.setNumThreads(cv2_threads)

@@ -22,7 +22,7 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.config import Job, build_job
-from vidstyle.device import check_frame_fits, configure_threads
+from vidstyle.device import check_frame_fits, render_threads
 from vidstyle.errors import NoFramesError, OutputPathError
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.outputs import check_output_path, default_output_path
@@ -154,7 +154,6 @@ def run_video_job(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=first_frame
     )
     check_frame_fits(stylizer.device, width, height)
-    flow_workers = configure_threads(stylizer.device)
     work = WorkDir.open(work_dir_for(output), _manifest(info, job, segment, (width, height), stylizer), restart=restart)
     records = work.records()
     resume_from = work.finished_prefix()
@@ -182,8 +181,11 @@ def run_video_job(
                 done = record.index + 1
                 on_frame(FrameProgress(record=record, done=done, expected=max(expected, done), resumed=resume_from > 0))
 
-    prefetch = MotionPrefetcher(job.temporal, offsets=context.motion_offsets, workers=flow_workers)
-    with prefetch, ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver:
+    with (
+        render_threads(stylizer.device) as flow_workers,
+        MotionPrefetcher(job.temporal, offsets=context.motion_offsets, workers=flow_workers) as prefetch,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver,
+    ):
         for decoded, content, motion in prefetch.ahead(frames, start=resume_from):
             index = decoded.index
             if index < resume_from:
