@@ -32,7 +32,7 @@ from vidstyle import imageops
 from vidstyle.config import OptimizerSettings, build_job
 from vidstyle.device import network_dtype
 from vidstyle.metrics import measure
-from vidstyle.optimize import StyleObjective, measure_losses, stylize_frame
+from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
 
@@ -69,17 +69,37 @@ class BusySampler:
         return float(np.mean(self.samples)) if self.samples else None
 
 
+def first_frame(clip: Path, style: Path, size: int, **options: Any) -> tuple[Stylizer, torch.Tensor]:
+    """A CUDA stylizer for the clip's first frame at ``size``, and that frame as it is optimized."""
+    job = build_job([style], size=size, device="cuda", **options)
+    frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
+    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
+    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
+    return stylizer, stylizer.to_optimization_space(imageops.resize_frame(frame, width, height))
+
+
+def timed_frames(
+    objective: StyleObjective, content: torch.Tensor, settings: OptimizerSettings, iterations: int, repeats: int
+) -> tuple[FrameResult, float]:
+    """One frame to warm up (and capture the graph), then ms per iteration over ``repeats`` more.
+
+    Returns the warm-up frame's result and the milliseconds.
+    """
+    result = stylize_frame(objective, content, content, settings, iterations=iterations)
+    torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        stylize_frame(objective, content, content, settings, iterations=iterations)
+    torch.cuda.synchronize()
+    return result, (time.perf_counter() - started) / (repeats * iterations) * 1000
+
+
 def precision_table(clip: Path, style: Path, size: int, iterations: int) -> list[tuple[str, float, float, float]]:
     """Per network dtype: the image gradient's cosine to fp32's (TF32 off), the loss after
     ``iterations`` iterations from the content (measured in fp32), and ms per iteration."""
-    job = build_job([style], size=size, device="cuda", precision="fp32")
-    frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
-    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
-    frame = imageops.resize_frame(frame, width, height)
-    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
+    stylizer, content = first_frame(clip, style, size, precision="fp32")
     measuring = stylizer.objective
-    content = stylizer.to_optimization_space(frame)
-    style_image = stylizer._style_image(job.style.paths[0], max(width, height))
+    style_image = stylizer._style_image(stylizer.style.paths[0], max(content.shape[-2:]))
 
     def gradient(objective: StyleObjective) -> torch.Tensor:
         image = content.clone().requires_grad_(True)
@@ -98,30 +118,20 @@ def precision_table(clip: Path, style: Path, size: int, iterations: int) -> list
         ("bf16 NCHW", torch.bfloat16, False),
     ]
     for name, dtype, channels_last in variants:
-        objective = StyleObjective(measuring.encoder, job.losses, compute_dtype=dtype)
+        objective = StyleObjective(measuring.encoder, stylizer.losses, compute_dtype=dtype)
         if not channels_last:
             objective.encoder = measuring.encoder.in_compute_form(dtype, channels_last=False)
         objective.set_style([style_image], [1.0])
         cosine = torch.nn.functional.cosine_similarity(gradient(objective), reference, dim=0).item()
-        settings = OptimizerSettings(tolerance=0.0)
-        result = stylize_frame(objective, content, content, settings, iterations=iterations)
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        stylize_frame(objective, content, content, settings, iterations=iterations)
-        torch.cuda.synchronize()
-        ms = (time.perf_counter() - started) / iterations * 1000
+        result, ms = timed_frames(objective, content, OptimizerSettings(tolerance=0.0), iterations, repeats=1)
         rows.append((name, cosine, measure_losses(measuring, result.image, content).total, ms))
     return rows
 
 
 def kernel_profile(clip: Path, style: Path, size: int, iterations: int = 5) -> None:
     """Where one eager iteration's GPU time goes, by kernel, with the auto precision."""
-    job = build_job([style], size=size, device="cuda")
-    frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
-    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
-    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
+    stylizer, content = first_frame(clip, style, size)
     stylizer.objective.use_cuda_graphs = False
-    content = stylizer.to_optimization_space(imageops.resize_frame(frame, width, height))
     settings = OptimizerSettings(tolerance=0.0)
     stylize_frame(stylizer.objective, content, content, settings, iterations=iterations)
     torch.cuda.synchronize()
@@ -139,28 +149,16 @@ def kernel_profile(clip: Path, style: Path, size: int, iterations: int = 5) -> N
 
 def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dict[str, float]:
     """ms per iteration and syncs per iteration on one frame, eagerly and with graphs."""
-    job = build_job([style], size=size, device="cuda")
-    frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
-    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
-    frame = imageops.resize_frame(frame, width, height)
-    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
-    content = stylizer.to_optimization_space(frame)
+    stylizer, content = first_frame(clip, style, size)
+    objective = stylizer.objective
     settings = OptimizerSettings(tolerance=0.0)
     out: dict[str, float] = {}
     for graphs, benchmark in ((False, False), (True, False), (True, True)):
         torch.backends.cudnn.benchmark = benchmark
-        objective = stylizer.objective
         objective.use_cuda_graphs = graphs
         objective._runs.clear()
-        stylize_frame(objective, content, content, settings, iterations=iterations)  # warm-up, capture
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        repeats = 3
-        for _ in range(repeats):
-            stylize_frame(objective, content, content, settings, iterations=iterations)
-        torch.cuda.synchronize()
         name = ("graphs" if graphs else "eager") + (" cudnn.benchmark" if benchmark else "")
-        out[f"ms/iteration {name}"] = (time.perf_counter() - started) / (repeats * iterations) * 1000
+        _, out[f"ms/iteration {name}"] = timed_frames(objective, content, settings, iterations, repeats=3)
         torch.cuda.set_sync_debug_mode("warn")
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -173,14 +171,8 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
     torch.backends.cudnn.benchmark = False
     # L-BFGS history 10 instead of 50: what the stored pairs cost per iteration.
     short = OptimizerSettings(tolerance=0.0, history_size=10)
-    stylize_frame(stylizer.objective, content, content, short, iterations=iterations)
-    torch.cuda.synchronize()
-    started = time.perf_counter()
-    for _ in range(3):
-        stylize_frame(stylizer.objective, content, content, short, iterations=iterations)
-    torch.cuda.synchronize()
-    out["ms/iteration graphs, history 10"] = (time.perf_counter() - started) / (3 * iterations) * 1000
-    out["width"], out["height"] = width, height
+    _, out["ms/iteration graphs, history 10"] = timed_frames(objective, content, short, iterations, repeats=3)
+    out["height"], out["width"] = content.shape[-2:]
     return out
 
 
