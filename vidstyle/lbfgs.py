@@ -8,7 +8,7 @@ initial Hessian scale and first step. What differs is how the direction is compu
   pair, per iteration) and tests ``ys > 1e-10`` in Python (one more), and it launches four
   small kernels per stored pair: about 200 launches an iteration with 50 pairs;
 - here the direction comes from the compact representation of the L-BFGS matrix (Byrd,
-  Nocedal and Schnabel 1994, eq. 3.1), which gives the same product H·g from a handful of
+  Nocedal and Schnabel 1994), which gives the same product H·g from a handful of
   matrix-vector products and two triangular solves of size m. Rejected pairs and an unfilled
   history are masked with tensor arithmetic, not skipped in Python.
 
@@ -106,7 +106,7 @@ class LBFGS:
         self.head.copy_(torch.where(accept, (self.head + 1) % self.history_size, self.head))
 
     def _inverse_hessian_times(self, grad: torch.Tensor) -> torch.Tensor:
-        """H·grad from the compact form H = γI + [S γY] M [S γY]^T (Byrd et al. 1994, eq. 3.1).
+        """H·grad from the compact form H = γI + [S γY] M [S γY]^T (Byrd et al. 1994).
 
         With pairs in chronological order, R = triu(S^T Y), D = diag(S^T Y):
         H g = γ g + S p - γ Y u, where R u = S^T g and R^T p = (D + γ Y^T Y) u - γ Y^T g.
