@@ -134,3 +134,31 @@ def audio_onset(path: Path, threshold: float = 0.3) -> float:
             if loud.size:
                 return float(frame.pts * frame.time_base) + loud[0] / frame.sample_rate
     raise AssertionError("no onset found")
+
+
+def real_frames(path: Path, first: int, count: int, width: int, height: int) -> list[np.ndarray]:
+    """``count`` frames of a real clip from frame ``first``, resized to ``width`` x ``height``."""
+    import cv2
+
+    from vidstyle.video_io import Segment, read_frames
+
+    frames = [d.frame for d in read_frames(path, Segment(frames=first + count))][first:]
+    return [cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames]
+
+
+# Three real shots glued together, a white flash inside the second: (shot starts, flash frame).
+GLUED_STARTS = (0, 20, 45)
+GLUED_FLASH = 32
+
+
+def glued_shots_clip(path: Path, samples: Path, *, width: int = 96, height: int = 72) -> Path:
+    """pens.mp4 frames 0-19, then the 1906 film's frames 20-44 (frame 32 of the clip turned
+    white), then pens.mp4 frames 44-63 (the camera has moved on)."""
+    film = samples / "shepard_calais_1906.ogv"
+    frames = (
+        real_frames(samples / "pens.mp4", 0, 20, width, height)
+        + real_frames(film, 20, 25, width, height)
+        + real_frames(samples / "pens.mp4", 44, 20, width, height)
+    )
+    frames[GLUED_FLASH] = np.full_like(frames[0], 255)
+    return make_clip(path, frames=len(frames), width=width, height=height, make_frame=lambda i: frames[i], audio=None)

@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 
 from tests.clips import PATCH_COLOURS, audio_onset, flat_patches, make_clip, moving_texture
+from tests.conftest import SAMPLES
 from vidstyle.errors import InputFileError, NoFramesError, NotMediaError, NoVideoStreamError, OutputExistsError
 from vidstyle.outputs import check_output_path
 from vidstyle.video_io import Segment, probe, read_frames
 from vidstyle.video_writer import VideoWriter
-
-SHARED_ASSETS = Path(__file__).resolve().parent.parent.parent / "shared" / "assets"
 
 
 def round_trip(source: Path, output: Path, segment: Segment | None = None) -> Path:
@@ -187,9 +186,8 @@ def test_mkv_copies_audio(tmp_path: Path) -> None:
     assert packet_bytes(output, "audio") == packet_bytes(source, "audio")
 
 
-@pytest.mark.skipif(not (SHARED_ASSETS / "shepard_calais_1906.ogv").exists(), reason="shared assets not present")
 def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:
-    source = SHARED_ASSETS / "shepard_calais_1906.ogv"
+    source = SAMPLES / "shepard_calais_1906.ogv"
     info = probe(source)
     assert not info.frame_count_exact
     assert info.frame_rate == 15

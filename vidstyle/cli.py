@@ -38,6 +38,7 @@ from vidstyle.image_pipeline import ImageReport, run_image_job
 from vidstyle.imageops import is_image_path
 from vidstyle.metrics import measure_videos
 from vidstyle.pipeline import FrameProgress, VideoReport, run_video_job, video_output_path
+from vidstyle.shots import plan_shots
 from vidstyle.version import __version__
 from vidstyle.video_io import Segment, expected_frame_count, probe
 from vidstyle.video_writer import EncodeSettings
@@ -312,7 +313,11 @@ def _run_metrics(argv: Sequence[str]) -> int:
 
 
 def build_probe_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=f"{PROG} probe", description="Show what a video file holds.")
+    parser = _Parser(
+        prog=f"{PROG} probe",
+        description="Show what a video file holds, and its shots as a render will plan them "
+        "(a quick pass over every frame at low resolution).",
+    )
     parser.add_argument("file", type=Path, help="video file")
     return parser
 
@@ -496,6 +501,8 @@ def _run_probe(argv: Sequence[str]) -> int:
         for a in info.audio
     ] or [("audio", "none")]
     rows += [(f"meta {key}", value) for key, value in info.metadata.items()]
+    shots = plan_shots(args.file, Segment(), TemporalSettings(), info.frame_rate)
+    rows += [("shots", str(len(shots.shots))), *shots.describe()]
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
