@@ -183,7 +183,7 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
     report, records = rendered.report, rendered.records
     sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
     metrics = measure(sources, rendered.outputs, styles=(style,), losses_every=4)
-    later = [r.seconds for r in records if not r.starts_shot]
+    later = [r.seconds for r in records if not r.fresh]
     return {
         "frames": report.frames,
         "size": f"{report.width}x{report.height}",
@@ -192,7 +192,7 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
         "later frame ms": 1000 * float(np.mean(later)),
         "later frames/s": 1 / float(np.mean(later)),
         "clip frames/s": report.frames / rendered.seconds,
-        "iterations/later frame": float(np.mean([r.iterations for r in records if not r.starts_shot])),
+        "iterations/later frame": float(np.mean([r.iterations for r in records if not r.fresh])),
         "GPU busy %": busy.mean,
         "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30,
         "warping error": metrics.warping_error,

@@ -23,11 +23,13 @@ import numpy as np
 
 from vidstyle import imageops
 from vidstyle.config import OptimizerSettings, build_job
+from vidstyle.flow import FlowEstimator, measure_motion
 from vidstyle.metrics import measure
 from vidstyle.optimize import stylize_frame
 from vidstyle.pipeline import stylize_video
+from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import TemporalContext
+from vidstyle.temporal import FramePlanner, Visit
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 
@@ -64,9 +66,9 @@ def warm_start_curves(
     previous = stylizer.stylize(previous_content, stylizer.to_optimization_space(previous_content), iterations=budget)
     content = stylizer.to_optimization_space(current)
     cold = stylize_frame(stylizer.objective, content, content, settings, iterations=budget)
-    context = TemporalContext(job.temporal)
-    context.commit(previous_content, previous.frame)
-    plan = context.plan(current)
+    planner = FramePlanner(job.temporal, Shot(0, 0, 2))
+    motion = measure_motion(FlowEstimator(job.temporal.flow, job.temporal.dis_preset), current, {0: previous_content})
+    plan = planner.plan(Visit(1, 1, 1), current, motion, {0: previous.frame}.get)
     assert plan.init is not None and plan.coverage is not None
     warm = stylize_frame(
         stylizer.objective, content, stylizer.to_optimization_space(plan.init), settings, iterations=budget

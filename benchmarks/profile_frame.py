@@ -17,16 +17,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from vidstyle import imageops
 from vidstyle.config import build_job
 from vidstyle.device import configure_threads
-from vidstyle.flow import measure_motion
+from vidstyle.flow import FlowEstimator, measure_motion
 from vidstyle.optimize import StyleObjective, TemporalTerm
-from vidstyle.pipeline import _render_frame
+from vidstyle.pipeline import _render_frame, _visit_budget
+from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import TemporalContext
+from vidstyle.temporal import FramePlanner
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.workdir import FrameRecord, WorkDir
 
@@ -78,26 +80,30 @@ def main() -> None:
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=contents[0]
     )
     stylizer.objective.__class__ = TimedObjective
-    context = TemporalContext(job.temporal)
+    shot = Shot(0, 0, len(contents))
+    planner = FramePlanner(job.temporal, shot)
+    estimator = FlowEstimator(job.temporal.flow, job.temporal.dis_preset)
+    outputs: dict[int, np.ndarray] = {}
     work = WorkDir(Path(tempfile.mkdtemp()))
     work.frames_dir.mkdir(parents=True)
-    for index, (frame, content) in enumerate(zip(decoded, contents, strict=True)):
-        last = index == len(decoded) - 1
-        if last:
+    for visit in planner.visits():
+        index, content = visit.index, contents[visit.index]
+        if index == len(contents) - 1:
             TIMES.clear()
             COUNTS.clear()
-            flow_started = time.perf_counter()
-            motion = measure_motion(context.flow, content, context.recent_contents, context.motion_offsets)
-            TIMES["flow + reliability (worker thread in a render)"] = time.perf_counter() - flow_started
+        flow_started = time.perf_counter()
+        motion = measure_motion(estimator, content, {i: contents[i] for i in planner.needs(visit)})
+        TIMES["flow (worker thread in a render)"] = time.perf_counter() - flow_started
         frame_started = time.perf_counter()
-        plan = context.plan(content, motion if last else None)
+        plan = planner.plan(visit, content, motion, outputs.get)
         plan_seconds = time.perf_counter() - frame_started
-        output, record = _render_frame(stylizer, job, plan, frame, content, None)
+        budget = _visit_budget(job, plan, only_visit=False)
+        output, record = _render_frame(stylizer, job, plan, shot, content, budget, None)
         render_seconds = time.perf_counter() - frame_started - plan_seconds
         save_started = time.perf_counter()
         work.save(output, FrameRecord(**{**record.__dict__, "seconds": render_seconds}))
         save_seconds = time.perf_counter() - save_started
-        context.commit(content, output)
+        outputs[index] = output
         print(f"frame {index}: {record.iterations} iterations, {render_seconds + plan_seconds:.1f} s")
     evaluations = COUNTS["evaluations"]
     # Backward = everything in the optimizer's closure after the loss; measured as the rest of

@@ -75,9 +75,7 @@ def test_cuda_graphs_give_the_eager_result(encoder, starry_night, great_wave) ->
         objective.use_cuda_graphs = graphs
         # Twice: the second frame replays the graph captured in the first.
         for _ in range(2):
-            results[graphs] = stylize_frame(
-                objective, content, content, OptimizerSettings(tolerance=0), iterations=40
-            )
+            results[graphs] = stylize_frame(objective, content, content, OptimizerSettings(tolerance=0), iterations=40)
         if graphs:
             assert any(run.graph is not None for run in objective._runs.values())
     eager, graphed = results[False], results[True]

@@ -16,13 +16,15 @@ from vidstyle.flow import (
     histogram_distance,
     is_scene_cut,
     long_term_masks,
+    measure_motion,
     reliability,
     warp,
     warp_with_fill,
 )
 from vidstyle.imageops import read_image, resize_frame
 from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.temporal import TemporalContext
+from vidstyle.shots import Shot
+from vidstyle.temporal import FramePlanner
 from vidstyle.video_io import Segment, read_frames
 
 H, W = 96, 128
@@ -192,38 +194,36 @@ def test_flat_areas_of_a_real_clip_stay_reliable(pens_clip: Path) -> None:
 
 @pytest.mark.parametrize("workers", [1, 3])
 def test_motion_from_the_workers_equals_the_inline_motion(pens_clip: Path, workers: int) -> None:
-    # The plan of every frame is the same whether its flows, reliability and colour change were
-    # measured frames ahead in worker threads or inline when the frame came up.
+    # Flows and reliability measured frames ahead in worker threads equal those measured inline
+    # when the frame comes up, and so do the plans made from them.
     settings = TemporalSettings(long_term=(1, 2, 4))
     frames = [resize_frame(d.frame, 96, 80) for d in read_frames(pens_clip, Segment(frames=7))]
-    inline, ahead = TemporalContext(settings), TemporalContext(settings)
-    with MotionPrefetcher(settings, offsets=ahead.motion_offsets, workers=workers) as prefetch:
-        planned = list(prefetch.ahead(((i, f) for i, f in enumerate(frames)), start=0))
-        motions = [future.result() if future is not None else None for _, _, future in planned]
-    assert [item for item, _, _ in planned] == list(range(len(frames)))
-    assert motions[0] is None and all(motion is not None for motion in motions[1:])
-    for index, ((_, content, _), motion) in enumerate(zip(planned, motions, strict=True)):
-        expected = inline.plan(content)
-        got = ahead.plan(content, motion)
-        assert got.starts_shot == expected.starts_shot and got.coverage == expected.coverage
-        assert len(got.warps) == len(expected.warps) == (3 if index >= 4 else min(index, 2))
-        for a, b in zip(got.warps, expected.warps, strict=True):
-            assert a.offset == b.offset
+    planner = FramePlanner(settings, Shot(0, 0, len(frames)))
+    visits = list(planner.visits())
+    estimator = FlowEstimator(settings.flow, settings.dis_preset)
+    outputs = {i: np.roll(frame, i, axis=1) for i, frame in enumerate(frames)}  # stand-in outputs
+    with MotionPrefetcher(settings, workers=workers) as prefetch:
+        planned = [
+            (visit, future.result())
+            for visit, future in prefetch.ahead(visits, lambda v: v.index, planner.needs, frames.__getitem__)
+        ]
+    assert [visit for visit, _ in planned] == visits
+    for visit, got in planned:
+        needs = planner.needs(visit)
+        assert needs == tuple(i for i in (visit.index - 1, visit.index - 2, visit.index - 4) if i >= 0)
+        expected = measure_motion(estimator, frames[visit.index], {i: frames[i] for i in needs})
+        assert got.towards.keys() == expected.towards.keys()
+        for index, motion in got.towards.items():
+            np.testing.assert_array_equal(motion.backward, expected.towards[index].backward)
+        before = {i: o for i, o in outputs.items() if i < visit.index}
+        plan_a = planner.plan(visit, frames[visit.index], got, before.get)
+        plan_b = planner.plan(visit, frames[visit.index], expected, before.get)
+        assert plan_a.fresh == (visit.index == 0) == plan_b.fresh
+        assert (
+            [w.offset for w in plan_a.warps]
+            == [w.offset for w in plan_b.warps]
+            == [-i for i in (1, 2, 4)][: len(needs)]
+        )
+        for a, b in zip(plan_a.warps, plan_b.warps, strict=True):
             np.testing.assert_array_equal(a.warped, b.warped)
             np.testing.assert_array_equal(a.mask, b.mask)
-        for name in ("init", "backward", "mask"):
-            a, b = getattr(got, name), getattr(expected, name)
-            assert (a is None) == (b is None)
-            if a is not None:
-                np.testing.assert_array_equal(a, b)
-        # A stand-in output: what the plans warp next is then the same too.
-        output = np.roll(content, index, axis=1)
-        inline.commit(content, output, starts_shot=expected.starts_shot)
-        ahead.commit(content, output, starts_shot=got.starts_shot)
-
-
-def test_frames_before_the_resume_point_get_no_motion(pens_clip: Path) -> None:
-    frames = [resize_frame(d.frame, 64, 48) for d in read_frames(pens_clip, Segment(frames=5))]
-    with MotionPrefetcher(TemporalSettings(), offsets=(1,), workers=2) as prefetch:
-        futures = [future for _, _, future in prefetch.ahead(enumerate(frames), start=3)]
-    assert [future is None for future in futures] == [True, True, True, False, False]

@@ -220,6 +220,16 @@ An interrupted video render resumes when the same command is run again.""",
         help="a frame starts a new shot when less than this share of it follows from the last (default 0.15)",
     )
     temporal.add_argument("--no-cut-detection", action="store_true", help="never treat a frame as a new shot")
+    temporal.add_argument(
+        "--passes",
+        type=int,
+        metavar="N",
+        help="Ruder et al.'s multi-pass: N passes over each shot in alternating directions, "
+        "the same budget shared out (default 1)",
+    )
+    temporal.add_argument(
+        "--loop", action="store_true", default=None, help="make the last frame flow into the first, for a seamless loop"
+    )
 
     engine = parser.add_argument_group("engine")
     engine.add_argument("--optimizer", choices=_choices(OptimizerName), help="lbfgs (default) or adam")

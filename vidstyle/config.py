@@ -28,6 +28,9 @@ DEFAULT_CONTENT_LAYER = "relu4_2"
 DEFAULT_STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # VGG19 pools four times before relu5_1: 16 px become 1.
 MIN_SIDE = 16
+# Ruder et al. ran up to 100 passes of a few iterations; past 16 a default budget gives each
+# pass fewer than 4 iterations, too few for L-BFGS to build its curvature history.
+MAX_PASSES = 16
 
 
 def check_choice(name: str, value: object, literal: object) -> None:
@@ -159,11 +162,13 @@ class EngineSettings:
 class TemporalSettings:
     """Ruder et al.'s temporal consistency: flow, warm start, temporal loss, scene cuts.
 
-    ``long_term`` lists the previous frames (1 = the one before) whose warped outputs pull
-    on this frame; ``cut_threshold`` is the fraction of pixels that must stay reliable
-    between two frames for them to count as one shot (0 turns cut detection off). Measured:
-    a real cut in the 1906 film leaves 5% reliable; within a shot, never less than 36% there
-    (grain and flicker) or 63% in pens.mp4.
+    ``long_term`` lists the neighbouring frames (1 = the next one) whose warped outputs pull
+    on a frame; ``cut_threshold`` is the fraction of pixels that must stay reliable between
+    two frames for them to count as one shot (0 turns shot detection off). Measured: a real
+    cut in the 1906 film leaves 5% reliable; within a shot, never less than 36% there (grain
+    and flicker) or 63% in pens.mp4. ``passes`` > 1 runs Ruder et al.'s multi-pass algorithm
+    over each shot, the budget shared out over the passes; ``loop`` makes the last frame
+    flow into the first.
     """
 
     flow: FlowMethod = "dis"
@@ -171,6 +176,8 @@ class TemporalSettings:
     init: TemporalInit = "prev-warped"
     long_term: tuple[int, ...] = (1,)
     cut_threshold: float = 0.15
+    passes: int = 1
+    loop: bool = False
 
     def __post_init__(self) -> None:
         check_choice("flow", self.flow, FlowMethod)
@@ -182,6 +189,8 @@ class TemporalSettings:
             raise UsageError("long-term offsets must be given in increasing order without repeats")
         if not 0 <= self.cut_threshold < 1:
             raise UsageError(f"cut threshold must be at least 0 and below 1; got {self.cut_threshold}")
+        if not 1 <= self.passes <= MAX_PASSES:
+            raise UsageError(f"passes must be between 1 and {MAX_PASSES}; got {self.passes}")
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,8 @@ _OPTION_ROUTES: dict[str, tuple[str, str]] = {
     "temporal_init": ("temporal", "init"),
     "long_term": ("temporal", "long_term"),
     "cut_threshold": ("temporal", "cut_threshold"),
+    "passes": ("temporal", "passes"),
+    "loop": ("temporal", "loop"),
     "device": ("engine", "device"),
     "precision": ("engine", "precision"),
     "weights": ("engine", "weights"),

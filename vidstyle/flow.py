@@ -11,7 +11,7 @@ output along it brings that output into frame i's geometry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,27 +249,18 @@ class Motion:
 class FrameMotion:
     """What planning a frame needs from the source frames alone (no stylized output).
 
-    ``to_previous`` maps an offset (1 = the frame before) to the motion towards that frame;
-    ``histogram_jump`` is the colour change from the frame before (``histogram_distance``).
-    Being independent of the outputs, it can be computed frames ahead, in worker threads.
+    ``towards`` maps another frame's index to the motion from this frame towards it. Being
+    independent of the outputs, it can be computed frames ahead, in worker threads.
     """
 
-    to_previous: dict[int, Motion]
-    histogram_jump: float
+    towards: dict[int, Motion]
 
 
-def measure_motion(
-    estimator: FlowEstimator, content: np.ndarray, previous: Sequence[np.ndarray], offsets: Sequence[int]
-) -> FrameMotion:
-    """Flows both ways, reliability and colour change between ``content`` and earlier frames.
-
-    ``previous``: the earlier content frames, nearest first (offset 1, 2, ...), at least one;
-    offsets beyond them are left out.
-    """
+def measure_motion(estimator: FlowEstimator, content: np.ndarray, others: Mapping[int, np.ndarray]) -> FrameMotion:
+    """Flows both ways and their reliability between ``content`` and each of ``others``
+    (content frames by index)."""
     motions: dict[int, Motion] = {}
-    for offset in offsets:
-        if offset <= len(previous):
-            earlier = previous[offset - 1]
-            backward, forward = estimator(content, earlier), estimator(earlier, content)
-            motions[offset] = Motion(backward=backward, reliability=reliability(backward, forward))
-    return FrameMotion(to_previous=motions, histogram_jump=histogram_distance(previous[0], content))
+    for index, other in others.items():
+        backward, forward = estimator(content, other), estimator(other, content)
+        motions[index] = Motion(backward=backward, reliability=reliability(backward, forward))
+    return FrameMotion(towards=motions)

@@ -56,9 +56,15 @@ def _umask() -> int:
 
 
 def write_bytes_atomically(output: Path, data: bytes) -> None:
-    """Write ``data`` to ``output`` through a temporary file and an atomic rename."""
-    with temporary_output(output) as temp:
-        temp.write_bytes(data)
+    """Write ``data`` to ``output`` through a temporary file and an atomic rename.
+
+    The data reach the disk before the rename: after a power cut the name holds either the
+    old file or the whole new one, never an empty one.
+    """
+    with temporary_output(output) as temp, temp.open("wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def default_output_path(source: Path, styles: tuple[Path, ...], extension: str) -> Path:

@@ -1,6 +1,6 @@
 """Motion for the frames ahead, computed in worker threads while the current one is optimized.
 
-Flows, their reliability and the colour change depend on the source frames alone, so they can
+Flows and their reliability depend on the source frames alone, so they can
 be computed several frames ahead: on a CPU one worker beside the network is enough, and on a
 GPU, where the network leaves the cores free, several workers keep up with frames that take a
 fraction of a second. OpenCV releases the GIL. The results are the same as computed inline
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import TypeVar
@@ -27,9 +27,8 @@ T = TypeVar("T")
 class MotionPrefetcher:
     """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls)."""
 
-    def __init__(self, settings: TemporalSettings, *, offsets: Sequence[int], workers: int = 1) -> None:
+    def __init__(self, settings: TemporalSettings, *, workers: int = 1) -> None:
         self.settings = settings
-        self.offsets = tuple(offsets)
         self.workers = max(1, workers)
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vidstyle-flow")
@@ -43,28 +42,28 @@ class MotionPrefetcher:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def ahead(
-        self, frames: Iterable[tuple[T, np.ndarray]], *, start: int = 0
-    ) -> Iterator[tuple[T, np.ndarray, Future[FrameMotion] | None]]:
-        """Each (item, content frame) with the future of its motion towards the frames before.
+        self,
+        items: Iterable[T],
+        frame_of: Callable[[T], int],
+        needs: Callable[[T], Sequence[int]],
+        content: Callable[[int], np.ndarray],
+    ) -> Iterator[tuple[T, Future[FrameMotion]]]:
+        """Each item with the future of its frame's motion towards the frames it ``needs``.
 
-        Reads ``workers + 1`` frames ahead of the consumer so that every worker has a frame.
-        The first frame, and frames before ``start`` (already rendered), get None.
+        ``content(index)`` gives a content frame; it is called here, in the consumer's thread,
+        ``workers + 1`` items ahead of the consumer so that every worker has a frame.
         """
-        recent: deque[np.ndarray] = deque(maxlen=max(self.offsets))
-        queue: deque[tuple[T, np.ndarray, Future[FrameMotion] | None]] = deque()
-        for index, (item, content) in enumerate(frames):
-            future = None
-            if index >= start and recent:
-                future = self._executor.submit(self._measure, content, list(reversed(recent)))
-            recent.append(content)
-            queue.append((item, content, future))
+        queue: deque[tuple[T, Future[FrameMotion]]] = deque()
+        for item in items:
+            others = {other: content(other) for other in needs(item)}
+            queue.append((item, self._executor.submit(self._measure, content(frame_of(item)), others)))
             if len(queue) > self.workers:
                 yield queue.popleft()
         while queue:
             yield queue.popleft()
 
-    def _measure(self, content: np.ndarray, previous: list[np.ndarray]) -> FrameMotion:
+    def _measure(self, content: np.ndarray, others: dict[int, np.ndarray]) -> FrameMotion:
         estimator = getattr(self._local, "estimator", None)
         if estimator is None:
             estimator = self._local.estimator = FlowEstimator(self.settings.flow, self.settings.dis_preset)
-        return measure_motion(estimator, content, previous, self.offsets)
+        return measure_motion(estimator, content, others)

@@ -1,155 +1,216 @@
 """What each frame of a shot starts from and is held to (Ruder et al. 2016).
 
-``TemporalContext`` keeps the last few content frames and outputs of the current shot and,
-for every new frame, decides whether it starts a new shot, which image the optimization
-starts from, and which warped previous outputs pull on which pixels. numpy in, numpy out,
-except the ready-made ``TemporalTerm`` tensors.
+``FramePlanner`` knows one shot: the order its frames are visited in (one pass, or Ruder et
+al.'s multi-pass algorithm), which neighbours each visit needs motion towards (so that flows
+can be computed ahead, from the source frames alone), and, given that motion and the outputs
+so far, the plan of each visit: where its optimization starts and which warped neighbours
+pull on which pixels. numpy in, numpy out.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from vidstyle.config import TemporalSettings
-from vidstyle.flow import (
-    FlowEstimator,
-    FrameMotion,
-    Motion,
-    is_scene_cut,
-    long_term_masks,
-    measure_motion,
-    warp,
-    warp_with_fill,
-)
+from vidstyle.flow import FrameMotion, Motion, long_term_masks, warp, warp_with_fill
+from vidstyle.shots import Shot
 
 log = logging.getLogger(__name__)
 
+# Ruder et al.'s multi-pass start, (1 - d*c) * own + d*c * warp(neighbour): artistic-videos
+# takes the warped neighbour wherever it is reliable (d = 1), and so do we.
+PASS_BLEND = 1.0
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One optimization of one frame: ``pass_number`` from 1, travelling ``direction`` +1
+    (forward in time) or -1."""
+
+    index: int
+    pass_number: int
+    direction: int
+
+
 @dataclass(frozen=True)
 class PreviousWarp:
-    """One earlier output brought into the current frame's geometry."""
+    """One neighbour's output brought into the current frame's geometry."""
 
-    offset: int
+    offset: int  # signed: -1 is the frame before, +1 the frame after
     warped: np.ndarray  # float32 (H, W, 3), 0-255, holes filled from the content
-    mask: np.ndarray  # float32 (H, W): Ruder et al.'s long-term mask for this offset
+    mask: np.ndarray  # float32 (H, W): Ruder et al.'s (long-term) mask for this neighbour
 
 
 @dataclass(frozen=True)
 class FramePlan:
-    """How to stylize one frame.
+    """How to stylize one visit of a frame.
 
-    ``starts_shot``: a first frame (no warm start, no temporal loss, the full budget).
-    ``init``: the frame to start from, float32 (H, W, 3) 0-255; None for a shot's first frame
-    (the job's ``--init`` decides) and for ``--temporal-init random``.
-    ``warps``: the temporal terms, closest offset first (empty when starting a shot).
-    ``coverage``: reliable fraction of pixels towards the previous frame (None for the first).
-    ``backward`` and ``mask``: flow to the previous frame and its reliability, for measuring
-    the warping error of the result (None when starting a shot).
+    ``fresh``: no neighbour to start from (a shot's first frame in the first pass, or a flash
+    frame): the job's ``--init``, the first-frame budget, coarse-to-fine.
+    ``init``: the frame to start from, float32 (H, W, 3) 0-255; None when fresh, and for
+    ``--temporal-init random``.
+    ``warps``: the temporal terms, the side visited before first, closest first on each side.
+    ``coverage``: reliable fraction of pixels towards the neighbour visited just before.
+    ``backward`` and ``mask``: flow to that neighbour and its reliability, for measuring the
+    result's warping error (None when fresh); ``neighbour`` is its index.
     """
 
-    index: int
-    starts_shot: bool
+    visit: Visit
+    fresh: bool
     init: np.ndarray | None = None
     warps: tuple[PreviousWarp, ...] = ()
     coverage: float | None = None
+    neighbour: int | None = None
     backward: np.ndarray | None = None
     mask: np.ndarray | None = None
 
-
-class TemporalContext:
-    """The recent past of the current shot, and the plan for each next frame."""
-
-    def __init__(self, settings: TemporalSettings, *, use_temporal_loss: bool = True) -> None:
-        self.settings = settings
-        self.use_temporal_loss = use_temporal_loss
-        self.flow = FlowEstimator(settings.flow, settings.dis_preset)
-        depth = max(settings.long_term)
-        self._contents: deque[np.ndarray] = deque(maxlen=depth)
-        self._outputs: deque[np.ndarray] = deque(maxlen=depth)
-        self._next_index = 0
-
     @property
-    def motion_offsets(self) -> tuple[int, ...]:
-        """The earlier frames a plan needs motion towards: the previous one, and the long-term ones."""
-        return tuple(sorted({1, *self.settings.long_term})) if self.use_temporal_loss else (1,)
+    def index(self) -> int:
+        return self.visit.index
 
-    def plan(self, content: np.ndarray, motion: FrameMotion | None = None) -> FramePlan:
-        """Plan the next frame; ``content`` is uint8 (H, W, 3) at processing size.
 
-        ``motion`` may bring the flows, their reliability and the colour change towards the
-        earlier frames (computed ahead in a worker thread, say); by default they are computed
-        here. Offsets beyond the current shot are ignored.
-        """
-        index = self._next_index
-        if not self._contents:
-            return FramePlan(index, starts_shot=True)
-        if motion is None:
-            motion = measure_motion(self.flow, content, self.recent_contents, self.motion_offsets)
-        nearest = motion.to_previous[1]
-        coverage, jump = nearest.reliability.coverage, motion.histogram_jump
-        if is_scene_cut(coverage, jump, self.settings.cut_threshold):
-            log.info("scene cut at frame %d (reliable area %.0f%%, colour change %.2f)", index, 100 * coverage, jump)
-            self._forget()
-            return FramePlan(index, starts_shot=True, coverage=coverage)
-        warps: tuple[PreviousWarp, ...] = ()
-        init = self._init(content, nearest)
+class FramePlanner:
+    """The visits of one shot and the plan of each.
+
+    ``loop_partner`` maps the segment's last frame to its first and back (``--loop``): each
+    is the other's neighbour across the seam, when that one has an output.
+    """
+
+    def __init__(
+        self,
+        settings: TemporalSettings,
+        shot: Shot,
+        *,
+        flashes: frozenset[int] = frozenset(),
+        use_temporal_loss: bool = True,
+        loop_partner: dict[int, int] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.shot = shot
+        self.flashes = flashes
+        self.use_temporal_loss = use_temporal_loss
+        self.loop_partner = loop_partner or {}
+
+    def visits(self) -> Iterator[Visit]:
+        """Ruder et al.'s passes: the first forward, then alternating; flash frames only once."""
+        for pass_number in range(1, self.settings.passes + 1):
+            direction = 1 if pass_number % 2 else -1
+            frames = self.shot.frames if direction > 0 else reversed(self.shot.frames)
+            for index in frames:
+                if pass_number == 1 or index not in self.flashes:
+                    yield Visit(index, pass_number, direction)
+
+    def _step(self, index: int, step: int) -> int | None:
+        """The frame ``step`` frames away in the shot (flash frames are skipped, not counted),
+        or the loop partner across the seam; None past the shot's ends."""
+        position = index
+        for _ in range(abs(step)):
+            position += 1 if step > 0 else -1
+            while position in self.flashes:
+                position += 1 if step > 0 else -1
+            if not self.shot.start <= position < self.shot.stop:
+                partner = self.loop_partner.get(index)
+                at_seam = abs(step) == 1 and partner is not None and (partner - index) * step < 0
+                return partner if at_seam else None
+        return position
+
+    def _side(self, visit: Visit, side: int) -> list[tuple[int, int]]:
+        """(offset, frame) of the neighbours on one side (-1 before, +1 after) that may pull."""
+        offsets = self.settings.long_term if self.use_temporal_loss else (1,)
+        found = [(side * k, self._step(visit.index, side * k)) for k in offsets]
+        return [(offset, frame) for offset, frame in found if frame is not None]
+
+    def _ahead(self, visit: Visit) -> list[tuple[int, int]]:
+        """Neighbours on the side not visited yet in this pass: in a later pass they hold the
+        pass before's outputs; in the first, only a loop partner across the seam can."""
+        if not self.use_temporal_loss:
+            return []
+        found = self._side(visit, visit.direction)
+        if visit.pass_number == 1:  # only across the loop's seam, where the step runs backwards
+            return [(offset, frame) for offset, frame in found if (frame - visit.index) * offset < 0]
+        return found
+
+    def needs(self, visit: Visit) -> tuple[int, ...]:
+        """The frames this visit needs motion towards (source frames only: computable ahead)."""
+        if visit.index in self.flashes:
+            return ()
+        frames = [frame for _, frame in (*self._side(visit, -visit.direction), *self._ahead(visit))]
+        return tuple(dict.fromkeys(frames))
+
+    def plan(
+        self,
+        visit: Visit,
+        content: np.ndarray,
+        motion: FrameMotion,
+        output_of: Callable[[int], np.ndarray | None],
+    ) -> FramePlan:
+        """Plan ``visit``; ``content`` is uint8 (H, W, 3) at processing size, ``motion`` holds
+        the flows towards ``needs(visit)``, ``output_of(frame)`` a frame's latest output or None."""
+        if visit.index in self.flashes:
+            return FramePlan(visit, fresh=True)
+        behind = [(o, f, output_of(f)) for o, f in self._side(visit, -visit.direction)]
+        ahead = [(o, f, output_of(f)) for o, f in self._ahead(visit)]
+        behind = [item for item in behind if item[2] is not None]
+        ahead = [item for item in ahead if item[2] is not None]
+        own = output_of(visit.index) if visit.pass_number > 1 else None
+        nearest = behind[0] if behind and abs(behind[0][0]) == 1 else None
+        if nearest is None and own is None:
+            return FramePlan(visit, fresh=True)
+        near_motion = motion.towards[nearest[1]] if nearest is not None else None
+        init = self._init(content, own, nearest[2] if nearest else None, near_motion)
+        warps: list[PreviousWarp] = []
         if self.use_temporal_loss:
-            in_shot = [offset for offset in self.settings.long_term if offset <= len(self._contents)]
-            masks = long_term_masks([motion.to_previous[offset].reliability.mask for offset in in_shot])
-            warps = tuple(
-                PreviousWarp(offset, self._warped(offset, content, motion.to_previous[offset], init), mask)
-                for offset, mask in zip(in_shot, masks, strict=True)
-            )
+            for side in (behind, ahead):
+                if not side:
+                    continue
+                masks = long_term_masks([motion.towards[frame].reliability.mask for _, frame, _ in side])
+                for (offset, frame, output), mask in zip(side, masks, strict=True):
+                    assert output is not None
+                    reuse = init is not None and near_motion is not None and own is None and side is behind
+                    reuse = reuse and abs(offset) == 1 and self.settings.init == "prev-warped"
+                    warped = init if reuse else self._warped(output, content, motion.towards[frame])
+                    assert warped is not None
+                    warps.append(PreviousWarp(offset, warped, mask))
         return FramePlan(
-            index,
-            starts_shot=False,
+            visit,
+            fresh=False,
             init=init,
-            warps=warps,
-            coverage=coverage,
-            backward=nearest.backward,
-            mask=nearest.reliability.mask,
+            warps=tuple(warps),
+            coverage=near_motion.reliability.coverage if near_motion else None,
+            neighbour=nearest[1] if nearest else None,
+            backward=near_motion.backward if near_motion else None,
+            mask=near_motion.reliability.mask if near_motion else None,
         )
 
-    @property
-    def recent_contents(self) -> list[np.ndarray]:
-        """Content frames of the current shot, nearest first (offset 1, 2, ...)."""
-        return list(reversed(self._contents))
+    @staticmethod
+    def _warped(output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
+        """A neighbour's output warped into this frame; holes from the content (Ruder et al.)."""
+        return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
 
-    @property
-    def previous_output(self) -> np.ndarray:
-        return self._outputs[-1]
-
-    def _forget(self) -> None:
-        self._contents.clear()
-        self._outputs.clear()
-
-    def _warped(self, offset: int, content: np.ndarray, motion: Motion, init: np.ndarray | None) -> np.ndarray:
-        """The output ``offset`` frames back, warped into this frame, holes from the content."""
-        if offset == 1 and self.settings.init == "prev-warped" and init is not None:
-            return init  # the warm start is this very warp: do it once
-        return warp_with_fill(self._outputs[-offset], motion.backward, content, motion.reliability.holes)
-
-    def _init(self, content: np.ndarray, nearest: Motion) -> np.ndarray | None:
+    def _init(
+        self, content: np.ndarray, own: np.ndarray | None, neighbour: np.ndarray | None, motion: Motion | None
+    ) -> np.ndarray | None:
+        if own is not None:
+            # A later pass (Ruder et al., multi-pass): the frame's own last result, blended with
+            # the neighbour just visited where the flow towards it is reliable.
+            if neighbour is None or motion is None:
+                return own.astype(np.float32)
+            weight = (PASS_BLEND * motion.reliability.mask)[..., None]
+            return (1 - weight) * own.astype(np.float32) + weight * self._warped(neighbour, content, motion)
+        assert neighbour is not None and motion is not None
         mode = self.settings.init
         if mode == "prev-warped":
             # Ruder et al.: disoccluded and out-of-frame pixels have no past; start them from the content.
-            return warp_with_fill(self._outputs[-1], nearest.backward, content, nearest.reliability.holes)
+            return self._warped(neighbour, content, motion)
         if mode == "prev":
-            return self._outputs[-1].astype(np.float32)
+            return neighbour.astype(np.float32)
         if mode == "content":
             return content.astype(np.float32)
         return None
-
-    def commit(self, content: np.ndarray, output: np.ndarray, *, starts_shot: bool = False) -> None:
-        """Record the frame just planned (or, on resume, rendered earlier): content and uint8 output."""
-        if starts_shot:
-            self._forget()
-        self._contents.append(content)
-        self._outputs.append(output)
-        self._next_index += 1
 
 
 def warping_error(output: np.ndarray, previous_output: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:

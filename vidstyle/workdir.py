@@ -3,12 +3,16 @@
 Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
 
 - ``manifest.json``: everything that shapes the frames (source, styles, settings, size);
-- ``frames/000000.png`` ...: each stylized frame, written atomically;
-- ``frames.jsonl``: one line per finished frame (shot start, iterations, losses, timing),
-  appended after its PNG, so a line always has its frame.
+- ``shots.json``: the shot plan (every frame's timing, the shots), made once;
+- ``frames/000000.png`` ...: each stylized frame, written atomically (a later pass of the
+  multi-pass algorithm replaces it);
+- ``frames.jsonl``: one line per finished visit of a frame (pass, iterations, losses,
+  timing), appended and fsynced after its PNG, so a line always has its frame;
+- ``shots.jsonl``: one line per finished shot.
 
-A render resumes from the first frame without both; a manifest that differs from the
-current settings stops the render rather than mixing two looks in one video.
+A render resumes at the first visit without both, in the first unfinished shot; a manifest
+that differs from the current settings stops the render rather than mixing two looks in one
+video.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from vidstyle.imageops import encode_image
 from vidstyle.outputs import write_bytes_atomically
 
 MANIFEST_NAME = "manifest.json"
+SHOT_PLAN_NAME = "shots.json"
 LOG_NAME = "frames.jsonl"
+SHOT_LOG_NAME = "shots.jsonl"
 FRAMES_DIR = "frames"
 
 
@@ -37,7 +43,9 @@ class FrameRecord:
     """What rendering one frame did."""
 
     index: int
-    starts_shot: bool
+    shot: int
+    pass_number: int
+    fresh: bool  # started without a neighbour: a shot's first frame, or a flash
     iterations: int
     seconds: float
     total_loss: float
@@ -110,38 +118,69 @@ class WorkDir:
     def save(self, frame: np.ndarray, record: FrameRecord) -> None:
         """Store a finished frame: the PNG first, then its log line."""
         write_bytes_atomically(self.frame_path(record.index), encode_image(frame, ".png"))
-        with (self.path / LOG_NAME).open("a", encoding="utf-8") as log_file:
-            log_file.write(json.dumps(asdict(record)) + "\n")
-            log_file.flush()
-            os.fsync(log_file.fileno())
+        _append_line(self.path / LOG_NAME, asdict(record))
 
     def load(self, index: int) -> np.ndarray:
-        bgr = cv2.imread(str(self.frame_path(index)), cv2.IMREAD_COLOR)
-        if bgr is None:
+        frame = self.load_if_readable(index)
+        if frame is None:
             raise OutputPathError(f"{self.frame_path(index)}: saved frame is unreadable; add --restart")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return frame
 
-    def records(self) -> dict[int, FrameRecord]:
-        """Finished frames by index; a torn last line (a crash mid-write) is ignored."""
-        log_path = self.path / LOG_NAME
-        if not log_path.exists():
-            return {}
-        records: dict[int, FrameRecord] = {}
-        for line in log_path.read_text(encoding="utf-8").splitlines():
+    def load_if_readable(self, index: int) -> np.ndarray | None:
+        bgr = cv2.imread(str(self.frame_path(index)), cv2.IMREAD_COLOR)
+        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def load_shot_plan(self) -> dict[str, Any] | None:
+        path = self.path / SHOT_PLAN_NAME
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def save_shot_plan(self, plan: dict[str, Any]) -> None:
+        write_bytes_atomically(self.path / SHOT_PLAN_NAME, json.dumps(plan).encode())
+
+    def finished_shots(self) -> dict[int, dict[str, Any]]:
+        """Records of the shots whose every frame is done, by shot number."""
+        return {record["shot"]: record for record in _read_lines(self.path / SHOT_LOG_NAME)}
+
+    def finish_shot(self, record: dict[str, Any]) -> None:
+        _append_line(self.path / SHOT_LOG_NAME, record)
+
+    def visit_records(self) -> list[FrameRecord]:
+        """Every finished visit of a frame, in the order done; a torn last line (a crash
+        mid-write) is ignored."""
+        records = []
+        for line in _read_lines(self.path / LOG_NAME):
             try:
-                record = FrameRecord(**json.loads(line))
-            except (json.JSONDecodeError, TypeError):
+                records.append(FrameRecord(**line))
+            except TypeError:
                 continue
-            records[record.index] = record
         return records
 
-    def finished_prefix(self) -> int:
-        """How many frames from the first are done (PNG and log line): where to resume."""
-        records = self.records()
-        count = 0
-        while count in records and self.frame_path(count).exists():
-            count += 1
-        return count
+    def records(self) -> dict[int, FrameRecord]:
+        """The latest record of each frame, by index."""
+        return {record.index: record for record in self.visit_records()}
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _append_line(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line and make it durable before going on."""
+    with path.open("a", encoding="utf-8") as log_file:
+        log_file.write(json.dumps(record) + "\n")
+        log_file.flush()
+        os.fsync(log_file.fileno())
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of ``path`` (none if it is missing); torn or foreign lines are skipped."""
+    if not path.exists():
+        return []
+    lines = []
+    for text in path.read_text(encoding="utf-8").splitlines():
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            lines.append(value)
+    return lines
