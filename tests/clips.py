@@ -151,14 +151,18 @@ GLUED_STARTS = (0, 20, 45)
 GLUED_FLASH = 32
 
 
-def glued_shots_clip(path: Path, samples: Path, *, width: int = 96, height: int = 72) -> Path:
-    """pens.mp4 frames 0-19, then the 1906 film's frames 20-44 (frame 32 of the clip turned
-    white), then pens.mp4 frames 44-63 (the camera has moved on)."""
+def glued_shots_clip(
+    path: Path, samples: Path, *, width: int = 96, height: int = 72, lengths: tuple[int, int, int] = (20, 25, 20)
+) -> Path:
+    """pens.mp4 from frame 0, then the 1906 film from frame 20 (its middle frame turned white,
+    at frame ``GLUED_FLASH`` with the default lengths), then pens.mp4 from frame 44 (the
+    camera has moved on)."""
     film = samples / "shepard_calais_1906.ogv"
+    first, second, third = lengths
     frames = (
-        real_frames(samples / "pens.mp4", 0, 20, width, height)
-        + real_frames(film, 20, 25, width, height)
-        + real_frames(samples / "pens.mp4", 44, 20, width, height)
+        real_frames(samples / "pens.mp4", 0, first, width, height)
+        + real_frames(film, 20, second, width, height)
+        + real_frames(samples / "pens.mp4", 44, third, width, height)
     )
-    frames[GLUED_FLASH] = np.full_like(frames[0], 255)
+    frames[first + second // 2] = np.full_like(frames[0], 255)
     return make_clip(path, frames=len(frames), width=width, height=height, make_frame=lambda i: frames[i], audio=None)

@@ -90,8 +90,7 @@ def estimate_full_render(
 
 def _overhead_per_evaluation(objective: StyleObjective, preview: VideoReport) -> float:
     """Seconds the preview spent per evaluation beyond the network step itself."""
-    evaluations = preview.mean_iterations * preview.rendered
-    if evaluations <= 0:
+    if preview.evaluations <= 0:
         return 0.0
     network = measure_step_seconds(objective, preview.width, preview.height)
-    return max(0.0, preview.render_seconds / evaluations - network)
+    return max(0.0, preview.seconds_per_evaluation - network)

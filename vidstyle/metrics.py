@@ -103,6 +103,33 @@ def measure(
     )
 
 
+def pair_warping_error(
+    flow: FlowEstimator, source: np.ndarray, earlier_source: np.ndarray, output: np.ndarray, earlier_output: np.ndarray
+) -> float:
+    """The warping error of ``output`` against ``earlier_output`` (any other frame: 5 frames
+    back, or the last frame of a loop), with flow and reliability from the sources (at the
+    outputs' size)."""
+    height, width = output.shape[:2]
+    source = imageops.resize_frame(source, width, height)
+    earlier_source = imageops.resize_frame(earlier_source, width, height)
+    backward, forward = flow(source, earlier_source), flow(earlier_source, source)
+    return warping_error(output, earlier_output, backward, reliability(backward, forward).mask)
+
+
+def warping_error_at_gap(
+    sources: list[np.ndarray], outputs: list[np.ndarray], gap: int, temporal: TemporalSettings | None = None
+) -> float | None:
+    """Mean warping error between frames ``gap`` apart (one shot assumed): what short-term
+    consistency alone does not hold once small differences add up. None for too few frames."""
+    temporal = temporal or TemporalSettings()
+    flow = FlowEstimator(temporal.flow, temporal.dis_preset)
+    errors = [
+        pair_warping_error(flow, sources[i], sources[i - gap], outputs[i], outputs[i - gap])
+        for i in range(gap, len(outputs))
+    ]
+    return float(np.mean(errors)) if errors else None
+
+
 def _pairs(sources: Iterable[np.ndarray], outputs: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     source_iter, output_iter = iter(sources), iter(outputs)
     index = 0

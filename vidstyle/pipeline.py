@@ -58,9 +58,10 @@ class FrameProgress:
 class VideoReport:
     """What a video render did.
 
-    ``rendered``: frame visits made by this run (frames x passes when not resumed);
-    ``decoded_frames``: source frames this run decoded to render them (the shot plan's
-    pre-pass not counted); ``mean_iterations``: iterations per frame over all its passes.
+    ``rendered``: frame visits made by this run (frames x passes when not resumed), and
+    ``evaluations`` the loss evaluations they made;
+    ``decoded_frames``: source frames this run read (the shot plan's pre-pass included, which
+    a resumed run skips); ``mean_iterations``: iterations per frame over all its passes.
     """
 
     output: Path
@@ -79,11 +80,16 @@ class VideoReport:
     mean_content_loss: float
     decoded_frames: int = 0
     passes: int = 1
+    evaluations: int = 0
 
     @property
     def seconds_per_frame(self) -> float:
         """Render seconds per frame (all of its passes)."""
         return self.render_seconds * self.passes / self.rendered if self.rendered else 0.0
+
+    @property
+    def seconds_per_evaluation(self) -> float:
+        return self.render_seconds / self.evaluations if self.evaluations else 0.0
 
 
 def video_output_path(source: Path, job: Job, output: Path | None, *, preview: bool = False) -> Path:
@@ -111,16 +117,17 @@ def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int]
     }
 
 
-def _shot_plan(work: WorkDir, info: VideoInfo, segment: Segment, job: Job) -> ShotPlan:
-    """The work directory's shot plan, or a new one (a pre-pass over the segment), saved there."""
+def _shot_plan(work: WorkDir, info: VideoInfo, segment: Segment, job: Job) -> tuple[ShotPlan, int]:
+    """The work directory's shot plan, or a new one (a pre-pass over the segment) saved
+    there; and how many frames that decoded."""
     saved = work.load_shot_plan()
     if saved is not None:
-        return ShotPlan.from_json(saved)
+        return ShotPlan.from_json(saved), 0
     plan = plan_shots(info.path, segment, job.temporal, info.frame_rate)
     if plan.frame_count == 0:
         raise NoFramesError(f"{info.path}: no frames to stylize")
     work.save_shot_plan(plan.to_json())
-    return plan
+    return plan, plan.frame_count
 
 
 class _SourceFrames:
@@ -262,11 +269,12 @@ def _render_shot(run: _Run, shot: Shot) -> None:
     has_output = {visit.index for visit in visits[:todo]} | {i for i in records if not shot.start <= i < shot.stop}
     remaining = visits[todo:]
     multi_pass = job.temporal.passes > 1
-    needed = [i for visit in remaining for i in (visit.index, *planner.needs(visit))]
-    in_shot = [i for i in needed if shot.start <= i < shot.stop]
-    first = min(in_shot) if not multi_pass else shot.start
+    needed = {i for visit in remaining for i in (visit.index, *planner.needs(visit))}
+    # Loop partners are decoded on their own: a stream through the shot has long let them go.
+    partners = {i for visit in remaining for i in planner.needs(visit) if i in run.loop_partner}
+    pinned = {i: _decode_one(run.source, i) for i in needed if not shot.start <= i < shot.stop or i in partners}
+    first = shot.start if multi_pass else min(i for i in needed - pinned.keys())
     depth = max(job.temporal.long_term) + run.prefetch.workers + 3
-    pinned = {i: _decode_one(run.source, i) for i in set(needed) if not shot.start <= i < shot.stop}
     contents = _Frames(run.source.read(first, shot.stop), keep=None if multi_pass else depth, pinned=pinned)
     outputs = _Frames(iter(()), keep=None if multi_pass else depth)
 
@@ -333,7 +341,7 @@ def run_video_job(
     )
     check_frame_fits(stylizer.device, width, height)
     work = WorkDir.open(work_dir_for(output), _manifest(info, job, segment, (width, height), stylizer), restart=restart)
-    plan = _shot_plan(work, info, segment, job)
+    plan, planning_decoded = _shot_plan(work, info, segment, job)
     log.info("%d frames in %d shot(s)", plan.frame_count, len(plan.shots))
     for name, text in plan.describe():
         log.debug("%s: %s", name, text)
@@ -349,7 +357,7 @@ def run_video_job(
     last = plan.frame_count - 1
     loop_partner = {0: last, last: 0} if job.temporal.loop and last > 0 else {}
     render_seconds = 0.0
-    rendered = 0
+    rendered = evaluations = 0
     # On an accelerator the next frame's optimization starts while a worker saves this one
     # (PNG, log line) and measures its warping error: the GPU would idle meanwhile. On the CPU
     # that costs a few hundredths of a frame's time, and saving in step keeps progress prompt.
@@ -357,12 +365,13 @@ def run_video_job(
     saving: deque[Future[FrameRecord]] = deque()
 
     def report_saved(wait_for: int) -> None:
-        nonlocal render_seconds, rendered
+        nonlocal render_seconds, rendered, evaluations
         while len(saving) > wait_for:
             record = saving.popleft().result()
             records[record.index] = record
             render_seconds += record.seconds
             rendered += 1
+            evaluations += record.iterations
             if on_frame is not None:
                 done = done_before + rendered
                 on_frame(FrameProgress(record, done=done, expected=expected, resumed=bool(done_before)))
@@ -415,8 +424,9 @@ def run_video_job(
         mean_warping_error=float(np.mean(errors)) if errors else None,
         mean_style_loss=float(np.mean([r.style_loss for r in final])),
         mean_content_loss=float(np.mean([r.content_loss for r in final])),
-        decoded_frames=source_frames.decoded,
+        decoded_frames=planning_decoded + source_frames.decoded,
         passes=passes,
+        evaluations=evaluations,
     )
 
 

@@ -1,0 +1,190 @@
+"""Rendering by shot: resume in a shot, multi-pass, long-term terms, loops, flash frames."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.clips import glued_shots_clip, make_clip, moving_texture, real_frames
+from tests.conftest import SAMPLES
+from tests.test_pipeline import TINY
+from vidstyle.config import TemporalSettings
+from vidstyle.flow import FlowEstimator, FrameMotion, Motion, Reliability, measure_motion
+from vidstyle.metrics import pair_warping_error
+from vidstyle.pipeline import stylize_video
+from vidstyle.shots import Shot
+from vidstyle.temporal import FramePlanner, Visit
+from vidstyle.workdir import WorkDir, work_dir_for
+
+
+def _frames_of(output: Path, count: int) -> list[np.ndarray]:
+    work = WorkDir(work_dir_for(output))
+    return [work.load(i) for i in range(count)]
+
+
+def test_resume_in_the_last_shot_decodes_only_that_shot(tmp_path: Path, starry_night: Path) -> None:
+    clip = glued_shots_clip(tmp_path / "glued.mp4", SAMPLES, width=64, height=48, lengths=(7, 8, 7))
+    whole = stylize_video(clip, starry_night, tmp_path / "whole.mp4", keep_frames=True, **TINY)
+    assert whole.cuts == (7, 15) and whole.frames == 22
+    # The first render reads every frame twice: once to plan the shots, once to render them.
+    assert whole.decoded_frames == 2 * 22
+    expected = _frames_of(tmp_path / "whole.mp4", 22)
+
+    resumed = tmp_path / "resumed.mp4"
+
+    def stop_in_the_last_shot(progress) -> None:
+        if progress.record.index == 18:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_video(clip, starry_night, resumed, keep_frames=True, on_frame=stop_in_the_last_shot, **TINY)
+    work = WorkDir(work_dir_for(resumed))
+    assert sorted(work.records()) == list(range(19))
+    assert sorted(work.finished_shots()) == [0, 1]
+    report = stylize_video(clip, starry_night, resumed, keep_frames=True, **TINY)
+    # No pre-pass (the plan is in the work folder), and only the last shot's frames from 18,
+    # the first missing frame's neighbour, on.
+    assert report.rendered == 3 and report.resumed_from == 19
+    assert report.decoded_frames == 22 - 18 <= 7
+    for index, (a, b) in enumerate(zip(expected, _frames_of(resumed, 22), strict=True)):
+        assert np.array_equal(a, b), f"frame {index} differs after resuming"
+
+
+def test_an_unreadable_frame_is_rendered_again(tmp_path: Path, starry_night: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=6, audio=None)
+    whole = tmp_path / "whole.mp4"
+    stylize_video(clip, starry_night, whole, keep_frames=True, **TINY)
+    expected = _frames_of(whole, 6)
+    resumed = tmp_path / "resumed.mp4"
+
+    def stop_after_four(progress) -> None:
+        if progress.done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_video(clip, starry_night, resumed, keep_frames=True, on_frame=stop_after_four, **TINY)
+    work = WorkDir(work_dir_for(resumed))
+    work.frame_path(2).write_bytes(b"\x89PNG torn by a crash")
+    report = stylize_video(clip, starry_night, resumed, keep_frames=True, **TINY)
+    assert report.rendered == 4  # frame 2 again, and what follows it
+    for a, b in zip(expected, _frames_of(resumed, 6), strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_long_term_offsets_change_the_result(tmp_path: Path, starry_night: Path) -> None:
+    clip = make_clip(tmp_path / "pan.mp4", frames=6, make_frame=moving_texture(64, 48, step=3), audio=None)
+    short = stylize_video(clip, starry_night, tmp_path / "short.mp4", keep_frames=True, **TINY)
+    long = stylize_video(clip, starry_night, tmp_path / "long.mp4", keep_frames=True, long_term=[1, 2, 4], **TINY)
+    a, b = _frames_of(tmp_path / "short.mp4", 6), _frames_of(tmp_path / "long.mp4", 6)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])  # no frame 2 back yet
+    assert all(np.abs(x.astype(int) - y.astype(int)).mean() > 0.5 for x, y in zip(a[2:], b[2:], strict=True))
+    assert short.mean_warping_error is not None and long.mean_warping_error is not None
+
+
+def test_long_term_masks_exclude_what_closer_frames_cover() -> None:
+    settings = TemporalSettings(long_term=(1, 2, 4))
+    frames = real_frames(SAMPLES / "pens.mp4", 30, 5, 88, 72)
+    planner = FramePlanner(settings, Shot(0, 0, 5))
+    visit = Visit(4, 1, 1)
+    assert planner.needs(visit) == (3, 2, 0)
+    motion = measure_motion(FlowEstimator(), frames[4], {i: frames[i] for i in planner.needs(visit)})
+    outputs = {i: frames[i] for i in range(4)}
+    plan = planner.plan(visit, frames[4], motion, outputs.get)
+    assert [w.offset for w in plan.warps] == [-1, -2, -4]
+    raw = [motion.towards[i].reliability.mask for i in (3, 2, 0)]
+    masks = [w.mask for w in plan.warps]
+    np.testing.assert_array_equal(masks[0], raw[0])
+    covered = masks[0].copy()
+    for mask, reliable in zip(masks[1:], raw[1:], strict=True):
+        assert (mask * covered).sum() == 0, "a farther frame pulls where a closer one already does"
+        assert (reliable * covered).sum() > 0.2 * covered.sum(), "the frames overlap: the exclusion did work"
+        assert np.all(mask <= reliable)
+        covered = covered + mask
+    assert covered.max() <= 1.0
+
+
+def _motion(towards: dict[int, np.ndarray], shape: tuple[int, int]) -> FrameMotion:
+    """Zero flow with the given reliable areas (True = reliable)."""
+    none = np.zeros(shape, dtype=bool)
+    return FrameMotion(
+        towards={
+            index: Motion(
+                backward=np.zeros((*shape, 2), np.float32),
+                reliability=Reliability(out_of_frame=none, disoccluded=~reliable, motion_boundary=none),
+            )
+            for index, reliable in towards.items()
+        }
+    )
+
+
+def test_passes_alternate_and_skip_flash_frames_after_the_first() -> None:
+    planner = FramePlanner(TemporalSettings(passes=3), Shot(0, 10, 14), flashes=frozenset({12}))
+    order = [(v.pass_number, v.index) for v in planner.visits()]
+    assert order == [(1, 10), (1, 11), (1, 12), (1, 13), (2, 13), (2, 11), (2, 10), (3, 10), (3, 11), (3, 13)]
+    # The frame after the flash looks past it, to the frame before.
+    assert planner.needs(Visit(13, 1, 1)) == (11,)
+    assert planner.needs(Visit(12, 1, 1)) == ()
+    # In a later pass both sides pull: the side just visited, then the pass before's.
+    assert planner.needs(Visit(11, 2, -1)) == (13, 10)
+
+
+def test_a_later_pass_starts_from_its_own_result_blended_with_the_reliable_neighbour() -> None:
+    shape = (4, 6)
+    planner = FramePlanner(TemporalSettings(passes=2), Shot(0, 0, 3))
+    own = np.full((*shape, 3), 100, np.uint8)
+    neighbour = np.full((*shape, 3), 200, np.uint8)
+    content = np.full((*shape, 3), 10, np.uint8)
+    reliable = np.zeros(shape, dtype=bool)
+    reliable[:, :3] = True
+    motion = _motion({2: reliable, 0: np.ones(shape, dtype=bool)}, shape)
+    outputs = {0: own, 1: own, 2: neighbour}
+    plan = planner.plan(Visit(1, 2, -1), content, motion, outputs.get)
+    assert plan.init is not None and not plan.fresh and plan.neighbour == 2
+    assert np.all(plan.init[:, :3] == 200) and np.all(plan.init[:, 3:] == 100)
+    assert [w.offset for w in plan.warps] == [1, -1]
+
+
+def test_multi_pass_keeps_the_budget_and_changes_the_frames(tmp_path: Path, starry_night: Path) -> None:
+    clip = make_clip(tmp_path / "pan.mp4", frames=5, make_frame=moving_texture(64, 48, step=2), audio=None)
+    budget = {**TINY, "iterations": 12, "frame_iterations": 8}
+    one = stylize_video(clip, starry_night, tmp_path / "one.mp4", keep_frames=True, **budget)
+    four = stylize_video(clip, starry_night, tmp_path / "four.mp4", keep_frames=True, passes=4, **budget)
+    assert one.rendered == 5 and four.rendered == 20
+    # 12 + 4 x 8 iterations either way: pass one takes 12 - 3 x 2 and 8 - 3 x 2, the others 2 each.
+    assert one.mean_iterations == four.mean_iterations == (12 + 4 * 8) / 5
+    records = WorkDir(work_dir_for(tmp_path / "four.mp4")).visit_records()
+    assert [(r.pass_number, r.index, r.iterations) for r in records[:6]] == [
+        (1, 0, 6),
+        (1, 1, 2),
+        (1, 2, 2),
+        (1, 3, 2),
+        (1, 4, 2),
+        (2, 4, 2),
+    ]
+    a, b = _frames_of(tmp_path / "one.mp4", 5), _frames_of(tmp_path / "four.mp4", 5)
+    assert all(np.abs(x.astype(int) - y.astype(int)).mean() > 0.5 for x, y in zip(a, b, strict=True))
+
+
+def test_loop_closes_the_seam(tmp_path: Path, starry_night: Path) -> None:
+    # A texture sliding 8 px a frame over a 64 px period: frame 8 would be frame 0 again, so the
+    # last frame (7) flows into the first as any frame flows into the next.
+    clip = make_clip(tmp_path / "loop.mp4", frames=8, make_frame=moving_texture(64, 48, step=8), audio=None)
+    budget = {**TINY, "iterations": 20, "frame_iterations": 10}
+    seams = {}
+    for name, options in (("open", {}), ("loop", {"loop": True})):
+        output = tmp_path / f"{name}.mp4"
+        stylize_video(clip, starry_night, output, keep_frames=True, **budget, **options)
+        frames = _frames_of(output, 8)
+        sources = [moving_texture(64, 48, step=8)(i) for i in range(8)]
+        seams[name] = pair_warping_error(FlowEstimator(), sources[0], sources[7], frames[0], frames[7])
+    assert seams["loop"] < 0.5 * seams["open"], seams
+
+
+def test_a_clip_shorter_than_a_shot_plan_needs_still_renders(tmp_path: Path, starry_night: Path) -> None:
+    clip = make_clip(tmp_path / "one.mp4", frames=1, audio=None)
+    report = stylize_video(clip, starry_night, tmp_path / "one_out.mp4", loop=True, passes=2, **TINY)
+    assert report.frames == 1 and report.rendered == 2 and report.cuts == ()
+    assert Fraction(report.mean_iterations) == TINY["iterations"]
