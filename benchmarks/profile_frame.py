@@ -25,7 +25,7 @@ from vidstyle.config import build_job
 from vidstyle.device import configure_threads
 from vidstyle.flow import FlowEstimator, measure_motion
 from vidstyle.optimize import StyleObjective, TemporalTerm
-from vidstyle.pipeline import _render_frame, _visit_budget
+from vidstyle.shot_render import render_frame, visit_budget
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import FramePlanner
@@ -97,8 +97,8 @@ def main() -> None:
         frame_started = time.perf_counter()
         plan = planner.plan(visit, content, motion, outputs.get)
         plan_seconds = time.perf_counter() - frame_started
-        budget = _visit_budget(job, plan, only_visit=False)
-        output, record = _render_frame(stylizer, job, plan, shot, content, budget, None)
+        budget = visit_budget(job, plan, only_visit=False)
+        output, record = render_frame(stylizer, job, plan, shot, content, budget, None)
         render_seconds = time.perf_counter() - frame_started - plan_seconds
         save_started = time.perf_counter()
         work.save(output, FrameRecord(**{**record.__dict__, "seconds": render_seconds}))

@@ -30,6 +30,7 @@ from vidstyle.config import (
     TemporalInit,
     TemporalSettings,
     build_job,
+    cluster_settings,
 )
 from vidstyle.encoder import WEIGHTS_NAMES
 from vidstyle.errors import DeviceError, UsageError, VidstyleError
@@ -193,6 +194,14 @@ An interrupted video render resumes when the same command is run again.""",
     video.add_argument(
         "--restart", action="store_true", help="discard frames left by an earlier run with other settings"
     )
+    video.add_argument(
+        "--ray",
+        metavar="WHERE",
+        help="render shots in parallel on Ray: local (start one here), auto (join a running cluster) or an address",
+    )
+    video.add_argument(
+        "--ray-cpus-per-task", type=int, metavar="N", help="CPU threads each shot's task gets (default 1)"
+    )
 
     temporal = parser.add_argument_group("steadiness in time (Ruder et al.)")
     temporal.add_argument(
@@ -248,6 +257,12 @@ An interrupted video render resumes when the same command is run again.""",
         help="VGG19 weights: caffe (default, bundled) or torchvision (downloaded once)",
     )
     engine.add_argument("--seed", type=int, help="seed for random starts (default 0)")
+    engine.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for the network (default: every core this process may use)",
+    )
     engine.add_argument(
         "--edge-margin",
         type=int,
@@ -437,6 +452,7 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 restart=args.restart,
                 preview=args.preview,
                 on_frame=on_frame,
+                cluster=cluster_settings(args.ray, args.ray_cpus_per_task),
             )
         except KeyboardInterrupt:
             bar.close()
@@ -533,7 +549,7 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def _reject_video_options(args: argparse.Namespace) -> None:
-    video_only = ("preview", "start", "duration", "frames", "crf", "keep_frames", "restart")
+    video_only = ("preview", "start", "duration", "frames", "crf", "keep_frames", "restart", "ray")
     given = [f"--{name.replace('_', '-')}" for name in video_only if getattr(args, name) not in (None, False)]
     if given:
         raise UsageError(f"{', '.join(given)} only apply to video input")

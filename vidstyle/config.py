@@ -136,6 +136,8 @@ class StyleSettings:
 class EngineSettings:
     """Where and how the network runs.
 
+    ``threads``: the network's CPU threads (default: every core the process may use).
+
     ``edge_margin`` mirrors that many pixels around the picture before the network while
     stylizing. Without it, VGG19's zero padding draws a faint line some 10 px inside each edge
     of a stylized frame; 16 px removes it (8 px does not). It stays off by default until the
@@ -149,9 +151,12 @@ class EngineSettings:
     weights: WeightsName = "caffe"
     seed: int = 0
     edge_margin: int = 0
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         check_choice("device", self.device, DeviceName)
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"threads must be at least 1; got {self.threads}")
         check_choice("precision", self.precision, PrecisionName)
         check_choice("weights", self.weights, WeightsName)
         if not 0 <= self.edge_margin <= 64:
@@ -191,6 +196,31 @@ class TemporalSettings:
             raise UsageError(f"cut threshold must be at least 0 and below 1; got {self.cut_threshold}")
         if not 1 <= self.passes <= MAX_PASSES:
             raise UsageError(f"passes must be between 1 and {MAX_PASSES}; got {self.passes}")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Shots rendered as Ray tasks on the cluster that ``address`` names (``local`` starts
+    one here, ``auto`` joins a running one, else host:port). Does not shape the frames: a
+    distributed render equals a local one."""
+
+    address: str
+    cpus_per_task: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.address.strip():
+            raise UsageError("--ray needs local, auto or a cluster address")
+        if self.cpus_per_task < 1:
+            raise UsageError(f"CPUs per Ray task must be at least 1; got {self.cpus_per_task}")
+
+
+def cluster_settings(address: str | None, cpus_per_task: int | None) -> ClusterSettings | None:
+    """The cluster options as given (None: not given); None when shots render here."""
+    if address is None:
+        if cpus_per_task is not None:
+            raise UsageError("--ray-cpus-per-task needs --ray")
+        return None
+    return ClusterSettings(address) if cpus_per_task is None else ClusterSettings(address, cpus_per_task)
 
 
 @dataclass(frozen=True)
@@ -283,6 +313,7 @@ _OPTION_ROUTES: dict[str, tuple[str, str]] = {
     "weights": ("engine", "weights"),
     "seed": ("engine", "seed"),
     "edge_margin": ("engine", "edge_margin"),
+    "threads": ("engine", "threads"),
     "size": ("job", "size"),
     "quality": ("job", "quality"),
     "init": ("job", "init"),

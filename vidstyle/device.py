@@ -118,15 +118,15 @@ def check_frame_fits(device: torch.device, width: int, height: int) -> None:
     )
 
 
-def configure_threads(device: torch.device) -> int:
+def configure_threads(device: torch.device, threads: int | None = None) -> int:
     """Threads for a video render; returns how many flow workers to run beside the network.
 
-    On the CPU the network gets every core this process may use, and one flow worker runs
-    beside it with one OpenCV thread: OpenCV would otherwise ask for every core too. On a GPU
-    the cores are free: up to four flow workers (so that flow keeps pace with frames that take
-    a fraction of a second) share them.
+    On the CPU the network gets ``threads`` (default: every core this process may use), and
+    one flow worker runs beside it with one OpenCV thread: OpenCV would otherwise ask for every
+    core too. On a GPU the cores are free: up to four flow workers (so that flow keeps pace
+    with frames that take a fraction of a second) share them.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     torch.set_num_threads(cores)
     if device.type == "cpu":
         cv2.setNumThreads(1)
@@ -137,7 +137,7 @@ def configure_threads(device: torch.device) -> int:
 
 
 @contextlib.contextmanager
-def render_threads(device: torch.device) -> Iterator[int]:
+def render_threads(device: torch.device, threads: int | None = None) -> Iterator[int]:
     """``configure_threads`` for the length of a render; the caller's settings come back after.
 
     Yields the number of flow workers. torch's and OpenCV's thread counts are process-wide, and
@@ -145,7 +145,7 @@ def render_threads(device: torch.device) -> Iterator[int]:
     """
     torch_threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     try:
-        yield configure_threads(device)
+        yield configure_threads(device, threads)
     finally:
         torch.set_num_threads(torch_threads)
         cv2.setNumThreads(cv2_threads)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vidstyle import imageops
 from vidstyle.config import Job, build_job
+from vidstyle.device import render_threads
 from vidstyle.errors import OutputPathError
 from vidstyle.optimize import LossParts, StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, write_bytes_atomically
@@ -65,7 +66,10 @@ def run_image_job(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=frame
     )
     init = stylizer.first_frame_init(frame, job.init, seed=job.engine.seed)
-    stylized = stylizer.stylize(frame, init, iterations=job.optimizer.iterations, coarse_to_fine=True, on_step=on_step)
+    with render_threads(stylizer.device, job.engine.threads):
+        stylized = stylizer.stylize(
+            frame, init, iterations=job.optimizer.iterations, coarse_to_fine=True, on_step=on_step
+        )
     result_frame = stylized.frame
     if job.output_size == "source":
         result_frame = imageops.resize_frame(result_frame, source_frame.shape[1], source_frame.shape[0])

@@ -54,6 +54,7 @@ class Stylizer:
         *,
         content_size: tuple[int, int],
         reference_frame: np.ndarray | None = None,
+        style_targets: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.style = style
         self.losses = losses
@@ -65,7 +66,16 @@ class Stylizer:
         self.objective = StyleObjective(
             encoder.to(self.device), losses, compute_dtype=self.compute_dtype, margin=engine.edge_margin
         )
-        self._set_style_targets(content_size, reference_frame)
+        if style_targets is None:
+            self._set_style_targets(content_size, reference_frame)
+        else:  # computed once elsewhere (another process, say) for this very job and size
+            self.objective.style_grams = {layer: gram.to(self.device) for layer, gram in style_targets.items()}
+
+    @property
+    def style_targets(self) -> dict[str, torch.Tensor]:
+        """The style Grams, on the CPU: to build another Stylizer of the same job without the
+        style images (``style_targets=``)."""
+        return {layer: gram.detach().cpu() for layer, gram in self.objective.style_grams.items()}
 
     def _set_style_targets(self, content_size: tuple[int, int], reference_frame: np.ndarray | None) -> None:
         style_long_side = max(16, round(max(content_size) * self.style.scale))

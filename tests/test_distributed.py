@@ -1,0 +1,114 @@
+"""Shots on a real local Ray instance: the same frames as a sequential render, and a killed
+worker survived."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.clips import glued_shots_clip
+from tests.conftest import SAMPLES
+from tests.test_pipeline import TINY
+from vidstyle.cli import main
+from vidstyle.pipeline import stylize_video
+from vidstyle.workdir import WorkDir, work_dir_for
+
+# One thread per task and for the sequential render: the same sums in the same order.
+SAME = {**TINY, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def three_shots(tmp_path_factory) -> Path:
+    return glued_shots_clip(
+        tmp_path_factory.mktemp("clip") / "glued.mp4", SAMPLES, width=64, height=48, lengths=(4, 5, 4)
+    )
+
+
+@pytest.fixture(scope="module")
+def sequential(three_shots: Path, tmp_path_factory) -> list[np.ndarray]:
+    output = tmp_path_factory.mktemp("sequential") / "out.mp4"
+    report = stylize_video(three_shots, SAMPLES / "starry_night.jpg", output, keep_frames=True, **SAME)
+    assert report.cuts == (4, 9)
+    return _frames(output, 13)
+
+
+def _frames(output: Path, count: int) -> list[np.ndarray]:
+    work = WorkDir(work_dir_for(output))
+    return [work.load(i) for i in range(count)]
+
+
+def _worker_pids() -> list[int]:
+    """Processes running a shot's task (Ray names them after the function)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"ray::_render_task" in command:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_ray_renders_the_same_frames_as_the_sequential_render(
+    local_ray, three_shots: Path, sequential: list[np.ndarray], tmp_path: Path
+) -> None:
+    output = tmp_path / "ray.mp4"
+    report = stylize_video(three_shots, SAMPLES / "starry_night.jpg", output, keep_frames=True, ray="auto", **SAME)
+    assert report.cuts == (4, 9) and report.rendered == 13
+    for index, (a, b) in enumerate(zip(sequential, _frames(output, 13), strict=True)):
+        assert np.array_equal(a, b), f"frame {index} differs on Ray"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the worker through /proc")
+def test_a_killed_worker_is_survived(
+    local_ray, three_shots: Path, sequential: list[np.ndarray], tmp_path: Path
+) -> None:
+    output = tmp_path / "killed.mp4"
+    killed: list[int] = []
+
+    def kill_a_worker_once(progress) -> None:
+        if not killed and progress.done >= 3:
+            pids = _worker_pids()
+            assert pids, "no task running to kill"
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    stylize_video(
+        three_shots,
+        SAMPLES / "starry_night.jpg",
+        output,
+        keep_frames=True,
+        ray="auto",
+        on_frame=kill_a_worker_once,
+        **SAME,
+    )
+    assert killed
+    visits = Counter((r.index, r.pass_number) for r in WorkDir(work_dir_for(output)).visit_records())
+    assert sorted(visits) == [(i, 1) for i in range(13)] and set(visits.values()) == {1}, "a frame written twice"
+    for index, (a, b) in enumerate(zip(sequential, _frames(output, 13), strict=True)):
+        assert np.array_equal(a, b), f"frame {index} differs after the retry"
+
+
+def test_ray_missing_is_one_line(monkeypatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as without the extra
+    clip = glued_shots_clip(tmp_path / "c.mp4", SAMPLES, width=64, height=48, lengths=(2, 2, 2))
+    args = [str(clip), "--style", str(SAMPLES / "starry_night.jpg"), "--ray", "local", "-q", "--size", "32"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["vidstyle: error: --ray needs Ray: pip install 'vidstyle[ray]'"]
