@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 
 from tests.clips import glued_shots_clip, make_clip, moving_texture, real_frames
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, textured_frame
 from tests.test_pipeline import TINY
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import FlowEstimator, FrameMotion, Motion, Reliability, measure_motion
 from vidstyle.metrics import pair_warping_error
 from vidstyle.pipeline import stylize_video
 from vidstyle.shots import Shot
-from vidstyle.temporal import FramePlanner, Visit
+from vidstyle.temporal import FramePlanner, LoopClosing, Visit
+from vidstyle.video_io import read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 
 
@@ -181,19 +182,54 @@ def test_multi_pass_keeps_the_budget_and_changes_the_frames(tmp_path: Path, star
     assert all(np.abs(x.astype(int) - y.astype(int)).mean() > 0.5 for x, y in zip(a, b, strict=True))
 
 
+def _circling(index: int) -> np.ndarray:
+    """A texture sliding 8 px a frame around a 64 px period: frame 8 is frame 0 again, so the
+    last of 8 frames flows into the first as any frame flows into the next."""
+    return np.ascontiguousarray(np.roll(textured_frame(64, 48, seed=3), 8 * index, axis=1))
+
+
 def test_loop_closes_the_seam(tmp_path: Path, starry_night: Path) -> None:
-    # A texture sliding 8 px a frame over a 64 px period: frame 8 would be frame 0 again, so the
-    # last frame (7) flows into the first as any frame flows into the next.
-    clip = make_clip(tmp_path / "circle.mp4", frames=8, make_frame=moving_texture(64, 48, step=8), audio=None)
+    clip = make_clip(tmp_path / "circle.mp4", frames=8, make_frame=_circling, audio=None)
+    sources = [decoded.frame for decoded in read_frames(clip)]
     budget = {**TINY, "iterations": 20, "frame_iterations": 10}
-    seams = {}
+    measured = {}
     for name, options in (("open", {}), ("loop", {"loop": True})):
         output = tmp_path / f"{name}.mp4"
-        stylize_video(clip, starry_night, output, keep_frames=True, **budget, **options)
+        report = stylize_video(clip, starry_night, output, keep_frames=True, **budget, **options)
         frames = _frames_of(output, 8)
-        sources = [moving_texture(64, 48, step=8)(i) for i in range(8)]
-        seams[name] = pair_warping_error(FlowEstimator(), sources[0], sources[7], frames[0], frames[7])
-    assert seams["loop"] < 0.5 * seams["open"], seams
+        pairs = [
+            pair_warping_error(FlowEstimator(), sources[i], sources[i - 1], frames[i], frames[i - 1])
+            for i in range(1, 8)
+        ]
+        seam = pair_warping_error(FlowEstimator(), sources[0], sources[7], frames[0], frames[7])
+        measured[name] = (seam, float(np.mean(pairs)), report.rendered)
+    (open_seam, open_mean, open_visits), (loop_seam, loop_mean, loop_visits) = measured["open"], measured["loop"]
+    assert open_seam > 3 * open_mean, measured  # without --loop the clip jumps where it restarts
+    assert loop_seam <= 1.5 * loop_mean, measured
+    assert loop_mean < 1.5 * open_mean, measured  # and the handover does not shake the frames it re-visits
+    assert (open_visits, loop_visits) == (8, 8 + 7)  # frames 0-6 re-visited (8 would be more than the clip)
+
+
+def test_the_loop_hands_over_from_the_seam_to_each_frames_own_result() -> None:
+    closing = LoopClosing(last=9, frames=(0, 1, 2, 3))
+    planner = FramePlanner(TemporalSettings(passes=2), Shot(0, 0, 10), closing=closing)
+    visits = list(planner.visits())
+    assert [(v.index, v.pass_number) for v in visits[-4:]] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [planner.needs(v) for v in visits[-4:]] == [(9,), (0,), (1,), (2,)]
+    shape = (4, 6)
+    content = np.zeros((*shape, 3), np.uint8)
+    outputs = {
+        0: np.full((*shape, 3), 100, np.uint8),
+        1: np.full((*shape, 3), 60, np.uint8),
+        9: np.full((*shape, 3), 200, np.uint8),
+    }
+    motion = _motion({9: np.ones(shape, dtype=bool), 0: np.ones(shape, dtype=bool)}, shape)
+    seam = planner.plan(visits[-4], content, motion, outputs.get)
+    assert np.all(seam.init == 200) and seam.neighbour == 9  # at the seam: the last frame's output
+    assert [w.offset for w in seam.warps] == [-1, 0] and seam.warps[1].mask.max() == 0
+    second = planner.plan(visits[-3], content, motion, outputs.get)
+    assert np.allclose(second.init, 0.75 * 100 + 0.25 * 60)  # three quarters the chain, a quarter its own
+    assert np.allclose(second.warps[0].mask, 0.75) and np.allclose(second.warps[1].mask, 0.25)
 
 
 def test_a_clip_shorter_than_a_shot_plan_needs_still_renders(tmp_path: Path, starry_night: Path) -> None:

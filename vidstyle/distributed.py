@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shot_render import SourceFrames, outputs_needed, render_shot, shot_planner
 from vidstyle.shots import Shot, ShotPlan
 from vidstyle.stylizer import Stylizer
+from vidstyle.temporal import LoopClosing
 from vidstyle.video_io import Segment
 from vidstyle.workdir import FrameRecord
 
@@ -64,7 +65,7 @@ class _ShotJob:
     shot: Shot
     passes_done: dict[int, int]
     outputs: dict[int, np.ndarray]
-    loop_partner: dict[int, int]
+    closing: LoopClosing | None
     threads: int
 
 
@@ -117,7 +118,7 @@ def _render_task(
             shot_job.shot,
             passes_done=shot_job.passes_done,
             load_output=shot_job.outputs.__getitem__,
-            loop_partner=shot_job.loop_partner,
+            closing=shot_job.closing,
             prefetch=prefetch,
         ):
             yield visit.frame, visit.measured(), worker
@@ -132,7 +133,7 @@ def render_on_ray(
     *,
     passes_done: dict[int, int],
     load_output: Callable[[int], np.ndarray],
-    loop_partner: Mapping[int, int],
+    closing: LoopClosing | None,
     on_visit: Callable[[np.ndarray, FrameRecord], None],
     on_shot: Callable[[Shot], None],
 ) -> list[TaskRun]:
@@ -154,17 +155,17 @@ def render_on_ray(
     def ready(shot: Shot) -> bool:
         """A shot that reads an earlier shot's outputs (across the loop's seam) waits for it,
         as it would in a sequential render."""
-        planner = shot_planner(job, source.plan, shot, loop_partner)
+        planner = shot_planner(job, source.plan, shot, closing)
         others = {i for visit in planner.visits() for i in planner.needs(visit) if not shot.start <= i < shot.stop}
         earlier = {source.plan.shot_of(i).number for i in others} - set(range(shot.number, len(source.plan.shots)))
         return earlier <= finished
 
     def submit(shot: Shot, attempt: int) -> None:
-        planner = shot_planner(job, source.plan, shot, loop_partner)
+        planner = shot_planner(job, source.plan, shot, closing)
         outputs = {i: load_output(i) for i in outputs_needed(planner, done)}
         shot_job = _ShotJob(
             job, str(source.path), source.segment, plan_json, source.size, shot, dict(done), outputs,
-            dict(loop_partner), cluster.cpus_per_task,
+            closing, cluster.cpus_per_task,
         )  # fmt: skip
         running[task.remote(shot_job, targets)] = (shot, attempt, time.time())
         landed[shot.number] = 0

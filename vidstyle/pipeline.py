@@ -30,7 +30,7 @@ from vidstyle.errors import NoFramesError, OutputPathError
 from vidstyle.optimize import StepCallback
 from vidstyle.outputs import check_output_path, default_output_path
 from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.shot_render import RenderedVisit, SourceFrames, render_shot
+from vidstyle.shot_render import RenderedVisit, SourceFrames, loop_closing, render_shot
 from vidstyle.shots import Shot, ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer
 from vidstyle.version import __version__
@@ -178,15 +178,14 @@ def run_video_job(
         log.debug("%s: %s", name, text)
     records = work.records()
     passes = job.temporal.passes
-    expected = plan.frame_count * passes - len(plan.flashes) * (passes - 1)
+    closing = loop_closing(job, plan)
+    expected = plan.frame_count * passes - len(plan.flashes) * (passes - 1) + (len(closing.frames) if closing else 0)
     done_before = sum(r.pass_number for r in records.values())
     unfinished = (i for i in range(plan.frame_count) if i not in records or records[i].pass_number < passes)
     resume_from = min(unfinished, default=plan.frame_count)
     if records:
         log.info("resuming at frame %d (%d of %d visits already in %s)", resume_from, done_before, expected, work.path)
     source_frames = SourceFrames(info.path, segment, plan, (width, height))
-    last = plan.frame_count - 1
-    loop_partner = {0: last, last: 0} if job.temporal.loop and last > 0 else {}
     render_seconds = 0.0
     rendered = evaluations = 0
     # On an accelerator the next frame's optimization starts while a worker saves this one
@@ -231,7 +230,7 @@ def run_video_job(
             shots,
             passes_done={index: record.pass_number for index, record in records.items()},
             load_output=work.load,
-            loop_partner=loop_partner,
+            closing=closing,
             on_visit=land,
             on_shot=finish_shot,
         )
@@ -249,7 +248,7 @@ def run_video_job(
                 shot,
                 passes_done={index: record.pass_number for index, record in records.items()},
                 load_output=work.load,
-                loop_partner=loop_partner,
+                closing=closing,
                 prefetch=prefetch,
                 on_step=on_step,
             )

@@ -23,7 +23,7 @@ from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shots import Shot, ShotPlan
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import FramePlan, FramePlanner, Visit, warping_error
+from vidstyle.temporal import LOOP_HANDOVER_FRAMES, FramePlan, FramePlanner, LoopClosing, Visit, warping_error
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.workdir import FrameRecord
 
@@ -130,14 +130,24 @@ class RenderedVisit:
         return replace(self.record, warping_error=warping_error(self.frame, neighbour, plan.backward, plan.mask))
 
 
-def shot_planner(job: Job, plan: ShotPlan, shot: Shot, loop_partner: Mapping[int, int]) -> FramePlanner:
+def shot_planner(job: Job, plan: ShotPlan, shot: Shot, closing: LoopClosing | None) -> FramePlanner:
+    """The planner of ``shot``; the clip's last shot also closes the loop (``--loop``)."""
     return FramePlanner(
         job.temporal,
         shot,
         flashes=frozenset(f for f in plan.flashes if shot.start <= f < shot.stop),
         use_temporal_loss=job.losses.temporal > 0,
-        loop_partner=dict(loop_partner),
+        closing=closing if shot.stop == plan.frame_count else None,
     )
+
+
+def loop_closing(job: Job, plan: ShotPlan) -> LoopClosing | None:
+    """What ``--loop`` re-visits: the first frames of the first shot (flashes left out)."""
+    last = plan.frame_count - 1
+    if not job.temporal.loop or last < 1:
+        return None
+    frames = tuple(i for i in plan.shots[0].frames if i not in plan.flashes and i != last)
+    return LoopClosing(last=last, frames=frames[:LOOP_HANDOVER_FRAMES]) if frames else None
 
 
 def remaining_visits(planner: FramePlanner, passes_done: Mapping[int, int]) -> tuple[list[Visit], set[int]]:
@@ -181,22 +191,25 @@ def render_shot(
     *,
     passes_done: Mapping[int, int],
     load_output: Callable[[int], np.ndarray],
-    loop_partner: Mapping[int, int],
+    closing: LoopClosing | None,
     prefetch: MotionPrefetcher,
     on_step: StepCallback | None = None,
 ) -> Iterator[RenderedVisit]:
     """Render every visit of ``shot`` not done yet (``passes_done``: frame -> passes finished,
     from an interrupted render), in order; ``load_output`` gives an earlier visit's output."""
-    planner = shot_planner(job, source.plan, shot, loop_partner)
+    planner = shot_planner(job, source.plan, shot, closing)
     remaining, has_output = remaining_visits(planner, passes_done)
     if not remaining:
         return
     multi_pass = job.temporal.passes > 1
-    needed = {i for visit in remaining for i in (visit.index, *planner.needs(visit))}
-    # Loop partners are decoded on their own: a stream through the shot has long let them go.
-    partners = {i for visit in remaining for i in planner.needs(visit) if i in loop_partner}
-    pinned = {i: source.read_one(i) for i in needed if not shot.start <= i < shot.stop or i in partners}
-    first = shot.start if multi_pass else min(needed - pinned.keys())
+    in_passes = [visit for visit in remaining if not planner.closes(visit)]
+    needed = {i for visit in in_passes for i in (visit.index, *planner.needs(visit))}
+    # Frames of other shots, and the loop's (a stream through the shot has long let them go),
+    # are decoded on their own.
+    looped = {i for visit in remaining if planner.closes(visit) for i in (visit.index, *planner.needs(visit))}
+    pinned = {i: source.read_one(i) for i in looped | {i for i in needed if not shot.start <= i < shot.stop}}
+    in_shot = [i for i in needed if shot.start <= i < shot.stop]
+    first = shot.start if multi_pass else min(in_shot, default=shot.stop)
     depth = max(job.temporal.long_term) + prefetch.workers + 3
     contents = FrameCache(source.read(first, shot.stop), keep=None if multi_pass else depth, pinned=pinned)
     outputs = FrameCache(iter(()), keep=None if multi_pass else depth)

@@ -24,6 +24,29 @@ log = logging.getLogger(__name__)
 # Ruder et al.'s multi-pass start, (1 - d*c) * own + d*c * warp(neighbour): artistic-videos
 # takes the warped neighbour wherever it is reliable (d = 1), and so do we.
 PASS_BLEND = 1.0
+# --loop hands the clip's end over to its start over this many frames (see LoopClosing).
+LOOP_HANDOVER_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class LoopClosing:
+    """``--loop``: once every shot is done, the first ``frames`` are visited once more, the
+    first starting from the clip's ``last`` frame warped, each from the one re-visited before
+    it. The weight of that chain falls from 1 (the seam, held like any frame pair) to 0 (the
+    frame's own result), so the drift that a loop must undo spreads over these frames
+    instead of showing as a jump at the seam. Pulling the last frame towards the first alone
+    left the seam's warping error at 6x the clip's mean (tests/test_shot_render.py)."""
+
+    last: int
+    frames: tuple[int, ...]
+
+    def weight(self, index: int) -> float:
+        """How strongly the re-visited chain holds ``index`` (1 at the seam, falling)."""
+        return 1.0 - self.frames.index(index) / len(self.frames)
+
+    def before(self, index: int) -> int:
+        position = self.frames.index(index)
+        return self.last if position == 0 else self.frames[position - 1]
 
 
 @dataclass(frozen=True)
@@ -74,11 +97,8 @@ class FramePlan:
 
 
 class FramePlanner:
-    """The visits of one shot and the plan of each.
-
-    ``loop_partner`` maps the segment's last frame to its first and back (``--loop``): each
-    is the other's neighbour across the seam, when that one has an output.
-    """
+    """The visits of one shot and the plan of each; ``closing``, for the clip's last shot
+    under ``--loop``, adds the re-visits that close the loop after its passes."""
 
     def __init__(
         self,
@@ -87,35 +107,41 @@ class FramePlanner:
         *,
         flashes: frozenset[int] = frozenset(),
         use_temporal_loss: bool = True,
-        loop_partner: dict[int, int] | None = None,
+        closing: LoopClosing | None = None,
     ) -> None:
         self.settings = settings
         self.shot = shot
         self.flashes = flashes
         self.use_temporal_loss = use_temporal_loss
-        self.loop_partner = loop_partner or {}
+        self.closing = closing
 
     def visits(self) -> Iterator[Visit]:
-        """Ruder et al.'s passes: the first forward, then alternating; flash frames only once."""
+        """Ruder et al.'s passes: the first forward, then alternating; flash frames only once.
+        Then the loop's closing visits, if any."""
         for pass_number in range(1, self.settings.passes + 1):
             direction = 1 if pass_number % 2 else -1
             frames = self.shot.frames if direction > 0 else reversed(self.shot.frames)
             for index in frames:
                 if pass_number == 1 or index not in self.flashes:
                     yield Visit(index, pass_number, direction)
+        if self.closing is not None:
+            for index in self.closing.frames:
+                yield Visit(index, self.settings.passes + 1, 1)
+
+    def closes(self, visit: Visit) -> bool:
+        """Is ``visit`` one of the loop's closing visits?"""
+        return self.closing is not None and visit.pass_number > self.settings.passes
 
     def _step(self, index: int, step: int) -> int | None:
-        """The frame ``step`` frames away in the shot (flash frames are skipped, not counted),
-        or the loop partner across the seam; None past the shot's ends."""
+        """The frame ``step`` frames away in the shot (flash frames are skipped, not counted);
+        None past the shot's ends."""
         position = index
         for _ in range(abs(step)):
             position += 1 if step > 0 else -1
             while position in self.flashes:
                 position += 1 if step > 0 else -1
             if not self.shot.start <= position < self.shot.stop:
-                partner = self.loop_partner.get(index)
-                at_seam = abs(step) == 1 and partner is not None and (partner - index) * step < 0
-                return partner if at_seam else None
+                return None
         return position
 
     def _side(self, visit: Visit, side: int) -> list[tuple[int, int]]:
@@ -126,16 +152,16 @@ class FramePlanner:
 
     def _ahead(self, visit: Visit) -> list[tuple[int, int]]:
         """Neighbours on the side not visited yet in this pass: in a later pass they hold the
-        pass before's outputs; in the first, only a loop partner across the seam can."""
-        if not self.use_temporal_loss:
+        pass before's outputs; in the first, nothing yet."""
+        if not self.use_temporal_loss or visit.pass_number == 1:
             return []
-        found = self._side(visit, visit.direction)
-        if visit.pass_number == 1:  # only across the loop's seam, where the step runs backwards
-            return [(offset, frame) for offset, frame in found if (frame - visit.index) * offset < 0]
-        return found
+        return self._side(visit, visit.direction)
 
     def needs(self, visit: Visit) -> tuple[int, ...]:
         """The frames this visit needs motion towards (source frames only: computable ahead)."""
+        if self.closes(visit):
+            assert self.closing is not None
+            return (self.closing.before(visit.index),)
         if visit.index in self.flashes:
             return ()
         frames = [frame for _, frame in (*self._side(visit, -visit.direction), *self._ahead(visit))]
@@ -150,6 +176,8 @@ class FramePlanner:
     ) -> FramePlan:
         """Plan ``visit``; ``content`` is uint8 (H, W, 3) at processing size, ``motion`` holds
         the flows towards ``needs(visit)``, ``output_of(frame)`` a frame's latest output or None."""
+        if self.closes(visit):
+            return self._closing_plan(visit, content, motion, output_of)
         if visit.index in self.flashes:
             return FramePlan(visit, fresh=True)
         behind = [(o, f, output_of(f)) for o, f in self._side(visit, -visit.direction)]
@@ -184,6 +212,38 @@ class FramePlanner:
             neighbour=nearest[1] if nearest else None,
             backward=near_motion.backward if near_motion else None,
             mask=near_motion.reliability.mask if near_motion else None,
+        )
+
+    def _closing_plan(
+        self, visit: Visit, content: np.ndarray, motion: FrameMotion, output_of: Callable[[int], np.ndarray | None]
+    ) -> FramePlan:
+        """A loop's closing visit: held by the re-visited chain with the closing weight, and by
+        its own result with the rest."""
+        assert self.closing is not None
+        before = self.closing.before(visit.index)
+        own, previous = output_of(visit.index), output_of(before)
+        assert own is not None and previous is not None
+        towards = motion.towards[before]
+        weight = self.closing.weight(visit.index)
+        reliable = towards.reliability.mask
+        warped = self._warped(previous, content, towards)
+        blend = (weight * reliable)[..., None]
+        init = (1 - blend) * own.astype(np.float32) + blend * warped
+        warps: tuple[PreviousWarp, ...] = ()
+        if self.use_temporal_loss:
+            warps = (
+                PreviousWarp(-1, warped, weight * reliable),
+                PreviousWarp(0, own.astype(np.float32), np.full_like(reliable, 1.0 - weight)),
+            )
+        return FramePlan(
+            visit,
+            fresh=False,
+            init=init,
+            warps=warps,
+            coverage=towards.reliability.coverage,
+            neighbour=before,
+            backward=towards.backward,
+            mask=reliable,
         )
 
     @staticmethod
