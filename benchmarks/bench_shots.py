@@ -87,7 +87,7 @@ def runs_for(study: str) -> list[Run]:
             Run(f"offsets {o}", {"long_term": [int(x) for x in o.split(",")]}) for o in ("1", "1,2,4", "1,10,20,40")
         ]
     if study == "loop":
-        return [Run("no loop", {}), Run("--loop", {"loop": True}), Run("--loop, 2 passes", {"loop": True, "passes": 2})]
+        return [Run("no loop", {}), Run("--loop", {"loop": True})]
     raise SystemExit(f"unknown study {study!r}")
 
 

@@ -214,7 +214,10 @@ An interrupted video render resumes when the same command is run again.""",
         "--temporal-init", choices=_choices(TemporalInit), help="start of later frames (default prev-warped)"
     )
     temporal.add_argument(
-        "--long-term", type=_offsets, metavar="OFFSETS", help="previous frames that pull, e.g. 1,2,4 (default 1)"
+        "--long-term",
+        type=_offsets,
+        metavar="OFFSETS",
+        help="neighbouring frames that pull, e.g. 1,10,20 (default 1,2,4)",
     )
     temporal.add_argument(
         "--flow",

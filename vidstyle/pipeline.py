@@ -33,6 +33,7 @@ from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shot_render import RenderedVisit, SourceFrames, loop_closing, render_shot
 from vidstyle.shots import Shot, ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer
+from vidstyle.temporal import LoopClosing
 from vidstyle.version import __version__
 from vidstyle.video_io import Segment, VideoInfo, probe, read_frames, stream_metadata
 from vidstyle.video_writer import VIDEO_EXTENSIONS, EncodeSettings, VideoWriter, container_plan
@@ -188,11 +189,6 @@ def run_video_job(
     source_frames = SourceFrames(info.path, segment, plan, (width, height))
     render_seconds = 0.0
     rendered = evaluations = 0
-    # On an accelerator the next frame's optimization starts while a worker saves this one
-    # (PNG, log line) and measures its warping error: the GPU would idle meanwhile. On the CPU
-    # that costs a few hundredths of a frame's time, and saving in step keeps progress prompt.
-    lag = 0 if stylizer.device.type == "cpu" else 1
-    saving: deque[Future[FrameRecord]] = deque()
 
     def report(record: FrameRecord) -> None:
         nonlocal render_seconds, rendered, evaluations
@@ -203,10 +199,6 @@ def run_video_job(
         if on_frame is not None:
             done = done_before + rendered
             on_frame(FrameProgress(record, done=done, expected=expected, resumed=bool(done_before)))
-
-    def report_saved(wait_for: int) -> None:
-        while len(saving) > wait_for:
-            report(saving.popleft().result())
 
     def finish_shot(shot: Shot) -> None:
         work.finish_shot({"shot": shot.number, "start": shot.start, "stop": shot.stop})
@@ -234,29 +226,8 @@ def run_video_job(
             on_visit=land,
             on_shot=finish_shot,
         )
-        shots = []
-    with (
-        render_threads(stylizer.device, job.engine.threads) as flow_workers,
-        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver,
-    ):
-        for shot in shots:
-            rendering = render_shot(
-                job,
-                stylizer,
-                source_frames,
-                shot,
-                passes_done={index: record.pass_number for index, record in records.items()},
-                load_output=work.load,
-                closing=closing,
-                prefetch=prefetch,
-                on_step=on_step,
-            )
-            for visit in rendering:
-                saving.append(saver.submit(_save_visit, work, visit))
-                report_saved(lag)
-            report_saved(0)
-            finish_shot(shot)
+    else:
+        _render_here(shots, job, stylizer, source_frames, work, records, closing, report, finish_shot, on_step)
     _encode(info, segment, plan.pts, work, output, job, encode or EncodeSettings(), (width, height))
     final = [records[i] for i in range(plan.frame_count)]
     visits = work.visit_records()
@@ -284,6 +255,53 @@ def run_video_job(
         evaluations=evaluations,
         tasks=tuple(tasks),
     )
+
+
+def _render_here(
+    shots: list[Shot],
+    job: Job,
+    stylizer: Stylizer,
+    source: SourceFrames,
+    work: WorkDir,
+    records: dict[int, FrameRecord],
+    closing: LoopClosing | None,
+    report: Callable[[FrameRecord], None],
+    finish_shot: Callable[[Shot], None],
+    on_step: StepCallback | None,
+) -> None:
+    """Render ``shots`` one after another in this process."""
+    # On an accelerator the next frame's optimization starts while a worker saves this one
+    # (PNG, log line) and measures its warping error: the GPU would idle meanwhile. On the CPU
+    # that costs a few hundredths of a frame's time, and saving in step keeps progress prompt.
+    lag = 0 if stylizer.device.type == "cpu" else 1
+    saving: deque[Future[FrameRecord]] = deque()
+
+    def report_saved(wait_for: int) -> None:
+        while len(saving) > wait_for:
+            report(saving.popleft().result())
+
+    with (
+        render_threads(stylizer.device, job.engine.threads) as flow_workers,
+        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver,
+    ):
+        for shot in shots:
+            rendering = render_shot(
+                job,
+                stylizer,
+                source,
+                shot,
+                passes_done={index: record.pass_number for index, record in records.items()},
+                load_output=work.load,
+                closing=closing,
+                prefetch=prefetch,
+                on_step=on_step,
+            )
+            for visit in rendering:
+                saving.append(saver.submit(_save_visit, work, visit))
+                report_saved(lag)
+            report_saved(0)
+            finish_shot(shot)
 
 
 def _first_content(info: VideoInfo, segment: Segment, size: tuple[int, int]) -> np.ndarray:
