@@ -95,8 +95,10 @@ def connect(address: str) -> Any:
 
 def _render_task(
     shot_job: _ShotJob, style_targets: dict[str, torch.Tensor]
-) -> Iterator[tuple[np.ndarray, FrameRecord, str]]:
-    """The Ray task of one shot: each finished visit, with the worker that made it."""
+) -> Iterator[tuple[np.ndarray, FrameRecord, str, float]]:
+    """The Ray task of one shot: each finished visit, with the worker that made it and when
+    the task started there."""
+    started = time.time()
     job = shot_job.job
     if not Path(shot_job.path).is_file():
         raise UsageError(f"{shot_job.path}: not found on node {socket.gethostname()}; every node must reach the source")
@@ -121,7 +123,7 @@ def _render_task(
             closing=shot_job.closing,
             prefetch=prefetch,
         ):
-            yield visit.frame, visit.measured(), worker
+            yield visit.frame, visit.measured(), worker, started
 
 
 def render_on_ray(
@@ -151,6 +153,7 @@ def render_on_ray(
     timeline: list[TaskRun] = []
     landed: dict[int, int] = {}
     workers: dict[int, str] = {}
+    began: dict[int, float] = {}  # when each shot's (latest) task started on its worker
 
     def ready(shot: Shot) -> bool:
         """A shot that reads an earlier shot's outputs (across the loop's seam) waits for it,
@@ -177,14 +180,15 @@ def render_on_ray(
         if not running:
             raise RuntimeError("shots wait on each other")  # cannot happen: the seam's shot has no wait
         [generator], _ = ray.wait(list(running), num_returns=1)
-        shot, attempt, started = running[generator]
+        shot, attempt, submitted = running[generator]
         try:
             reference = next(generator)
-            frame, record, worker = ray.get(reference)
+            frame, record, worker, started = ray.get(reference)
+            began.setdefault(shot.number, started)
         except StopIteration:
             del running[generator]
             finished.add(shot.number)
-            seconds = time.time() - started
+            seconds = time.time() - began.get(shot.number, submitted)
             log.info(
                 "shot %d done on %s: %d visits, %.1f s each",
                 shot.number + 1,
@@ -193,7 +197,14 @@ def render_on_ray(
                 seconds / max(1, landed[shot.number]),
             )
             timeline.append(
-                TaskRun(shot.number, attempt, workers.get(shot.number, "?"), started, time.time(), landed[shot.number])
+                TaskRun(
+                    shot.number,
+                    attempt,
+                    workers.get(shot.number, "?"),
+                    began.get(shot.number, submitted),
+                    time.time(),
+                    landed[shot.number],
+                )
             )
             on_shot(shot)
             continue
@@ -202,7 +213,14 @@ def render_on_ray(
         except ray.exceptions.RayError as error:
             del running[generator]
             timeline.append(
-                TaskRun(shot.number, attempt, workers.get(shot.number, "?"), started, time.time(), landed[shot.number])
+                TaskRun(
+                    shot.number,
+                    attempt,
+                    workers.get(shot.number, "?"),
+                    began.pop(shot.number, submitted),
+                    time.time(),
+                    landed[shot.number],
+                )
             )
             if attempt >= MAX_ATTEMPTS:
                 raise RuntimeError(f"shot {shot.number + 1} failed {attempt} times on the cluster ({error})") from error
