@@ -552,7 +552,7 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def _reject_video_options(args: argparse.Namespace) -> None:
-    video_only = ("preview", "start", "duration", "frames", "crf", "keep_frames", "restart", "ray")
+    video_only = ("preview", "start", "duration", "frames", "crf", "keep_frames", "restart", "ray", "ray_cpus_per_task")
     given = [f"--{name.replace('_', '-')}" for name in video_only if getattr(args, name) not in (None, False)]
     if given:
         raise UsageError(f"{', '.join(given)} only apply to video input")

@@ -18,7 +18,6 @@ need not decode the frames they do not render.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ from vidstyle import imageops
 from vidstyle.config import DisPreset, TemporalSettings
 from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, reliability
 from vidstyle.video_io import Segment, read_frames
-
-log = logging.getLogger(__name__)
 
 # The pre-pass looks at frames this big (long side), with DIS at its medium preset: enough to
 # tell a cut (the 1906 film's real cut and pens.mp4 are judged as at full size with the fine
@@ -211,7 +208,6 @@ def find_shots(frames: Iterable[TimedFrame], settings: TemporalSettings, frame_r
     if detect:
         candidates.update(cut.frame_num for cut in detector.post_process(FrameTimecode(index, fps)))
     # A cut at a flash frame, or at the frame right after a flash, is the flash's doing.
-    flash_cuts = {f for f in bridged} | {f + 1 for f in bridged}
+    flash_cuts = bridged | {f + 1 for f in bridged}
     starts = sorted({0} | {c for c in candidates if 0 < c <= index and c not in flash_cuts})
-    plan = ShotPlan(pts=tuple(pts), times=tuple(times), starts=tuple(starts), flashes=tuple(sorted(bridged)))
-    return plan
+    return ShotPlan(pts=tuple(pts), times=tuple(times), starts=tuple(starts), flashes=tuple(sorted(bridged)))

@@ -9,7 +9,6 @@ pull on which pixels. numpy in, numpy out.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -18,8 +17,6 @@ import numpy as np
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import FrameMotion, Motion, long_term_masks, warp, warp_with_fill
 from vidstyle.shots import Shot
-
-log = logging.getLogger(__name__)
 
 # Ruder et al.'s multi-pass start, (1 - d*c) * own + d*c * warp(neighbour): artistic-videos
 # takes the warped neighbour wherever it is reliable (d = 1), and so do we.
