@@ -60,7 +60,8 @@ class VideoReport:
     """What a video render did.
 
     ``tasks``: with Ray, when and where each shot's task ran.
-    ``rendered``: frame visits made by this run (frames x passes when not resumed), and
+    ``visits``: the frame visits the whole render makes (frames x passes, the loop's
+    re-visits); ``rendered``: those this run made (all, when not resumed), and
     ``evaluations`` the loss evaluations they made;
     ``decoded_frames``: source frames this run read (the shot plan's pre-pass included, which
     a resumed run skips); ``mean_iterations``: iterations per frame over all its passes.
@@ -81,14 +82,14 @@ class VideoReport:
     mean_style_loss: float
     mean_content_loss: float
     decoded_frames: int = 0
-    passes: int = 1
+    visits: int = 0
     evaluations: int = 0
     tasks: tuple[TaskRun, ...] = ()
 
     @property
     def seconds_per_frame(self) -> float:
-        """Render seconds per frame (all of its passes)."""
-        return self.render_seconds * self.passes / self.rendered if self.rendered else 0.0
+        """Render seconds per frame, all of its visits counted (passes, the loop's re-visits)."""
+        return self.render_seconds * self.visits / (self.rendered * self.frames) if self.rendered else 0.0
 
     @property
     def seconds_per_evaluation(self) -> float:
@@ -251,7 +252,7 @@ def run_video_job(
         mean_style_loss=float(np.mean([r.style_loss for r in final])),
         mean_content_loss=float(np.mean([r.content_loss for r in final])),
         decoded_frames=planning_decoded + source_frames.decoded,
-        passes=passes,
+        visits=expected,
         evaluations=evaluations,
         tasks=tuple(tasks),
     )
