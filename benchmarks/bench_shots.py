@@ -14,8 +14,6 @@ render seconds per frame. A strip of each run's first frames goes to --pictures.
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,13 +21,12 @@ from typing import Any
 
 import cv2
 import numpy as np
+from bench_video import render_kept  # beside this script
 
 from vidstyle import imageops
 from vidstyle.flow import FlowEstimator
 from vidstyle.metrics import measure, pair_warping_error, warping_error_at_gap
-from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import Segment, read_frames
-from vidstyle.workdir import WorkDir, work_dir_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real footage within one shot: a handheld camera over a desk, and the 1906 film after its
@@ -48,15 +45,8 @@ class Run:
 
 
 def render(clip: Path, start: Fraction, frames: int, style: Path, size: int, options: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        output = Path(tmp) / "out.mp4"
-        started = time.perf_counter()
-        report = stylize_video(
-            clip, style, output, start=start, frames=frames, size=size, tolerance=0.0, keep_frames=True, **options
-        )
-        seconds = time.perf_counter() - started
-        work = WorkDir(work_dir_for(output))
-        outputs = [work.load(i) for i in range(report.frames)]
+    rendered = render_kept(clip, style, frames, size, {"start": start, "tolerance": 0.0, **options})
+    report, outputs = rendered.report, rendered.outputs
     height, width = outputs[0].shape[:2]
     sources = [
         imageops.resize_frame(d.frame, width, height) for d in read_frames(clip, Segment(start=start, frames=frames))
@@ -71,8 +61,8 @@ def render(clip: Path, start: Fraction, frames: int, style: Path, size: int, opt
         "seam": seam,
         "style": metrics.style_loss,
         "content": metrics.content_loss,
-        "s/frame": report.render_seconds / max(1, report.rendered) * report.passes,
-        "wall s": seconds,
+        "s/frame": report.seconds_per_frame,
+        "wall s": rendered.seconds,
         "iterations/frame": report.mean_iterations,
         "strip": np.hstack(outputs[:4]),
         "size": f"{width}x{height}",
