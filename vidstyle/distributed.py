@@ -155,13 +155,21 @@ def render_on_ray(
     workers: dict[int, str] = {}
     began: dict[int, float] = {}  # when each shot's (latest) task started on its worker
 
-    def ready(shot: Shot) -> bool:
-        """A shot that reads an earlier shot's outputs (across the loop's seam) waits for it,
-        as it would in a sequential render."""
+    def earlier_shots_read(shot: Shot) -> set[int]:
+        """The earlier shots whose outputs ``shot`` reads (across the loop's seam): it waits
+        for them, as it would in a sequential render."""
         planner = shot_planner(job, source.plan, shot, closing)
         others = {i for visit in planner.visits() for i in planner.needs(visit) if not shot.start <= i < shot.stop}
-        earlier = {source.plan.shot_of(i).number for i in others} - set(range(shot.number, len(source.plan.shots)))
-        return earlier <= finished
+        return {source.plan.shot_of(i).number for i in others} - set(range(shot.number, len(source.plan.shots)))
+
+    # Asked once per shot, not at every landed frame: a shot's visits are many.
+    waits_for = {shot.number: earlier_shots_read(shot) for shot in shots}
+
+    def close(shot: Shot, attempt: int, submitted: float, started: float | None) -> None:
+        """The task of ``shot`` ended: add it to the timeline."""
+        worker = workers.get(shot.number, "?")
+        ended = time.time()
+        timeline.append(TaskRun(shot.number, attempt, worker, started or submitted, ended, landed[shot.number]))
 
     def submit(shot: Shot, attempt: int) -> None:
         planner = shot_planner(job, source.plan, shot, closing)
@@ -174,9 +182,11 @@ def render_on_ray(
         landed[shot.number] = 0
 
     while waiting or running:
-        for shot in [s for s in waiting if ready(s)][: max(0, 2 * _slots(ray, cluster) - len(running))]:
-            waiting.remove(shot)
-            submit(shot, 1)
+        ready = [shot for shot in waiting if waits_for[shot.number] <= finished]
+        if ready:  # the cluster may have grown: ask it now
+            for shot in ready[: max(0, 2 * _slots(ray, cluster) - len(running))]:
+                waiting.remove(shot)
+                submit(shot, 1)
         if not running:
             raise RuntimeError("shots wait on each other")  # cannot happen: the seam's shot has no wait
         [generator], _ = ray.wait(list(running), num_returns=1)
@@ -196,32 +206,14 @@ def render_on_ray(
                 landed[shot.number],
                 seconds / max(1, landed[shot.number]),
             )
-            timeline.append(
-                TaskRun(
-                    shot.number,
-                    attempt,
-                    workers.get(shot.number, "?"),
-                    began.get(shot.number, submitted),
-                    time.time(),
-                    landed[shot.number],
-                )
-            )
+            close(shot, attempt, submitted, began.get(shot.number))
             on_shot(shot)
             continue
         except ray.exceptions.RayTaskError as error:
             raise error.as_instanceof_cause() from None
         except ray.exceptions.RayError as error:
             del running[generator]
-            timeline.append(
-                TaskRun(
-                    shot.number,
-                    attempt,
-                    workers.get(shot.number, "?"),
-                    began.pop(shot.number, submitted),
-                    time.time(),
-                    landed[shot.number],
-                )
-            )
+            close(shot, attempt, submitted, began.pop(shot.number, None))
             if attempt >= MAX_ATTEMPTS:
                 raise RuntimeError(f"shot {shot.number + 1} failed {attempt} times on the cluster ({error})") from error
             log.warning(
