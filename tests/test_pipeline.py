@@ -47,6 +47,17 @@ def test_cli_renders_a_video_with_its_timing_and_audio(clip: Path, starry_night:
     assert not work_dir_for(output).exists(), "work folder left behind"
 
 
+def render_interrupted(clip: Path, style: Path, output: Path, *, after: int, **options: object) -> None:
+    """Start a render and stop it (as Ctrl-C does) once ``after`` frame visits are saved."""
+
+    def stop(progress) -> None:
+        if progress.done == after:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_video(clip, style, output, on_frame=stop, **options)
+
+
 def _frames_of(work: Path) -> list[np.ndarray]:
     store = WorkDir(work)
     return [store.load(i) for i in range(len(store.records()))]
@@ -67,12 +78,7 @@ def test_interrupted_render_resumes_to_identical_frames(clip: Path, starry_night
 
     resumed = tmp_path / "resumed.mp4"
 
-    def stop_after_four(progress) -> None:
-        if progress.done == 4:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        stylize_video(clip, starry_night, resumed, keep_frames=True, on_frame=stop_after_four, **TINY)
+    render_interrupted(clip, starry_night, resumed, after=4, keep_frames=True, **TINY)
     assert not resumed.exists()
     assert sorted(WorkDir(work_dir_for(resumed)).records()) == [0, 1, 2, 3]
     report = stylize_video(clip, starry_night, resumed, keep_frames=True, **TINY)
@@ -87,12 +93,7 @@ def test_interrupted_render_resumes_to_identical_frames(clip: Path, starry_night
 def test_changed_settings_are_not_mixed_in(clip: Path, starry_night: Path, tmp_path: Path, capsys) -> None:
     output = tmp_path / "out.mp4"
 
-    def stop_after_two(progress) -> None:
-        if progress.done == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        stylize_video(clip, starry_night, output, on_frame=stop_after_two, **TINY)
+    render_interrupted(clip, starry_night, output, after=2, **TINY)
     with pytest.raises(ResumeMismatchError, match=r"losses.style: 10.0 -> 20.0"):
         stylize_video(clip, starry_night, output, style_weight=20.0, **TINY)
     # Through the CLI: one line, exit 1, and --restart starts over.

@@ -6,11 +6,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tests.clips import glued_shots_clip, make_clip, moving_texture, real_frames
 from tests.conftest import SAMPLES, textured_frame
-from tests.test_pipeline import TINY
+from tests.test_pipeline import TINY, render_interrupted
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import FlowEstimator, FrameMotion, Motion, Reliability, measure_motion
 from vidstyle.metrics import pair_warping_error
@@ -36,12 +35,7 @@ def test_resume_in_the_last_shot_decodes_only_that_shot(tmp_path: Path, starry_n
 
     resumed = tmp_path / "resumed.mp4"
 
-    def stop_in_the_last_shot(progress) -> None:
-        if progress.record.index == 18:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        stylize_video(clip, starry_night, resumed, keep_frames=True, on_frame=stop_in_the_last_shot, **TINY)
+    render_interrupted(clip, starry_night, resumed, after=19, keep_frames=True, **TINY)  # frames 0-18, in shot 3
     work = WorkDir(work_dir_for(resumed))
     assert sorted(work.records()) == list(range(19))
     assert sorted(work.finished_shots()) == [0, 1]
@@ -61,12 +55,7 @@ def test_an_unreadable_frame_is_rendered_again(tmp_path: Path, starry_night: Pat
     expected = _frames_of(whole, 6)
     resumed = tmp_path / "resumed.mp4"
 
-    def stop_after_four(progress) -> None:
-        if progress.done == 4:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        stylize_video(clip, starry_night, resumed, keep_frames=True, on_frame=stop_after_four, **TINY)
+    render_interrupted(clip, starry_night, resumed, after=4, keep_frames=True, **TINY)
     work = WorkDir(work_dir_for(resumed))
     work.frame_path(2).write_bytes(b"\x89PNG torn by a crash")
     report = stylize_video(clip, starry_night, resumed, keep_frames=True, **TINY)
