@@ -204,12 +204,11 @@ def render_shot(
     multi_pass = job.temporal.passes > 1
     in_passes = [visit for visit in remaining if not planner.closes(visit)]
     needed = {i for visit in in_passes for i in (visit.index, *planner.needs(visit))}
-    # Frames of other shots, and the loop's (a stream through the shot has long let them go),
-    # are decoded on their own.
+    # The loop's frames (of the first shot, or ones a stream through this shot has long let go)
+    # are decoded on their own; every other visit reads frames of its own shot only.
     looped = {i for visit in remaining if planner.closes(visit) for i in (visit.index, *planner.needs(visit))}
-    pinned = {i: source.read_one(i) for i in looped | {i for i in needed if not shot.start <= i < shot.stop}}
-    in_shot = [i for i in needed if shot.start <= i < shot.stop]
-    first = shot.start if multi_pass else min(in_shot, default=shot.stop)
+    pinned = {i: source.read_one(i) for i in looped}
+    first = shot.start if multi_pass else min(needed, default=shot.stop)
     depth = max(job.temporal.long_term) + prefetch.workers + 3
     contents = FrameCache(source.read(first, shot.stop), keep=None if multi_pass else depth, pinned=pinned)
     outputs = FrameCache(iter(()), keep=None if multi_pass else depth)
