@@ -19,7 +19,7 @@ import torch
 from vidstyle import imageops
 from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, TemporalSettings
 from vidstyle.errors import UsageError
-from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, reliability
+from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, measure_motion
 from vidstyle.optimize import measure_losses
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import warping_error
@@ -73,12 +73,12 @@ def measure(
         source = imageops.resize_frame(source, width, height)
         if previous is not None:
             previous_source, previous_output = previous
-            backward, forward = flow(source, previous_source), flow(previous_source, source)
-            verdict = reliability(backward, forward)
+            motion = measure_motion(flow, source, {0: previous_source}).towards[0]
+            verdict = motion.reliability
             if is_scene_cut(verdict.coverage, histogram_distance(previous_source, source), temporal.cut_threshold):
                 cuts.append(index)
             else:
-                errors.append((index, warping_error(output, previous_output, backward, verdict.mask)))
+                errors.append((index, warping_error(output, previous_output, motion.backward, verdict.mask)))
         if styles and index % losses_every == 0:
             if stylizer is None:
                 stylizer = _loss_model(styles, style_scale, engine or EngineSettings(), (width, height), source)
@@ -112,8 +112,8 @@ def pair_warping_error(
     height, width = output.shape[:2]
     source = imageops.resize_frame(source, width, height)
     earlier_source = imageops.resize_frame(earlier_source, width, height)
-    backward, forward = flow(source, earlier_source), flow(earlier_source, source)
-    return warping_error(output, earlier_output, backward, reliability(backward, forward).mask)
+    motion = measure_motion(flow, source, {0: earlier_source}).towards[0]
+    return warping_error(output, earlier_output, motion.backward, motion.reliability.mask)
 
 
 def warping_error_at_gap(

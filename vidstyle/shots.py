@@ -29,7 +29,7 @@ import numpy as np
 
 from vidstyle import imageops
 from vidstyle.config import DisPreset, TemporalSettings
-from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, reliability
+from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, measure_motion
 from vidstyle.video_io import Segment, read_frames
 
 # The pre-pass looks at frames this big (long side), with DIS at its medium preset: enough to
@@ -155,8 +155,7 @@ class _Continuity:
         self.flow = FlowEstimator(settings.flow, ANALYSIS_DIS_PRESET)
 
     def follows(self, a: np.ndarray, b: np.ndarray) -> bool:
-        backward, forward = self.flow(b, a), self.flow(a, b)
-        coverage = reliability(backward, forward).coverage
+        coverage = measure_motion(self.flow, b, {0: a}).towards[0].reliability.coverage
         return not is_scene_cut(coverage, histogram_distance(a, b), self.settings.cut_threshold)
 
 
