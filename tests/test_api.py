@@ -29,3 +29,20 @@ def test_the_readme_examples_run_through_import_vidstyle(
     assert isinstance(report_image, vidstyle.ImageReport)
     assert report_image.output.exists() and report_image.losses.style > 0
     assert vidstyle.__version__ == "0.1.0"
+
+
+def test_help_and_the_package_import_load_no_heavy_library() -> None:
+    """``vidstyle --help`` took 5-6 s when it imported torch; the work's modules load when work starts."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, vidstyle, vidstyle.cli; "
+        "print(sorted(m for m in ('torch', 'cv2', 'av', 'numpy') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "vidstyle", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--chunk-frames" in help_text and "--preserve-colors" in help_text

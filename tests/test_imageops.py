@@ -14,6 +14,7 @@ import torch
 from tests.conftest import textured_frame
 from vidstyle import imageops
 from vidstyle.errors import InputFileError, NotMediaError
+from vidstyle.sizes import fit_long_side
 
 
 def test_frame_image_round_trip_is_exact() -> None:
@@ -25,10 +26,10 @@ def test_frame_image_round_trip_is_exact() -> None:
 
 
 def test_fit_long_side() -> None:
-    assert imageops.fit_long_side(1920, 1080, 480) == (480, 270)
-    assert imageops.fit_long_side(1080, 1920, 480) == (270, 480)
-    assert imageops.fit_long_side(175, 143, None, even=True) == (176, 144)
-    assert imageops.fit_long_side(640, 480, None) == (640, 480)
+    assert fit_long_side(1920, 1080, 480) == (480, 270)
+    assert fit_long_side(1080, 1920, 480) == (270, 480)
+    assert fit_long_side(175, 143, None, even=True) == (176, 144)
+    assert fit_long_side(640, 480, None) == (640, 480)
 
 
 def test_ycbcr_round_trip_and_luminance() -> None:

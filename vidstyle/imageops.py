@@ -15,32 +15,11 @@ import numpy as np
 import torch
 
 from vidstyle.errors import InputFileError, NotMediaError
-
-IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-WRITABLE_IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
+from vidstyle.sizes import fit_long_side
 
 # BT.601 full-range YCbCr, as JPEG uses; rows give Y, Cb, Cr from R, G, B.
 _RGB_TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 _YCBCR_TO_RGB = torch.linalg.inv(_RGB_TO_YCBCR)
-
-
-def is_image_path(path: str | os.PathLike[str]) -> bool:
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def fit_long_side(width: int, height: int, long_side: int | None, *, even: bool = False) -> tuple[int, int]:
-    """(width, height) scaled so that the longer side is ``long_side`` (never below 1 px).
-
-    ``None`` keeps the size. ``even`` rounds both sides to even numbers, which 4:2:0 video needs.
-    """
-    if long_side is None:
-        new_w, new_h = width, height
-    else:
-        scale = long_side / max(width, height)
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    if even:
-        new_w, new_h = max(2, new_w + new_w % 2), max(2, new_h + new_h % 2)
-    return new_w, new_h
 
 
 def resize_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 from vidstyle import imageops
 from vidstyle.config import DisPreset, TemporalSettings
 from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, measure_motion
+from vidstyle.sizes import fit_long_side
 from vidstyle.video_io import Segment, read_frames
 
 # The pre-pass looks at frames this big (long side), with DIS at its medium preset: enough to
@@ -143,7 +144,7 @@ def plan_shots(path: Path, segment: Segment, settings: TemporalSettings, frame_r
 def _small_frames(path: Path, segment: Segment) -> Iterator[TimedFrame]:
     for decoded in read_frames(path, segment):
         height, width = decoded.frame.shape[:2]
-        size = imageops.fit_long_side(width, height, min(ANALYSIS_SIDE, max(width, height)))
+        size = fit_long_side(width, height, min(ANALYSIS_SIDE, max(width, height)))
         yield TimedFrame(decoded.pts, decoded.time, imageops.resize_frame(decoded.frame, *size))
 
 

@@ -20,6 +20,7 @@ from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, Styl
 from vidstyle.device import network_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
+from vidstyle.sizes import fit_long_side
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Stylizer:
     def _style_image(self, path: Path, long_side: int) -> torch.Tensor:
         frame = imageops.read_image(path, max_long_side=long_side)
         # Style scale is relative to the content: enlarge small paintings too.
-        width, height = imageops.fit_long_side(frame.shape[1], frame.shape[0], long_side)
+        width, height = fit_long_side(frame.shape[1], frame.shape[0], long_side)
         return imageops.frame_to_image(imageops.resize_frame(frame, width, height), self.device)
 
     def to_optimization_space(self, frame: np.ndarray) -> torch.Tensor:
