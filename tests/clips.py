@@ -54,6 +54,7 @@ def make_clip(
     pix_fmt: str = "yuv420p",
     full_range: bool = False,
     rotation: int = 0,
+    hdr: bool = False,
     audio: str | None = "aac",
     audio_burst_at: float | None = None,
     make_frame: FrameMaker | None = None,
@@ -79,6 +80,9 @@ def make_clip(
             stream.codec_context.color_range = 2
         if rotation:
             stream.set_display_rotation(rotation)
+        if hdr:  # tagged as HDR10: PQ transfer, BT.2020 primaries (the pixels stay SDR)
+            stream.codec_context.color_trc = 16
+            stream.codec_context.color_primaries = 9
         audio_stream = None
         if audio is not None:
             audio_stream = container.add_stream(audio, rate=48000)

@@ -46,6 +46,16 @@ class AudioInfo:
     time_base: Fraction
 
 
+# The colour tags vidstyle tells apart (ITU-T H.273 code points); everything is read as BT.709.
+_TRANSFERS = {1: "bt709", 2: "unknown", 6: "bt601", 13: "srgb", 14: "bt2020", 15: "bt2020", 16: "pq", 18: "hlg"}
+_PRIMARIES = {1: "bt709", 2: "unknown", 5: "bt601", 6: "bt601", 9: "bt2020"}
+_HDR_NAMES = ("pq", "hlg", "bt2020")
+
+
+def _colour_name(names: dict[int, str], code: int) -> str:
+    return names.get(code, f"code {code}")
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What a video file holds. ``width`` and ``height`` are upright (rotation applied)."""
@@ -66,6 +76,14 @@ class VideoInfo:
     color_range: str
     audio: tuple[AudioInfo, ...]
     metadata: dict[str, str] = field(default_factory=dict)
+    transfer: str = "unknown"
+    primaries: str = "unknown"
+
+    @property
+    def hdr(self) -> str | None:
+        """What makes the video HDR or wide-gamut (PQ, HLG, BT.2020), or None for SDR."""
+        marks = [name for name in (self.transfer, self.primaries) if name in _HDR_NAMES]
+        return ", ".join(dict.fromkeys(marks)) or None
 
     @property
     def frame_interval(self) -> Fraction:
@@ -181,6 +199,8 @@ def probe(path: Path) -> VideoInfo:
             color_range="full" if _is_full_range(first) else "limited",
             audio=audio,
             metadata=metadata,
+            transfer=_colour_name(_TRANSFERS, stream.codec_context.color_trc),
+            primaries=_colour_name(_PRIMARIES, stream.codec_context.color_primaries),
         )
 
 

@@ -108,6 +108,8 @@ class _AudioTrack:
             self.stream.codec_context.layout = layout
             formats = self.stream.codec_context.codec.audio_formats or []
             self.resampler = av.AudioResampler(format=formats[0].name if formats else "fltp", layout=layout, rate=rate)
+            self.rate = rate
+            self.next_pts: int | None = None  # in samples of the output, from the first sample muxed
             log.info(
                 "audio stream %d (%s) is transcoded to %s", source.index, source.codec_context.name, plan.audio_fallback
             )
@@ -148,7 +150,6 @@ class VideoWriter:
         self.metadata = metadata or {}
         self.stream_metadata = stream_metadata or {}
         self._stack = contextlib.ExitStack()
-        self.frames_written = 0
 
     def __enter__(self) -> VideoWriter:
         try:
@@ -230,7 +231,6 @@ class VideoWriter:
         self._mux_audio_until(video_frame.pts * self.time_base + self.origin)
         for packet in self._video.encode(video_frame):
             self._output.mux(packet)
-        self.frames_written += 1
 
     def _mux_audio_until(self, time: Fraction | None) -> None:
         """Mux source audio up to ``time`` (source seconds), or all of it (within the end) for None."""
@@ -274,10 +274,22 @@ class VideoWriter:
             return
         for frame in frames:
             assert isinstance(frame, av.AudioFrame)
-            frame.pts = None  # the resampler and encoder count samples from here on
-            for resampled in track.resampler.resample(frame):
-                for out in track.stream.encode(resampled):
-                    self._output.mux(out)
+            if track.next_pts is None:
+                # The first sample keeps its time (from the origin): the encoder then signals its
+                # own delay (Opus pre-skip, AAC priming) before it, instead of playing it late.
+                start = frame.pts * Fraction(frame.time_base) - self.origin if frame.pts is not None else 0
+                track.next_pts = round(start * track.rate)
+            frame.pts = None  # from here on the samples are counted, whatever the source's jitter
+            self._encode_audio(track, track.resampler.resample(frame))
+
+    def _encode_audio(self, track: _AudioTrack, frames: list[av.AudioFrame]) -> None:
+        for resampled in frames:
+            assert track.next_pts is not None
+            resampled.pts = track.next_pts
+            resampled.time_base = Fraction(1, track.rate)
+            track.next_pts += resampled.samples
+            for out in track.stream.encode(resampled):
+                self._output.mux(out)
 
     def _finish(self) -> None:
         for packet in self._video.encode(None):
@@ -290,8 +302,7 @@ class VideoWriter:
                         out.stream = track.stream
                         self._output.mux(out)
                 continue
-            for resampled in track.resampler.resample(None):
-                for out in track.stream.encode(resampled):
-                    self._output.mux(out)
+            if track.next_pts is not None:
+                self._encode_audio(track, track.resampler.resample(None))
             for out in track.stream.encode(None):
                 self._output.mux(out)
