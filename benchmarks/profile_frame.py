@@ -98,7 +98,7 @@ def main() -> None:
         plan = planner.plan(visit, content, motion, outputs.get)
         plan_seconds = time.perf_counter() - frame_started
         budget = visit_budget(job, plan, only_visit=False)
-        output, record = render_frame(stylizer, job, plan, shot, content, budget, None)
+        output, record = render_frame(stylizer, job, plan, shot.number, content, budget, None)
         render_seconds = time.perf_counter() - frame_started - plan_seconds
         save_started = time.perf_counter()
         work.save(output, FrameRecord(**{**record.__dict__, "seconds": render_seconds}))

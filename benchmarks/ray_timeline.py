@@ -60,20 +60,21 @@ def main() -> None:
         wall = time.time() - started
     origin = min(task.started for task in report.tasks)
     print(f"{report.frames} frames in {len(report.cuts) + 1} shots, cuts at {report.cuts}")
-    print(f"{'shot':>4} {'attempt':>7} {'worker':<28} {'start s':>8} {'end s':>8} {'visits':>6}")
+    print(f"{'unit':<24} {'attempt':>7} {'worker':<28} {'start s':>8} {'end s':>8} {'visits':>6}")
     for task in sorted(report.tasks, key=lambda t: t.started):
         print(
-            f"{task.shot + 1:>4} {task.attempt:>7} {task.worker:<28} {task.started - origin:>8.1f} "
+            f"{task.unit:<24} {task.attempt:>7} {task.worker:<28} {task.started - origin:>8.1f} "
             f"{task.ended - origin:>8.1f} {task.visits:>6}"
         )
     busy = sum(task.ended - task.started for task in report.tasks)
+    tasks = sorted(report.tasks, key=lambda t: t.started)
     overlap = [
-        (a.shot + 1, b.shot + 1)
-        for a in report.tasks
-        for b in report.tasks
-        if a.shot < b.shot and a.started < b.ended and b.started < a.ended
+        (a.unit, b.unit)
+        for position, a in enumerate(tasks)
+        for b in tasks[position + 1 :]
+        if a.started < b.ended and b.started < a.ended
     ]
-    print(f"render {wall:.1f} s; tasks' own times add up to {busy:.1f} s; shots running at once: {overlap}")
+    print(f"render {wall:.1f} s; tasks' own times add up to {busy:.1f} s; units running at once: {overlap}")
     print(f"workers used: {sorted({task.worker for task in report.tasks})}")
 
 

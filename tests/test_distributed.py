@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.clips import glued_shots_clip
+from tests.clips import glued_shots_clip, make_clip, real_frames
 from tests.conftest import SAMPLES
 from tests.test_pipeline import TINY
 from vidstyle.cli import main
@@ -103,6 +103,27 @@ def test_a_killed_worker_is_survived(
     assert sorted(visits) == [(i, 1) for i in range(13)] and set(visits.values()) == {1}, "a frame written twice"
     for index, (a, b) in enumerate(zip(sequential, _frames(output, 13), strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs after the retry"
+
+
+def test_a_long_shot_renders_in_chunks_the_same_as_sequentially(local_ray, tmp_path: Path) -> None:
+    sources = real_frames(SAMPLES / "pens.mp4", 0, 48, 64, 48)
+    clip = make_clip(tmp_path / "long.mp4", frames=48, make_frame=lambda i: sources[i], audio=None)
+    chunked = {**SAME, "chunk_frames": 24}
+    reports = {
+        where: stylize_video(
+            clip, SAMPLES / "starry_night.jpg", tmp_path / f"{where}.mp4", keep_frames=True, ray=ray, **chunked
+        )
+        for where, ray in (("here", None), ("ray", "auto"))
+    }
+    for report in reports.values():
+        assert report.cuts == () and report.rendered == 48 + 8  # two chunks, one seam of 8 re-visits
+    # Three tasks: the two chunks, then the seam once both were done.
+    tasks = {task.unit: task for task in reports["ray"].tasks}
+    first, second, seam = tasks["shot 1 frames 0-23"], tasks["shot 1 frames 24-47"], tasks["shot 1 seam at frame 24"]
+    assert len(tasks) == 3 and seam.started >= max(first.ended, second.ended)
+    here, there = _frames(tmp_path / "here.mp4", 48), _frames(tmp_path / "ray.mp4", 48)
+    for index, (a, b) in enumerate(zip(here, there, strict=True)):
+        assert np.array_equal(a, b), f"frame {index} differs on Ray"
 
 
 def test_ray_missing_is_one_line(monkeypatch, tmp_path: Path, capsys) -> None:

@@ -15,7 +15,7 @@ from vidstyle.flow import FlowEstimator, FrameMotion, Motion, Reliability, measu
 from vidstyle.metrics import pair_warping_error
 from vidstyle.pipeline import stylize_video
 from vidstyle.shots import Shot
-from vidstyle.temporal import FramePlanner, LoopClosing, Visit
+from vidstyle.temporal import FramePlanner, Handover, HandoverPlanner, Visit
 from vidstyle.video_io import read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 
@@ -200,10 +200,9 @@ def test_loop_closes_the_seam(tmp_path: Path, starry_night: Path) -> None:
 
 
 def test_the_loop_hands_over_from_the_seam_to_each_frames_own_result() -> None:
-    closing = LoopClosing(last=9, frames=(0, 1, 2, 3))
-    planner = FramePlanner(TemporalSettings(passes=2), Shot(0, 0, 10), closing=closing)
+    planner = HandoverPlanner(TemporalSettings(passes=2), Handover(last=9, frames=(0, 1, 2, 3)))
     visits = list(planner.visits())
-    assert [(v.index, v.pass_number) for v in visits[-4:]] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [(v.index, v.pass_number) for v in visits] == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert [planner.needs(v) for v in visits[-4:]] == [(9,), (0,), (1,), (2,)]
     shape = (4, 6)
     content = np.zeros((*shape, 3), np.uint8)

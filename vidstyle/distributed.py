@@ -1,12 +1,14 @@
-"""Shots rendered in parallel on a Ray cluster (``--ray``).
+"""Work units (shots, chunks, seams) rendered in parallel on a Ray cluster (``--ray``).
 
-Each shot is one Ray task running ``shot_render.render_shot``, the code that renders a shot
-in the render's own process, so a distributed render equals the sequential one. The task
-reads its frames from the source file and streams each finished visit back as it is made
-(a Ray generator); the driver writes it to the work directory, frame by frame.
+Each unit is one Ray task running ``shot_render.render_unit``, the code that renders a unit
+in the render's own process, so a distributed render equals the sequential one. A unit
+starts once the units it waits for are done (``work_units.waits_for``: a seam waits for the
+chunks on its sides). The task reads its frames from the source file and streams each
+finished visit back as it is made (a Ray generator); the driver writes it to the work
+directory, frame by frame.
 
 Retries are the driver's, not Ray's (``max_retries=0``): Ray would replay a generator from
-its start, while the driver resubmits a shot whose worker died from its first visit not yet
+its start, while the driver resubmits a unit whose worker died from its first visit not yet
 written, with the outputs that visit needs. Nothing is lost, and nothing is written twice.
 """
 
@@ -28,24 +30,24 @@ from vidstyle.config import ClusterSettings, Job
 from vidstyle.device import render_threads
 from vidstyle.errors import UsageError
 from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.shot_render import SourceFrames, outputs_needed, render_shot, shot_planner
-from vidstyle.shots import Shot, ShotPlan
+from vidstyle.shot_render import SourceFrames, outputs_needed, render_unit
+from vidstyle.shots import ShotPlan
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import LoopClosing
 from vidstyle.video_io import Segment
+from vidstyle.work_units import WorkUnit, planner_for
 from vidstyle.workdir import FrameRecord
 
 log = logging.getLogger(__name__)
 
-# How often a shot is resubmitted after its worker died before the render gives up.
+# How often a unit is resubmitted after its worker died before the render gives up.
 MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class TaskRun:
-    """Where and when one task ran: for the per-shot log line and the scheduling timeline."""
+    """Where and when one task ran: for the per-unit log line and the scheduling timeline."""
 
-    shot: int
+    unit: str
     attempt: int
     worker: str
     started: float
@@ -54,18 +56,17 @@ class TaskRun:
 
 
 @dataclass(frozen=True)
-class _ShotJob:
-    """Everything a task needs to render a shot, sent once with it."""
+class _UnitJob:
+    """Everything a task needs to render a unit, sent once with it."""
 
     job: Job
     path: str
     segment: Segment
     plan: dict[str, Any]
     size: tuple[int, int]
-    shot: Shot
+    unit: WorkUnit
     passes_done: dict[int, int]
     outputs: dict[int, np.ndarray]
-    closing: LoopClosing | None
     threads: int
 
 
@@ -94,33 +95,32 @@ def connect(address: str) -> Any:
 
 
 def _render_task(
-    shot_job: _ShotJob, style_targets: dict[str, torch.Tensor]
+    unit_job: _UnitJob, style_targets: dict[str, torch.Tensor]
 ) -> Iterator[tuple[np.ndarray, FrameRecord, str, float]]:
-    """The Ray task of one shot: each finished visit, with the worker that made it and when
+    """The Ray task of one unit: each finished visit, with the worker that made it and when
     the task started there."""
     started = time.time()
-    job = shot_job.job
-    if not Path(shot_job.path).is_file():
-        raise UsageError(f"{shot_job.path}: not found on node {socket.gethostname()}; every node must reach the source")
-    plan = ShotPlan.from_json(shot_job.plan)
-    width, height = shot_job.size
+    job = unit_job.job
+    if not Path(unit_job.path).is_file():
+        raise UsageError(f"{unit_job.path}: not found on node {socket.gethostname()}; every node must reach the source")
+    plan = ShotPlan.from_json(unit_job.plan)
+    width, height = unit_job.size
     stylizer = Stylizer(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), style_targets=style_targets
     )
-    source = SourceFrames(Path(shot_job.path), shot_job.segment, plan, shot_job.size)
+    source = SourceFrames(Path(unit_job.path), unit_job.segment, plan, unit_job.size)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     with (
-        render_threads(stylizer.device, shot_job.threads) as flow_workers,
+        render_threads(stylizer.device, unit_job.threads) as flow_workers,
         MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
     ):
-        for visit in render_shot(
+        for visit in render_unit(
             job,
             stylizer,
             source,
-            shot_job.shot,
-            passes_done=shot_job.passes_done,
-            load_output=shot_job.outputs.__getitem__,
-            closing=shot_job.closing,
+            unit_job.unit,
+            passes_done=unit_job.passes_done,
+            load_output=unit_job.outputs.__getitem__,
             prefetch=prefetch,
         ):
             yield visit.frame, visit.measured(), worker, started
@@ -131,101 +131,92 @@ def render_on_ray(
     job: Job,
     stylizer: Stylizer,
     source: SourceFrames,
-    shots: list[Shot],
+    units: list[WorkUnit],
+    waits: list[set[int]],
     *,
     passes_done: dict[int, int],
     load_output: Callable[[int], np.ndarray],
-    closing: LoopClosing | None,
     on_visit: Callable[[np.ndarray, FrameRecord], None],
-    on_shot: Callable[[Shot], None],
+    on_unit: Callable[[int], None],
 ) -> list[TaskRun]:
-    """Render ``shots`` as Ray tasks; ``on_visit`` gets each visit as it lands (in the order
-    they land, each once), ``on_shot`` each finished shot. Returns the task timeline."""
+    """Render ``units`` as Ray tasks, each once the units it waits for (``waits``, by
+    position) are done; ``on_visit`` gets each visit as it lands (in the order they land,
+    each once), ``on_unit`` each finished unit's position. Returns the task timeline."""
     ray = connect(cluster.address)
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 and job.engine.device != "cpu" else 0
     task = ray.remote(_render_task).options(num_cpus=cluster.cpus_per_task, num_gpus=gpus, max_retries=0)
     targets = ray.put(stylizer.style_targets)
     plan_json = source.plan.to_json()
     done = dict(passes_done)
-    waiting = list(shots)
-    finished: set[int] = {s.number for s in source.plan.shots} - {s.number for s in shots}
-    running: dict[Any, tuple[Shot, int, float]] = {}
+    waiting = list(range(len(units)))
+    finished: set[int] = set()
+    running: dict[Any, tuple[int, int, float]] = {}
     timeline: list[TaskRun] = []
     landed: dict[int, int] = {}
     workers: dict[int, str] = {}
-    began: dict[int, float] = {}  # when each shot's (latest) task started on its worker
+    began: dict[int, float] = {}  # when each unit's (latest) task started on its worker
 
-    def earlier_shots_read(shot: Shot) -> set[int]:
-        """The earlier shots whose outputs ``shot`` reads (across the loop's seam): it waits
-        for them, as it would in a sequential render."""
-        planner = shot_planner(job, source.plan, shot, closing)
-        others = {i for visit in planner.visits() for i in planner.needs(visit) if not shot.start <= i < shot.stop}
-        return {source.plan.shot_of(i).number for i in others} - set(range(shot.number, len(source.plan.shots)))
-
-    # Asked once per shot, not at every landed frame: a shot's visits are many.
-    waits_for = {shot.number: earlier_shots_read(shot) for shot in shots}
-
-    def close(shot: Shot, attempt: int, submitted: float, started: float | None) -> None:
-        """The task of ``shot`` ended: add it to the timeline."""
-        worker = workers.get(shot.number, "?")
+    def close(position: int, attempt: int, submitted: float, started: float | None) -> None:
+        """The task of unit ``position`` ended: add it to the timeline."""
+        worker = workers.get(position, "?")
         ended = time.time()
-        timeline.append(TaskRun(shot.number, attempt, worker, started or submitted, ended, landed[shot.number]))
+        run = TaskRun(units[position].name, attempt, worker, started or submitted, ended, landed[position])
+        timeline.append(run)
 
-    def submit(shot: Shot, attempt: int) -> None:
-        planner = shot_planner(job, source.plan, shot, closing)
-        outputs = {i: load_output(i) for i in outputs_needed(planner, done)}
-        shot_job = _ShotJob(
-            job, str(source.path), source.segment, plan_json, source.size, shot, dict(done), outputs,
-            closing, cluster.cpus_per_task,
+    def submit(position: int, attempt: int) -> None:
+        unit = units[position]
+        outputs = {i: load_output(i) for i in outputs_needed(planner_for(job, source.plan, unit), done)}
+        unit_job = _UnitJob(
+            job, str(source.path), source.segment, plan_json, source.size, unit, dict(done), outputs,
+            cluster.cpus_per_task,
         )  # fmt: skip
-        running[task.remote(shot_job, targets)] = (shot, attempt, time.time())
-        landed[shot.number] = 0
+        running[task.remote(unit_job, targets)] = (position, attempt, time.time())
+        landed[position] = 0
 
     while waiting or running:
-        ready = [shot for shot in waiting if waits_for[shot.number] <= finished]
+        ready = [position for position in waiting if waits[position] <= finished]
         if ready:  # the cluster may have grown: ask it now
-            for shot in ready[: max(0, 2 * _slots(ray, cluster) - len(running))]:
-                waiting.remove(shot)
-                submit(shot, 1)
+            for position in ready[: max(0, 2 * _slots(ray, cluster) - len(running))]:
+                waiting.remove(position)
+                submit(position, 1)
         if not running:
-            raise RuntimeError("shots wait on each other")  # cannot happen: the seam's shot has no wait
+            raise RuntimeError("work units wait on each other")  # cannot happen: they wait on earlier ones only
         [generator], _ = ray.wait(list(running), num_returns=1)
-        shot, attempt, submitted = running[generator]
+        position, attempt, submitted = running[generator]
+        name = units[position].name
         try:
             reference = next(generator)
             frame, record, worker, started = ray.get(reference)
-            began.setdefault(shot.number, started)
+            began.setdefault(position, started)
         except StopIteration:
             del running[generator]
-            finished.add(shot.number)
-            seconds = time.time() - began.get(shot.number, submitted)
+            finished.add(position)
+            seconds = time.time() - began.get(position, submitted)
             log.info(
-                "shot %d done on %s: %d visits, %.1f s each",
-                shot.number + 1,
-                workers.get(shot.number, "?"),
-                landed[shot.number],
-                seconds / max(1, landed[shot.number]),
+                "%s done on %s: %d visits, %.1f s each",
+                name,
+                workers.get(position, "?"),
+                landed[position],
+                seconds / max(1, landed[position]),
             )
-            close(shot, attempt, submitted, began.get(shot.number))
-            on_shot(shot)
+            close(position, attempt, submitted, began.get(position))
+            on_unit(position)
             continue
         except ray.exceptions.RayTaskError as error:
             raise error.as_instanceof_cause() from None
         except ray.exceptions.RayError as error:
             del running[generator]
-            close(shot, attempt, submitted, began.pop(shot.number, None))
+            close(position, attempt, submitted, began.pop(position, None))
             if attempt >= MAX_ATTEMPTS:
-                raise RuntimeError(f"shot {shot.number + 1} failed {attempt} times on the cluster ({error})") from error
-            log.warning(
-                "shot %d: its worker died (%s); retrying from where it stopped", shot.number + 1, type(error).__name__
-            )
-            submit(shot, attempt + 1)
+                raise RuntimeError(f"{name} failed {attempt} times on the cluster ({error})") from error
+            log.warning("%s: its worker died (%s); retrying from where it stopped", name, type(error).__name__)
+            submit(position, attempt + 1)
             continue
-        workers[shot.number] = worker
+        workers[position] = worker
         if done.get(record.index, 0) >= record.pass_number:
             continue  # already written: never twice
         done[record.index] = record.pass_number
-        landed[shot.number] += 1
+        landed[position] += 1
         on_visit(frame, record)
     return timeline
 

@@ -1,6 +1,7 @@
-"""Rendering one shot: its frames decoded, each visit planned, stylized and measured.
+"""Rendering one work unit (a shot, a chunk, a seam): its frames decoded, each visit
+planned, stylized and measured.
 
-``render_shot`` is the same code wherever a shot renders: in the render's own process, or
+``render_unit`` is the same code wherever a unit renders: in the render's own process, or
 in a worker elsewhere. It reads the source file and yields each finished visit; what it needs
 of other frames' outputs comes through ``load_output``, and saving is the caller's business.
 """
@@ -21,10 +22,11 @@ from vidstyle.config import Job
 from vidstyle.errors import NoFramesError
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.shots import Shot, ShotPlan
+from vidstyle.shots import ShotPlan
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import LOOP_HANDOVER_FRAMES, FramePlan, FramePlanner, LoopClosing, Visit, warping_error
+from vidstyle.temporal import FramePlan, Planner, Visit, warping_error
 from vidstyle.video_io import Segment, read_frames
+from vidstyle.work_units import WorkUnit, planner_for
 from vidstyle.workdir import FrameRecord
 
 log = logging.getLogger(__name__)
@@ -66,10 +68,17 @@ class SourceFrames:
         if expected < stop:
             raise NoFramesError(f"{self.path}: frame {expected} of the shot plan could not be decoded again")
 
-    def read_one(self, index: int) -> np.ndarray:
-        for _, frame in self.read(index, index + 1):
-            return frame
-        raise NoFramesError(f"{self.path}: frame {index} could not be decoded again")
+    def read_runs(self, frames: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, content) for ``frames`` (increasing), each run of consecutive ones read
+        with one seek."""
+        runs: list[list[int]] = []
+        for index in frames:
+            if runs and index == runs[-1][-1] + 1:
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        for run in runs:
+            yield from self.read(run[0], run[-1] + 1)
 
     def _read_from_start(self, first: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         for index, decoded in enumerate(read_frames(self.path, replace(self.segment, frames=stop))):
@@ -79,20 +88,14 @@ class SourceFrames:
 
 
 class FrameCache:
-    """Frames by index from a stream, keeping at most ``keep`` of the latest (all: None),
-    plus ``pinned`` ones that never leave."""
+    """Frames by index from a stream, keeping at most ``keep`` of the latest (all: None)."""
 
-    def __init__(
-        self, stream: Iterator[tuple[int, np.ndarray]], keep: int | None, pinned: dict[int, np.ndarray] | None = None
-    ) -> None:
+    def __init__(self, stream: Iterator[tuple[int, np.ndarray]], keep: int | None) -> None:
         self._stream = stream
         self._keep = keep
         self._frames: dict[int, np.ndarray] = {}
-        self._pinned = pinned or {}
 
     def __call__(self, index: int) -> np.ndarray:
-        if index in self._pinned:
-            return self._pinned[index]
         while index not in self._frames:
             try:
                 got, frame = next(self._stream)
@@ -109,7 +112,7 @@ class FrameCache:
                 del self._frames[next(iter(self._frames))]
 
     def get(self, index: int) -> np.ndarray | None:
-        return self._pinned.get(index, self._frames.get(index))
+        return self._frames.get(index)
 
 
 @dataclass(frozen=True)
@@ -130,41 +133,21 @@ class RenderedVisit:
         return replace(self.record, warping_error=warping_error(self.frame, neighbour, plan.backward, plan.mask))
 
 
-def shot_planner(job: Job, plan: ShotPlan, shot: Shot, closing: LoopClosing | None) -> FramePlanner:
-    """The planner of ``shot``; the clip's last shot also closes the loop (``--loop``)."""
-    return FramePlanner(
-        job.temporal,
-        shot,
-        flashes=frozenset(f for f in plan.flashes if shot.start <= f < shot.stop),
-        use_temporal_loss=job.losses.temporal > 0,
-        closing=closing if shot.stop == plan.frame_count else None,
-    )
-
-
-def loop_closing(job: Job, plan: ShotPlan) -> LoopClosing | None:
-    """What ``--loop`` re-visits: the first frames of the first shot (flashes left out)."""
-    last = plan.frame_count - 1
-    if not job.temporal.loop or last < 1:
-        return None
-    frames = tuple(i for i in plan.shots[0].frames if i not in plan.flashes and i != last)
-    return LoopClosing(last=last, frames=frames[:LOOP_HANDOVER_FRAMES]) if frames else None
-
-
-def remaining_visits(planner: FramePlanner, passes_done: Mapping[int, int]) -> tuple[list[Visit], set[int]]:
+def remaining_visits(planner: Planner, passes_done: Mapping[int, int]) -> tuple[list[Visit], set[int]]:
     """The visits still to make (all after the first one not done, in order), and the frames
-    that have an output when the first of them starts: those visited before it in this shot,
-    and the finished frames of other shots (``passes_done``: frame -> passes finished)."""
+    that have an output when the first of them starts: those visited before it, and the
+    finished frames that the unit does not make from nothing (``passes_done``: frame ->
+    passes finished)."""
     visits = list(planner.visits())
-    shot = planner.shot
     todo = next((i for i, v in enumerate(visits) if passes_done.get(v.index, 0) < v.pass_number), len(visits))
     has_output = {visit.index for visit in visits[:todo]}
-    has_output |= {index for index in passes_done if not shot.start <= index < shot.stop}
+    has_output |= {index for index in passes_done if index not in planner.creates}
     return visits[todo:], has_output
 
 
-def outputs_needed(planner: FramePlanner, passes_done: Mapping[int, int]) -> set[int]:
+def outputs_needed(planner: Planner, passes_done: Mapping[int, int]) -> set[int]:
     """Outputs of earlier visits that the remaining ones read: their neighbours, and in a
-    later pass their own last result."""
+    later pass (a handover's too) their own last result."""
     remaining, has_output = remaining_visits(planner, passes_done)
     wanted = {i for visit in remaining for i in planner.needs(visit)}
     wanted |= {visit.index for visit in remaining if visit.pass_number > 1}
@@ -183,35 +166,30 @@ def visit_budget(job: Job, plan: FramePlan, *, only_visit: bool) -> int:
     return max(1, budget - (passes - 1) * share)
 
 
-def render_shot(
+def render_unit(
     job: Job,
     stylizer: Stylizer,
     source: SourceFrames,
-    shot: Shot,
+    unit: WorkUnit,
     *,
     passes_done: Mapping[int, int],
     load_output: Callable[[int], np.ndarray],
-    closing: LoopClosing | None,
     prefetch: MotionPrefetcher,
     on_step: StepCallback | None = None,
 ) -> Iterator[RenderedVisit]:
-    """Render every visit of ``shot`` not done yet (``passes_done``: frame -> passes finished,
+    """Render every visit of ``unit`` not done yet (``passes_done``: frame -> passes finished,
     from an interrupted render), in order; ``load_output`` gives an earlier visit's output."""
-    planner = shot_planner(job, source.plan, shot, closing)
+    planner = planner_for(job, source.plan, unit)
     remaining, has_output = remaining_visits(planner, passes_done)
     if not remaining:
         return
-    multi_pass = job.temporal.passes > 1
-    in_passes = [visit for visit in remaining if not planner.closes(visit)]
-    needed = {i for visit in in_passes for i in (visit.index, *planner.needs(visit))}
-    # The loop's frames (of the first shot, or ones a stream through this shot has long let go)
-    # are decoded on their own; every other visit reads frames of its own shot only.
-    looped = {i for visit in remaining if planner.closes(visit) for i in (visit.index, *planner.needs(visit))}
-    pinned = {i: source.read_one(i) for i in looped}
-    first = shot.start if multi_pass else min(needed, default=shot.stop)
+    # One pass streams its frames through a few at a time; several passes (and a handover's
+    # few frames) keep them all.
+    keep_all = job.temporal.passes > 1 or unit.handover is not None
+    needed = {i for visit in remaining for i in (visit.index, *planner.needs(visit))}
     depth = max(job.temporal.long_term) + prefetch.workers + 3
-    contents = FrameCache(source.read(first, shot.stop), keep=None if multi_pass else depth, pinned=pinned)
-    outputs = FrameCache(iter(()), keep=None if multi_pass else depth)
+    contents = FrameCache(source.read_runs(sorted(needed)), keep=None if keep_all else depth)
+    outputs = FrameCache(iter(()), keep=None if keep_all else depth)
 
     def output_of(index: int) -> np.ndarray | None:
         if index not in has_output:
@@ -227,7 +205,7 @@ def render_shot(
         content = contents(visit.index)
         plan = planner.plan(visit, content, motion.result(), output_of)
         budget = visit_budget(job, plan, only_visit=visit.index in planner.flashes)
-        stylized, record = render_frame(stylizer, job, plan, shot, content, budget, on_step)
+        stylized, record = render_frame(stylizer, job, plan, unit.shot.number, content, budget, on_step)
         record = replace(record, seconds=time.perf_counter() - started)
         neighbour = output_of(plan.neighbour) if plan.neighbour is not None else None
         outputs.put(visit.index, stylized)
@@ -239,7 +217,7 @@ def render_frame(
     stylizer: Stylizer,
     job: Job,
     plan: FramePlan,
-    shot: Shot,
+    shot_number: int,
     content: np.ndarray,
     iterations: int,
     on_step: StepCallback | None,
@@ -268,7 +246,7 @@ def render_frame(
     losses = result.result.losses
     record = FrameRecord(
         index=plan.index,
-        shot=shot.number,
+        shot=shot_number,
         pass_number=plan.visit.pass_number,
         fresh=plan.fresh,
         iterations=result.iterations,

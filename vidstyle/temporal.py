@@ -1,16 +1,19 @@
 """What each frame of a shot starts from and is held to (Ruder et al. 2016).
 
-``FramePlanner`` knows one shot: the order its frames are visited in (one pass, or Ruder et
-al.'s multi-pass algorithm), which neighbours each visit needs motion towards (so that flows
-can be computed ahead, from the source frames alone), and, given that motion and the outputs
-so far, the plan of each visit: where its optimization starts and which warped neighbours
-pull on which pixels. numpy in, numpy out.
+``FramePlanner`` knows one shot, or one chunk of a long shot: the order its frames are
+visited in (one pass, or Ruder et al.'s multi-pass algorithm), which neighbours each visit
+needs motion towards (so that flows can be computed ahead, from the source frames alone),
+and, given that motion and the outputs so far, the plan of each visit: where its
+optimization starts and which warped neighbours pull on which pixels. ``HandoverPlanner``
+re-visits frames that already have an output, to join two pieces rendered apart: a chunk
+to the chunk before it, or the clip's end to its start (``--loop``). numpy in, numpy out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -21,19 +24,22 @@ from vidstyle.shots import Shot
 # Ruder et al.'s multi-pass start, (1 - d*c) * own + d*c * warp(neighbour): artistic-videos
 # takes the warped neighbour wherever it is reliable (d = 1), and so do we.
 PASS_BLEND = 1.0
-# --loop hands the clip's end over to its start over this many frames (see LoopClosing).
-LOOP_HANDOVER_FRAMES = 8
+# A handover (a chunk's seam, the loop's) spreads over this many frames (see Handover).
+HANDOVER_FRAMES = 8
 
 
 @dataclass(frozen=True)
-class LoopClosing:
-    """``--loop``: once every shot is done, the first ``frames`` are visited once more, the
-    first starting from the clip's ``last`` frame warped, each from the one re-visited before
-    it. The weight of that chain falls from 1 (the seam, held like any frame pair) to 0 (the
-    frame's own result), so the drift that a loop must undo spreads over these frames
-    instead of showing as a jump at the seam. Pulling only the last frame towards the first
-    (tried first) left the seam's warping error at about 6x the clip's mean on a circling
-    texture; this keeps it at the mean (tests/test_shot_render.py)."""
+class Handover:
+    """Joins two pieces rendered apart: once both are done, ``frames`` (the first of the piece
+    after the seam) are visited once more, the first starting from the ``last`` frame before
+    the seam warped, each from the one re-visited before it. The weight of that chain falls
+    from 1 (the seam, held like any frame pair) to 0 (the frame's own result), so the
+    difference between the pieces spreads over these frames instead of showing as a jump at
+    the seam. For ``--loop``, ``last`` is the clip's last frame and ``frames`` its first:
+    pulling only the last frame towards the first (tried first) left the seam's warping error
+    at about 6x the clip's mean on a circling texture; this keeps it at the mean
+    (tests/test_shot_render.py). For a chunk, Ruder et al.'s multi-pass machinery with
+    temporal terms on both sides: the chain behind, the frame's own result ahead."""
 
     last: int
     frames: tuple[int, ...]
@@ -94,9 +100,37 @@ class FramePlan:
         return self.visit.index
 
 
+def warped_output(output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
+    """A neighbour's output warped into this frame; holes from the content (Ruder et al.)."""
+    return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
+
+
+class Planner(Protocol):
+    """What renders a piece of a shot needs of its planner.
+
+    ``creates``: the frames whose outputs it makes from nothing (an output of one of them
+    that is older than its visit is stale); every other frame it reads was finished before.
+    ``flashes``: the flash frames among its visits (visited once, with their whole budget).
+    """
+
+    creates: range
+    flashes: frozenset[int]
+
+    def visits(self) -> Iterator[Visit]: ...
+
+    def needs(self, visit: Visit) -> tuple[int, ...]: ...
+
+    def plan(
+        self,
+        visit: Visit,
+        content: np.ndarray,
+        motion: FrameMotion,
+        output_of: Callable[[int], np.ndarray | None],
+    ) -> FramePlan: ...
+
+
 class FramePlanner:
-    """The visits of one shot and the plan of each; ``closing``, for the clip's last shot
-    under ``--loop``, adds the re-visits that close the loop after its passes."""
+    """The visits of one shot (or chunk: ``shot`` holds its frames) and the plan of each."""
 
     def __init__(
         self,
@@ -105,30 +139,21 @@ class FramePlanner:
         *,
         flashes: frozenset[int] = frozenset(),
         use_temporal_loss: bool = True,
-        closing: LoopClosing | None = None,
     ) -> None:
         self.settings = settings
         self.shot = shot
+        self.creates = shot.frames
         self.flashes = flashes
         self.use_temporal_loss = use_temporal_loss
-        self.closing = closing
 
     def visits(self) -> Iterator[Visit]:
-        """Ruder et al.'s passes: the first forward, then alternating; flash frames only once.
-        Then the loop's closing visits, if any."""
+        """Ruder et al.'s passes: the first forward, then alternating; flash frames only once."""
         for pass_number in range(1, self.settings.passes + 1):
             direction = 1 if pass_number % 2 else -1
             frames = self.shot.frames if direction > 0 else reversed(self.shot.frames)
             for index in frames:
                 if pass_number == 1 or index not in self.flashes:
                     yield Visit(index, pass_number, direction)
-        if self.closing is not None:
-            for index in self.closing.frames:
-                yield Visit(index, self.settings.passes + 1, 1)
-
-    def closes(self, visit: Visit) -> bool:
-        """Is ``visit`` one of the loop's closing visits?"""
-        return self.closing is not None and visit.pass_number > self.settings.passes
 
     def _step(self, index: int, step: int) -> int | None:
         """The frame ``step`` frames away in the shot (flash frames are skipped, not counted);
@@ -157,9 +182,6 @@ class FramePlanner:
 
     def needs(self, visit: Visit) -> tuple[int, ...]:
         """The frames this visit needs motion towards (source frames only: computable ahead)."""
-        if self.closes(visit):
-            assert self.closing is not None
-            return (self.closing.before(visit.index),)
         if visit.index in self.flashes:
             return ()
         frames = [frame for _, frame in (*self._side(visit, -visit.direction), *self._ahead(visit))]
@@ -174,8 +196,6 @@ class FramePlanner:
     ) -> FramePlan:
         """Plan ``visit``; ``content`` is uint8 (H, W, 3) at processing size, ``motion`` holds
         the flows towards ``needs(visit)``, ``output_of(frame)`` a frame's latest output or None."""
-        if self.closes(visit):
-            return self._closing_plan(visit, content, motion, output_of)
         if visit.index in self.flashes:
             return FramePlan(visit, fresh=True)
         behind = [(o, f, output_of(f)) for o, f in self._side(visit, -visit.direction)]
@@ -198,7 +218,7 @@ class FramePlanner:
                     assert output is not None
                     reuse = init is not None and near_motion is not None and own is None and side is behind
                     reuse = reuse and abs(offset) == 1 and self.settings.init == "prev-warped"
-                    warped = init if reuse else self._warped(output, content, motion.towards[frame])
+                    warped = init if reuse else warped_output(output, content, motion.towards[frame])
                     assert warped is not None
                     warps.append(PreviousWarp(offset, warped, mask))
         return FramePlan(
@@ -212,19 +232,59 @@ class FramePlanner:
             mask=near_motion.reliability.mask if near_motion else None,
         )
 
-    def _closing_plan(
+    def _init(
+        self, content: np.ndarray, own: np.ndarray | None, neighbour: np.ndarray | None, motion: Motion | None
+    ) -> np.ndarray | None:
+        if own is not None:
+            # A later pass (Ruder et al., multi-pass): the frame's own last result, blended with
+            # the neighbour just visited where the flow towards it is reliable.
+            if neighbour is None or motion is None:
+                return own.astype(np.float32)
+            weight = (PASS_BLEND * motion.reliability.mask)[..., None]
+            return (1 - weight) * own.astype(np.float32) + weight * warped_output(neighbour, content, motion)
+        assert neighbour is not None and motion is not None
+        mode = self.settings.init
+        if mode == "prev-warped":
+            # Ruder et al.: disoccluded and out-of-frame pixels have no past; start them from the content.
+            return warped_output(neighbour, content, motion)
+        if mode == "prev":
+            return neighbour.astype(np.float32)
+        if mode == "content":
+            return content.astype(np.float32)
+        return None
+
+
+class HandoverPlanner:
+    """The visits of one ``Handover``, made after the ones of every piece it joins, as a pass
+    of their own (numbered after the job's passes, the budget of a later pass)."""
+
+    creates = range(0)
+    flashes: frozenset[int] = frozenset()
+
+    def __init__(self, settings: TemporalSettings, handover: Handover, *, use_temporal_loss: bool = True) -> None:
+        self.settings = settings
+        self.handover = handover
+        self.use_temporal_loss = use_temporal_loss
+
+    def visits(self) -> Iterator[Visit]:
+        for index in self.handover.frames:
+            yield Visit(index, self.settings.passes + 1, 1)
+
+    def needs(self, visit: Visit) -> tuple[int, ...]:
+        return (self.handover.before(visit.index),)
+
+    def plan(
         self, visit: Visit, content: np.ndarray, motion: FrameMotion, output_of: Callable[[int], np.ndarray | None]
     ) -> FramePlan:
-        """A loop's closing visit: held by the re-visited chain with the closing weight, and by
-        its own result with the rest."""
-        assert self.closing is not None
-        before = self.closing.before(visit.index)
+        """Held by the re-visited chain with the handover's weight, and by the frame's own
+        result with the rest."""
+        before = self.handover.before(visit.index)
         own, previous = output_of(visit.index), output_of(before)
         assert own is not None and previous is not None
         towards = motion.towards[before]
-        weight = self.closing.weight(visit.index)
+        weight = self.handover.weight(visit.index)
         reliable = towards.reliability.mask
-        warped = self._warped(previous, content, towards)
+        warped = warped_output(previous, content, towards)
         blend = (weight * reliable)[..., None]
         init = (1 - blend) * own.astype(np.float32) + blend * warped
         warps: tuple[PreviousWarp, ...] = ()
@@ -243,32 +303,6 @@ class FramePlanner:
             backward=towards.backward,
             mask=reliable,
         )
-
-    @staticmethod
-    def _warped(output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
-        """A neighbour's output warped into this frame; holes from the content (Ruder et al.)."""
-        return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
-
-    def _init(
-        self, content: np.ndarray, own: np.ndarray | None, neighbour: np.ndarray | None, motion: Motion | None
-    ) -> np.ndarray | None:
-        if own is not None:
-            # A later pass (Ruder et al., multi-pass): the frame's own last result, blended with
-            # the neighbour just visited where the flow towards it is reliable.
-            if neighbour is None or motion is None:
-                return own.astype(np.float32)
-            weight = (PASS_BLEND * motion.reliability.mask)[..., None]
-            return (1 - weight) * own.astype(np.float32) + weight * self._warped(neighbour, content, motion)
-        assert neighbour is not None and motion is not None
-        mode = self.settings.init
-        if mode == "prev-warped":
-            # Ruder et al.: disoccluded and out-of-frame pixels have no past; start them from the content.
-            return self._warped(neighbour, content, motion)
-        if mode == "prev":
-            return neighbour.astype(np.float32)
-        if mode == "content":
-            return content.astype(np.float32)
-        return None
 
 
 def warping_error(output: np.ndarray, previous_output: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:
