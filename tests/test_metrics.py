@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.clips import make_clip, moving_texture
 from vidstyle.cli import main
@@ -28,6 +29,23 @@ def test_metrics_command_reports_json(tmp_path: Path, starry_night: Path, capsys
     assert main(["metrics", str(source), str(output)]) == 0
     table = capsys.readouterr().out
     assert "warping error" in table and "give --style" in table
+
+
+def test_the_render_and_metrics_measure_one_warping_error(tmp_path: Path, starry_night: Path) -> None:
+    """One definition: on the render's lossless frames ``measure`` gives the render's number;
+    the encoded file reads higher by what compression adds (the two numbers users saw)."""
+    from vidstyle.video_io import read_frames
+    from vidstyle.workdir import WorkDir, work_dir_for
+
+    source = make_clip(tmp_path / "pan.mp4", frames=6, make_frame=moving_texture(64, 48), audio=None)
+    output = tmp_path / "out.mp4"
+    report = stylize_video(source, starry_night, output, keep_frames=True, **TINY)
+    sources = [f.frame for f in read_frames(source)]
+    lossless = [WorkDir(work_dir_for(output)).load(i) for i in range(6)]
+    assert report.mean_warping_error is not None
+    assert measure(sources, lossless).warping_error == pytest.approx(report.mean_warping_error, rel=1e-6)
+    encoded = measure(sources, [f.frame for f in read_frames(output)]).warping_error
+    assert encoded is not None and encoded > report.mean_warping_error
 
 
 def test_unstyled_video_scores_a_high_style_loss_and_zero_content_loss(tmp_path: Path, starry_night: Path) -> None:

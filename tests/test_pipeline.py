@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -11,11 +12,14 @@ import numpy as np
 import pytest
 
 from tests.clips import make_clip, moving_texture
+from tests.conftest import SAMPLES
 from tests.test_video_io import packet_bytes
 from vidstyle.cli import main
+from vidstyle.config import build_job
 from vidstyle.errors import ResumeMismatchError
+from vidstyle.estimate import estimate_full_render
 from vidstyle.imageops import read_image, resize_frame
-from vidstyle.pipeline import stylize_video
+from vidstyle.pipeline import VideoReport, stylize_video
 from vidstyle.video_io import probe, read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 
@@ -63,6 +67,110 @@ def _frames_of(work: Path) -> list[np.ndarray]:
     return [store.load(i) for i in range(len(store.records()))]
 
 
+def test_a_restart_cleans_what_a_killed_run_left_and_deletes_only_a_work_folder(
+    clip: Path, starry_night: Path, tmp_path: Path, capsys
+) -> None:
+    output = tmp_path / "out.mp4"
+    render_interrupted(clip, starry_night, output, after=2, **TINY)
+    work = work_dir_for(output)
+    # What a SIGKILL leaves: temporary files of a frame and of the output, never renamed.
+    torn_frame = work / "frames" / ".000002.abcd_123.partial.png"
+    torn_output = tmp_path / ".out.x1y2z3w4.partial.mp4"
+    other = tmp_path / ".out.starry.x1y2z3w4.partial.mp4"  # not this output's: kept
+    for path in (torn_frame, torn_output, other):
+        path.write_bytes(b"half")
+    stylize_video(clip, starry_night, output, keep_frames=True, **TINY)
+    assert not torn_output.exists() and other.exists() and not torn_frame.exists()
+    assert len(WorkDir(work).records()) == 10
+    # --restart deletes a vidstyle work folder, never a folder of the user's that has its name.
+    mine = work_dir_for(tmp_path / "mine.mp4")
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    args = [str(clip), "--style", str(starry_night), *TINY_ARGS, "-o", str(tmp_path / "mine.mp4"), "--restart", "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a vidstyle work folder" in err[0] and (mine / "notes.txt").exists()
+
+
+def test_a_size_too_big_for_memory_is_one_line_before_any_work(
+    clip: Path, starry_night: Path, tmp_path: Path, capsys
+) -> None:
+    for source, output in ((clip, tmp_path / "big.mp4"), (starry_night, tmp_path / "big.png")):
+        assert main([str(source), "--style", str(starry_night), "--size", "100000", "-o", str(output), "-q"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "GiB free; use --size" in err[0], err
+        assert not output.exists() and not work_dir_for(output).exists()
+
+
+def test_the_cli_says_what_it_will_do_before_the_first_frame(clip: Path, starry_night: Path, capsys) -> None:
+    assert main([str(clip), "--style", str(starry_night), *TINY_ARGS, "--frames", "2", "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    first_bar = err.index("stylizing")
+    assert err.index("planning shots") < err.index("clip.mp4: 2 frames at 64x48, 1 shot(s); cpu, float32, 1 threads")
+    assert err.index("1 threads") < first_bar
+    assert "stylizing: 0frame [00:00, ?frame/s, it=1/6]" in err, err  # up during the first frame
+
+
+def test_progress_after_a_resume_tells_the_visits_done_before_apart(
+    clip: Path, starry_night: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out.mp4"
+    render_interrupted(clip, starry_night, output, after=4, **TINY)
+    seen: list[tuple[int, int, int]] = []
+    report = stylize_video(
+        clip, starry_night, output, on_frame=lambda p: seen.append((p.done, p.done_before, p.expected)), **TINY
+    )
+    assert seen == [(done, 4, 10) for done in range(5, 11)]
+    # The summary's total counts the first run's 4 frames too.
+    assert report.rendered == 6 and report.all_runs_render_seconds > report.render_seconds > 0
+
+
+def test_a_resume_on_another_setup_goes_on_and_says_so(clip: Path, starry_night: Path, tmp_path: Path, caplog) -> None:
+    output = tmp_path / "out.mp4"
+    render_interrupted(clip, starry_night, output, after=3, threads=1, **TINY)
+    with caplog.at_level("WARNING", logger="vidstyle"):
+        report = stylize_video(clip, starry_night, output, threads=2, **TINY)
+    assert report.rendered == 7
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "resuming on another setup (threads 1 -> 2)" in warnings[0], warnings
+
+
+def test_the_same_command_twice_gives_the_same_frames(tmp_path: Path, starry_night: Path) -> None:
+    """Real footage, default threads and early stopping (the tolerance), flow on its worker."""
+    clip = SAMPLES / "pens.mp4"
+    frames = []
+    for name in ("first", "second"):
+        output = tmp_path / f"{name}.mp4"
+        args = [str(clip), "--style", str(starry_night), "--size", "64", "--iterations", "20"]
+        assert (
+            main([*args, "--frame-iterations", "10", "--frames", "14", "-o", str(output), "--keep-frames", "-q"]) == 0
+        )
+        frames.append(_frames_of(work_dir_for(output)))
+    assert len(frames[0]) == len(frames[1]) == 14
+    for index, (a, b) in enumerate(zip(*frames, strict=True)):
+        assert np.array_equal(a, b), f"frame {index} differs between two runs of one command"
+
+
+def test_a_disk_too_full_for_the_frames_is_one_line_before_any_work(
+    clip: Path, starry_night: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    # The estimate holds what a render writes: 10 PNG frames at 64x48 ...
+    kept = tmp_path / "kept.mp4"
+    stylize_video(clip, starry_night, kept, keep_frames=True, **TINY)
+    written = sum(path.stat().st_size for path in (work_dir_for(kept) / "frames").iterdir())
+    assert 0 < written <= 10 * 64 * 48 * 3
+    # ... and a disk with less free space than that stops the render before its first frame.
+    import shutil
+
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real_usage(path)._replace(free=50_000))
+    output = tmp_path / "full.mp4"
+    assert main([str(clip), "--style", str(starry_night), *TINY_ARGS, "-o", str(output), "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs about 92 kB for 10 frames at 64x48, and its disk has 50 kB free" in err[0], err
+    assert not output.exists() and not WorkDir(work_dir_for(output)).records()
+
+
 def test_output_size_source_enlarges_to_the_input(clip: Path, starry_night: Path, tmp_path: Path) -> None:
     output = tmp_path / "big.mkv"
     report = stylize_video(clip, starry_night, output, **{**TINY, "size": 32}, output_size="source")
@@ -94,7 +202,7 @@ def test_changed_settings_are_not_mixed_in(clip: Path, starry_night: Path, tmp_p
     output = tmp_path / "out.mp4"
 
     render_interrupted(clip, starry_night, output, after=2, **TINY)
-    with pytest.raises(ResumeMismatchError, match=r"losses.style: 10.0 -> 20.0"):
+    with pytest.raises(ResumeMismatchError, match=r"other settings \(--style-weight: 10.0 -> 20.0\)"):
         stylize_video(clip, starry_night, output, style_weight=20.0, **TINY)
     # Through the CLI: one line, exit 1, and --restart starts over.
     args = [str(clip), "--style", str(starry_night), "-o", str(output), *TINY_ARGS, "--style-weight", "20", "-q"]
@@ -115,6 +223,55 @@ def test_segment_render_keeps_audio_in_sync(tmp_path: Path, starry_night: Path) 
     from tests.clips import audio_onset
 
     assert audio_onset(output) == pytest.approx(0.4, abs=0.003)
+
+
+def _shown_at(path: Path, index: int) -> float:
+    """When a video frame is shown, in the file's own timeline (as players show it)."""
+    import av
+
+    with av.open(str(path)) as container:
+        for position, frame in enumerate(container.decode(video=0)):
+            if position == index:
+                return float(frame.pts * frame.time_base)
+    raise AssertionError(f"{path} has no frame {index}")
+
+
+@pytest.mark.parametrize(
+    ("source_kind", "output_ext"),
+    [("mp4", ".mp4"), ("mp4", ".mov"), ("mp4", ".mkv"), ("mp4", ".webm"), ("webm", ".mp4"), ("webm", ".mkv")],
+)
+def test_audio_stays_in_sync_in_every_container(
+    tmp_path: Path, starry_night: Path, source_kind: str, output_ext: str
+) -> None:
+    """A loud burst starts with frame 25 (1.0 s): it must start with that frame's picture.
+    AAC copied into Matroska keeps its priming (the video starts after it); Opus gets its
+    pre-skip signalled, not played: 6.6 ms late before."""
+    codecs = {"mp4": ("libx264", "aac"), "webm": ("libvpx-vp9", "libopus")}[source_kind]
+    source = make_clip(
+        tmp_path / f"burst.{source_kind}", frames=40, audio_burst_at=1.0, codec=codecs[0], audio=codecs[1]
+    )
+    output = tmp_path / f"out{output_ext}"
+    stylize_video(source, starry_night, output, **{**TINY, "size": 32, "iterations": 2, "frame_iterations": 1})
+    from tests.clips import audio_onset
+
+    offset = audio_onset(output) - _shown_at(output, 25)
+    assert abs(offset) < 0.002, f"audio {offset * 1000:+.1f} ms off in {output_ext}"
+
+
+def test_hdr_input_gets_a_warning_and_probe_says_so(tmp_path: Path, starry_night: Path, caplog, capsys) -> None:
+    clip = make_clip(tmp_path / "hdr.mp4", frames=2, hdr=True, audio=None)
+    with caplog.at_level("WARNING", logger="vidstyle"):
+        stylize_video(clip, starry_night, tmp_path / "out.mp4", **TINY)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "hdr.mp4 is HDR or wide-gamut (pq, bt2020)" in warnings[0], warnings
+    assert main(["probe", str(clip)]) == 0
+    assert "pq transfer, bt2020 primaries (HDR)" in capsys.readouterr().out
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vidstyle"):
+        stylize_video(
+            make_clip(tmp_path / "sdr.mp4", frames=2, audio=None), starry_night, tmp_path / "sdr_out.mp4", **TINY
+        )
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def _panning(painting: Path, step: int) -> Callable[[int], np.ndarray]:
@@ -170,21 +327,51 @@ def test_video_errors_are_one_line(tmp_path: Path, starry_night: Path, capsys) -
     assert "unsupported output type" in capsys.readouterr().err
 
 
-def test_preview_renders_a_short_part_and_estimates_the_full_render(tmp_path: Path, starry_night: Path, capsys) -> None:
-    clip = make_clip(tmp_path / "long.mp4", frames=60, rate=Fraction(25))
-    assert main([str(clip), "--style", str(starry_night), "--preview", "--duration", "0.4"]) == 0
+def test_preview_renders_a_short_part_and_its_advice_renders_the_whole(
+    tmp_path: Path, starry_night: Path, capsys
+) -> None:
+    clip = make_clip(tmp_path / "long.mp4", frames=12, rate=Fraction(25), audio=None)
+    preview_args = [str(clip), "--style", str(starry_night), "--preview", "--duration", "0.2", *TINY_ARGS]
+    assert main(preview_args) == 0
     out = capsys.readouterr().out
     preview = clip.with_name("long.starry_night.preview.mp4")
-    assert len(list(read_frames(preview))) == 10
-    assert not clip.with_name("long.starry_night.mp4").exists()
-    summary = re.search(r"in .+ \(([\d.]+) s/frame", out)
-    estimate = re.search(r"full render estimate: 60 frames at 64x48, about .+ \(([\d.]+) s/frame\)", out)
-    assert summary and estimate, out
-    assert f"To render it: vidstyle {clip} --style {starry_night} --duration 0.4\n" in out
-    # The preview spent 80 + 9 x 20 iterations on 10 frames; the full render's budget is
-    # 200 (coarse-to-fine, about 150 at full size) + 59 x 50 on 60 frames: twice as many a frame.
-    ratio = float(estimate.group(1)) / float(summary.group(1))
-    assert 1.4 < ratio < 3.0, out
+    full = clip.with_name("long.starry_night.mp4")
+    assert len(list(read_frames(preview))) == 5 and not full.exists()
+    assert re.search(r"full render estimate: 12 frames at 64x48, about .+ \([\d.]+ s/frame\)", out), out
+    advice = re.search(r"To render it: (.+)\n", out)
+    assert advice, out
+    command = shlex.split(advice.group(1))
+    assert command == ["vidstyle", str(clip), "--style", str(starry_night), *TINY_ARGS]
+    # The advice renders the whole video to the full output, and leaves the preview be.
+    assert main([*command[1:], "-q"]) == 0
+    assert len(list(read_frames(full))) == 12 and len(list(read_frames(preview))) == 5
+    capsys.readouterr()
+    # A preview again replaces its own earlier preview without -y ...
+    assert main([*preview_args, "--duration", "0.12"]) == 0
+    assert len(list(read_frames(preview))) == 3
+    # ... and its advice never carries -o or -y: it would replace a finished render, or the preview.
+    other = tmp_path / "final.mp4"
+    assert main([*preview_args, "-o", str(other), "-qy"]) == 0
+    capsys.readouterr()
+    assert main([*preview_args, "-y", "--output", str(other), "--frames", "2"]) == 0
+    advice = re.search(r"To render it: (.+)\n", capsys.readouterr().out)
+    assert advice and shlex.split(advice.group(1))[1:] == [str(clip), "--style", str(starry_night), *TINY_ARGS]
+
+
+def test_the_estimate_counts_first_and_later_frames_at_the_measured_step() -> None:
+    job = build_job(["s.jpg"], iterations=200, frame_iterations=50, scales=2)
+    preview_job = build_job(["s.jpg"], quality="preview", frame_iterations=20)
+    # A preview of 10 frames in one shot, whose later frames stopped after 10 of their 20 iterations.
+    preview = VideoReport(
+        output=Path("p.mp4"), width=64, height=48, frames=10, rendered=10, resumed_from=0, cuts=(), seconds=1.0,
+        render_seconds=1.0, mean_iterations=0.0, mean_later_iterations=10.0, mean_warping_error=None,
+        mean_style_loss=0.0, mean_content_loss=0.0,
+    )  # fmt: skip
+    estimate = estimate_full_render(job, preview_job, preview, 60, 128, 96, step_seconds=0.01)
+    # Shots as frequent as in the preview: 6. A first frame: 200 steps at half size (a quarter
+    # of the pixels each) and 100 at full size; a later one half its 50, as in the preview.
+    assert estimate.seconds == pytest.approx((6 * (200 * 0.25 + 100) + 54 * 25) * 0.01)
+    assert estimate.seconds_per_frame == pytest.approx(estimate.seconds / 60)
 
 
 def test_a_render_leaves_the_thread_settings_as_it_found_them(clip: Path, starry_night: Path, tmp_path: Path) -> None:

@@ -86,5 +86,5 @@ def test_edge_margin_reaches_the_network_and_is_checked(starry_night) -> None:
     assert stylizer.objective.margin == 16
     features = stylizer.objective.features(imageops.frame_to_image(frame))
     assert features["relu1_1"].shape[-2:] == (48 + 32, 64 + 32)
-    with pytest.raises(UsageError, match="edge margin"):
+    with pytest.raises(UsageError, match="--edge-margin must be between 0 and 64 px"):
         build_job([starry_night], edge_margin=100)

@@ -290,7 +290,8 @@ def test_output_checks(tmp_path: Path) -> None:
         ("clip.webm", "libvpx-vp9", "yuv420p"),
         ("clip.avi", "mpeg4", "yuv420p"),
         ("clip.mpg", "mpeg2video", "yuv420p"),
-        ("clip.ogv", "libtheora", "yuv420p"),
+        # Theora: PyAV's FFmpeg decodes it but has no encoder; the shipped 1906 film is read
+        # instead (test_theora_ogv_without_frame_rate_metadata).
     ],
 )
 def test_reads_common_containers(tmp_path: Path, name: str, codec: str, pix_fmt: str) -> None:

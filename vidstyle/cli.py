@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shlex
 import signal
 import sys
@@ -13,11 +14,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import NoReturn, get_args
+from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
 from tqdm import tqdm
 
 from vidstyle.config import (
+    DEFAULT_CHUNK_FRAMES,
     PRESETS,
     DeviceName,
     DisPreset,
@@ -32,18 +34,16 @@ from vidstyle.config import (
     build_job,
     cluster_settings,
 )
-from vidstyle.encoder import WEIGHTS_NAMES
 from vidstyle.errors import DeviceError, UsageError, VidstyleError
-from vidstyle.estimate import estimate_full_render
-from vidstyle.image_pipeline import ImageReport, run_image_job
-from vidstyle.imageops import is_image_path
-from vidstyle.metrics import measure_videos
-from vidstyle.pipeline import FrameProgress, VideoReport, run_video_job, video_output_path
-from vidstyle.shots import plan_shots
+from vidstyle.filetypes import is_image_path
 from vidstyle.version import __version__
-from vidstyle.video_io import Segment, expected_frame_count, probe
-from vidstyle.video_writer import EncodeSettings
-from vidstyle.workdir import work_dir_for
+from vidstyle.vgg_layout import WEIGHTS_NAMES
+
+# The modules that do the work (torch, OpenCV, PyAV) are imported where work starts, so that
+# --help and a usage error answer at once.
+if TYPE_CHECKING:
+    from vidstyle.pipeline import FrameProgress, VideoReport
+    from vidstyle.video_io import Segment
 
 # --preview renders this much unless --duration or --frames says otherwise.
 PREVIEW_SECONDS = Fraction(3)
@@ -54,7 +54,11 @@ log = logging.getLogger("vidstyle")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line, exit 2."""
+    """argparse that reports a usage error in one line, exit 2. Options are spelled out
+    (no abbreviations), so that a preview's advice can drop the preview's own options."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -104,6 +108,9 @@ examples:
   {PROG} clip.mp4 --style monet.jpg --preview        3 s, small and quick, with an estimate of the full render
   {PROG} clip.mp4 --style monet.jpg --start 1:20 --duration 10 -o part.mp4
   {PROG} photo.jpg --style a.jpg b.jpg --style-weights 0.7 0.3 -o out.png
+  {PROG} clip.mp4 --style monet.jpg --preserve-colors      keep the clip's colours (a red pen stays red)
+  {PROG} clip.mp4 --style monet.jpg --content-weight 3     more of the clip's shapes, less of the painting
+  {PROG} clip.mp4 --style monet.jpg --ray auto             shots in parallel on a Ray cluster
   {PROG} probe clip.mp4                              what a video file holds
   {PROG} metrics clip.mp4 clip.monet.mp4 --style monet.jpg   how steady and how stylized
 
@@ -202,6 +209,13 @@ An interrupted video render resumes when the same command is run again.""",
     video.add_argument(
         "--ray-cpus-per-task", type=int, metavar="N", help="CPU threads each shot's task gets (default 1)"
     )
+    video.add_argument(
+        "--chunk-frames",
+        type=int,
+        metavar="N",
+        help="split shots longer than N frames into chunks that render in parallel, their seams repaired "
+        f"(default: {DEFAULT_CHUNK_FRAMES} with --ray, else whole shots; 0 whole shots)",
+    )
 
     temporal = parser.add_argument_group("steadiness in time (Ruder et al.)")
     temporal.add_argument(
@@ -285,7 +299,9 @@ def build_metrics_parser() -> argparse.ArgumentParser:
         prog=f"{PROG} metrics",
         description="How steady and how stylized a stylized video is, against its source.",
         epilog="The warping error compares each stylized frame with the previous one warped along the "
-        "source's optical flow, where that flow is reliable (Ruder et al. 2016); lower is steadier.",
+        "source's optical flow, where that flow is reliable (Ruder et al. 2016); lower is steadier. It is the "
+        "measure a render prints, there taken on its lossless frames before encoding: on an encoded file it "
+        "reads higher by what the compression adds.",
     )
     parser.add_argument("source", type=Path, help="the original video")
     parser.add_argument("stylized", type=Path, help="the stylized video")
@@ -306,6 +322,9 @@ def build_metrics_parser() -> argparse.ArgumentParser:
 
 def _run_metrics(argv: Sequence[str]) -> int:
     args = build_metrics_parser().parse_args(argv)
+    from vidstyle.metrics import measure_videos
+    from vidstyle.video_io import Segment
+
     if args.every < 1:
         raise UsageError("--every must be at least 1")
     temporal = TemporalSettings(cut_threshold=args.cut_threshold) if args.cut_threshold is not None else None
@@ -329,7 +348,7 @@ def _run_metrics(argv: Sequence[str]) -> int:
         ("frames", f"{result.frames} at {result.width}x{result.height}"),
         (
             "warping error",
-            f"{number(result.warping_error, '.3e')} (mean over {len(result.warping_errors)} frame pairs)",
+            f"{number(result.warping_error, '.3e')} (mean over {len(result.warping_errors)} frame pairs of this file)",
         ),
         ("style loss", number(result.style_loss, ".4f") + ("" if args.style else " (give --style to measure)")),
         ("content loss", number(result.content_loss, ".4f")),
@@ -369,16 +388,33 @@ class _LazyBar:
     def __init__(self, unit: str, desc: str, quiet: bool) -> None:
         self.unit, self.desc, self.quiet = unit, desc, quiet
         self.bar: tqdm | None = None
+        self.shown = 0.0  # when working() last refreshed the bar
 
-    def update_to(self, done: int, total: int, **postfix: str) -> None:
+    def update_to(self, done: int, total: int | None, postfix: dict[str, str], *, initial: int = 0) -> None:
+        """Show ``done`` of ``total``; the rate counts what was done since the bar appeared
+        beyond ``initial`` (what an interrupted run had done)."""
         if self.quiet:
             return
         if self.bar is None:
             self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, dynamic_ncols=True, file=sys.stderr)
         self.bar.total = total
+        self.bar.initial = initial
         self.bar.n = done
         self.bar.set_postfix(postfix, refresh=False)
         self.bar.refresh()
+
+    def working(self, postfix: dict[str, str]) -> None:
+        """Show the bar (from the first iteration, before a frame is done), at most twice a second."""
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.update_to(0, None, postfix)
+        elif time.monotonic() - self.shown > 0.5:
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.refresh()
+        else:
+            return
+        self.shown = time.monotonic()
 
     def close(self) -> None:
         if self.bar is not None:
@@ -402,13 +438,15 @@ def _job_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _run_image(args: argparse.Namespace) -> int:
+    from vidstyle.image_pipeline import run_image_job
+
     job = build_job(args.style, **_job_options(args))
     with _progress("it", "stylizing", args.quiet) as bar:
 
         def on_step(done: int, planned: int, loss: float) -> None:
-            bar.update_to(done, planned, loss=f"{loss:.4g}")
+            bar.update_to(done, planned, {"loss": f"{loss:.4g}"})
 
-        report: ImageReport = run_image_job(args.input, job, args.output, overwrite=args.overwrite, on_step=on_step)
+        report = run_image_job(args.input, job, args.output, overwrite=args.overwrite, on_step=on_step)
     if not args.quiet:
         parts = report.losses
         print(
@@ -422,6 +460,8 @@ def _run_image(args: argparse.Namespace) -> int:
 
 
 def _segment(args: argparse.Namespace) -> Segment:
+    from vidstyle.video_io import Segment
+
     duration = args.duration
     if args.preview and duration is None and args.frames is None:
         duration = PREVIEW_SECONDS
@@ -429,6 +469,10 @@ def _segment(args: argparse.Namespace) -> Segment:
 
 
 def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from vidstyle.pipeline import run_video_job, video_output_path
+    from vidstyle.video_writer import EncodeSettings
+    from vidstyle.workdir import work_dir_for
+
     options = _job_options(args)
     if args.no_cut_detection:
         options["cut_threshold"] = 0.0
@@ -441,7 +485,11 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
         def on_frame(progress: FrameProgress) -> None:
             record = progress.record
-            bar.update_to(progress.done, progress.expected, s_frame=f"{record.seconds:.1f}", it=str(record.iterations))
+            postfix = {"s_frame": f"{record.seconds:.1f}", "it": str(record.iterations)}
+            bar.update_to(progress.done, progress.expected, postfix, initial=progress.done_before)
+
+        def on_step(done: int, planned: int, loss: float) -> None:
+            bar.working({"it": f"{done}/{planned}"})
 
         try:
             report = run_video_job(
@@ -455,6 +503,7 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 restart=args.restart,
                 preview=args.preview,
                 on_frame=on_frame,
+                on_step=on_step,
                 cluster=cluster_settings(args.ray, args.ray_cpus_per_task),
             )
         except KeyboardInterrupt:
@@ -484,9 +533,14 @@ def _duration_text(seconds: float) -> str:
 
 
 def _print_video_summary(report: VideoReport) -> None:
-    resumed = f", resumed at frame {report.resumed_from}" if report.resumed_from else ""
+    resumed = ""
+    if report.resumed_from:
+        total = _duration_text(report.all_runs_render_seconds)
+        resumed = f", resumed at frame {report.resumed_from}: {total} of rendering over all runs"
     cuts = f"; shot cuts at frames {', '.join(map(str, report.cuts))}" if report.cuts else ""
-    steadiness = f"; warping error {report.mean_warping_error:.2e}" if report.mean_warping_error is not None else ""
+    steadiness = ""
+    if report.mean_warping_error is not None:
+        steadiness = f"; warping error {report.mean_warping_error:.2e} before encoding"
     print(
         f"{report.output}  {report.frames} frames at {report.width}x{report.height} in "
         f"{_duration_text(report.seconds)} ({report.seconds_per_frame:.1f} s/frame, "
@@ -495,19 +549,50 @@ def _print_video_summary(report: VideoReport) -> None:
 
 
 def _print_estimate(args: argparse.Namespace, argv: Sequence[str], job: Job, preview: Job, report: VideoReport) -> None:
+    from vidstyle.estimate import estimate_full_render
+    from vidstyle.video_io import Segment, expected_frame_count, probe
+
     info = probe(args.input)
     width, height = job.processing_size(info.width, info.height, still=False)
     frames = expected_frame_count(info, Segment(start=args.start or Fraction(0)))
     estimate = estimate_full_render(job, preview, report, frames, width, height)
-    command = shlex.join(a for a in argv if a != "--preview")
+    command = shlex.join(full_render_command(argv))
     print(
         f"full render estimate: {frames} frames at {width}x{height}, about {_duration_text(estimate.seconds)} "
         f"({estimate.seconds_per_frame:.1f} s/frame) on this machine. To render it: {PROG} {command}"
     )
 
 
+# What a preview's advice leaves out, with how many values follow each: the preview's own
+# part and output, and -y, which would let the advice replace a finished render or the preview.
+_PREVIEW_ONLY = {"--preview": 0, "--duration": 1, "--frames": 1, "-o": 1, "--output": 1, "-y": 0, "--overwrite": 0}
+
+
+def full_render_command(argv: Sequence[str]) -> list[str]:
+    """A preview's command line, made the full render's: the whole video to its default output."""
+    command: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        name = token.split("=", 1)[0]
+        if name in _PREVIEW_ONLY:
+            if _PREVIEW_ONLY[name] and "=" not in token:
+                next(tokens, None)
+            continue
+        if token.startswith("-o") and not token.startswith("--"):
+            continue  # -oFILE
+        if re.fullmatch(r"-[a-zA-Z]+", token) and "y" in token:  # -qy: short flags together
+            token = token.replace("y", "")
+            if token == "-":
+                continue
+        command.append(token)
+    return command
+
+
 def _run_probe(argv: Sequence[str]) -> int:
     args = build_probe_parser().parse_args(argv)
+    from vidstyle.shots import plan_shots
+    from vidstyle.video_io import Segment, probe
+
     info = probe(args.file)
     rate = f"{float(info.frame_rate):.3f} fps ({info.frame_rate})" if info.frame_rate else "unknown"
     count = f"{info.frame_count}" + ("" if info.frame_count_exact else " (estimate)")
@@ -516,6 +601,7 @@ def _run_probe(argv: Sequence[str]) -> int:
         ("file", str(info.path)),
         ("container", info.container),
         ("video", f"{info.codec}, {info.pixel_format}, {info.color_range} range"),
+        ("colour", f"{info.transfer} transfer, {info.primaries} primaries" + (" (HDR)" if info.hdr else "")),
         (
             "size",
             f"{info.width}x{info.height}" + (f" (rotated {info.rotation} deg for display)" if info.rotation else ""),
@@ -552,7 +638,10 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def _reject_video_options(args: argparse.Namespace) -> None:
-    video_only = ("preview", "start", "duration", "frames", "crf", "keep_frames", "restart", "ray", "ray_cpus_per_task")
+    video_only = (
+        "preview", "start", "duration", "frames", "crf", "keep_frames", "restart", "ray", "ray_cpus_per_task",
+        "chunk_frames",
+    )  # fmt: skip
     given = [f"--{name.replace('_', '-')}" for name in video_only if getattr(args, name) not in (None, False)]
     if given:
         raise UsageError(f"{', '.join(given)} only apply to video input")

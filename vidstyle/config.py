@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
-from vidstyle.encoder import LAYER_NAMES, WeightsName
 from vidstyle.errors import UsageError
-from vidstyle.imageops import fit_long_side
+from vidstyle.sizes import fit_long_side
+from vidstyle.vgg_layout import LAYER_NAMES, WeightsName
 
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 PrecisionName = Literal["auto", "fp32", "bf16", "fp16"]
@@ -31,6 +31,12 @@ MIN_SIDE = 16
 # Ruder et al. ran up to 100 passes of a few iterations; past 16 a default budget gives each
 # pass fewer than 4 iterations, too few for L-BFGS to build its curvature history.
 MAX_PASSES = 16
+# --chunk-frames: a chunk must hold more than a seam's handover (temporal.HANDOVER_FRAMES).
+# On a cluster, shots longer than the default are split. Each chunk costs a fresh start and
+# each seam 8 re-visits (benchmarks/bench_chunks.py): at 200 frames a chunk, about 5% more
+# evaluations, and 8 s of 25 fps video per worker.
+MIN_CHUNK_FRAMES = 24
+DEFAULT_CHUNK_FRAMES = 200
 
 
 def check_choice(name: str, value: object, literal: object) -> None:
@@ -38,6 +44,10 @@ def check_choice(name: str, value: object, literal: object) -> None:
     choices = get_args(literal)
     if value not in choices:
         raise UsageError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
@@ -59,7 +69,7 @@ class LossWeights:
 
     def __post_init__(self) -> None:
         for name in ("content", "style", "tv", "temporal"):
-            _check_positive(f"{name} weight", getattr(self, name), allow_zero=True)
+            _check_positive(f"--{name}-weight", getattr(self, name), allow_zero=True)
         if self.content == 0 and self.style == 0:
             raise UsageError("content and style weights cannot both be zero")
         for layer in (self.content_layer, *self.style_layers):
@@ -94,15 +104,15 @@ class OptimizerSettings:
     history_size: int = 50
 
     def __post_init__(self) -> None:
-        check_choice("optimizer", self.optimizer, OptimizerName)
+        check_choice("--optimizer", self.optimizer, OptimizerName)
         if self.iterations < 1 or self.later_iterations < 1:
-            raise UsageError("iterations must be at least 1")
-        _check_positive("tolerance", self.tolerance, allow_zero=True)
+            raise UsageError("--iterations and --frame-iterations must be at least 1")
+        _check_positive("--tolerance", self.tolerance, allow_zero=True)
         if self.window < 1:
             raise UsageError("the convergence window must be at least 1 iteration")
         if not 1 <= self.scales <= 4:
-            raise UsageError(f"scales must be between 1 and 4; got {self.scales}")
-        _check_positive("learning rate", self.learning_rate)
+            raise UsageError(f"--scales must be between 1 and 4; got {self.scales}")
+        _check_positive("--lr", self.learning_rate)
         if self.history_size < 1:
             raise UsageError("history size must be at least 1")
 
@@ -120,10 +130,11 @@ class StyleSettings:
         if not self.paths:
             raise UsageError("at least one style image is needed")
         if self.blend and len(self.blend) != len(self.paths):
-            raise UsageError(f"{len(self.blend)} style weights given for {len(self.paths)} style images")
+            given, images = _count(len(self.blend), "weight"), _count(len(self.paths), "style image")
+            raise UsageError(f"--style-weights: {given} for {images}")
         if any(weight < 0 for weight in self.blend) or (self.blend and sum(self.blend) <= 0):
-            raise UsageError("style weights must be zero or more, and not all zero")
-        _check_positive("style scale", self.scale)
+            raise UsageError("--style-weights must be zero or more, and not all zero")
+        _check_positive("--style-scale", self.scale)
 
     @property
     def normalized_blend(self) -> tuple[float, ...]:
@@ -154,13 +165,13 @@ class EngineSettings:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        check_choice("device", self.device, DeviceName)
+        check_choice("--device", self.device, DeviceName)
         if self.threads is not None and self.threads < 1:
-            raise UsageError(f"threads must be at least 1; got {self.threads}")
-        check_choice("precision", self.precision, PrecisionName)
-        check_choice("weights", self.weights, WeightsName)
+            raise UsageError(f"--threads must be at least 1; got {self.threads}")
+        check_choice("--precision", self.precision, PrecisionName)
+        check_choice("--weights", self.weights, WeightsName)
         if not 0 <= self.edge_margin <= 64:
-            raise UsageError(f"edge margin must be between 0 and 64 px; got {self.edge_margin}")
+            raise UsageError(f"--edge-margin must be between 0 and 64 px; got {self.edge_margin}")
 
 
 @dataclass(frozen=True)
@@ -173,7 +184,9 @@ class TemporalSettings:
     cut in the 1906 film leaves 5% reliable; within a shot, never less than 36% there (grain
     and flicker) or 63% in pens.mp4. ``passes`` > 1 runs Ruder et al.'s multi-pass algorithm
     over each shot, the budget shared out over the passes; ``loop`` makes the last frame
-    flow into the first.
+    flow into the first. ``chunk_frames`` splits longer shots into chunks that render apart,
+    their seams repaired (``work_units.py``): 0 keeps shots whole, None chooses (whole shots
+    on one machine, ``DEFAULT_CHUNK_FRAMES`` on a cluster).
     """
 
     flow: FlowMethod = "dis"
@@ -187,22 +200,26 @@ class TemporalSettings:
     cut_threshold: float = 0.15
     passes: int = 1
     loop: bool = False
+    chunk_frames: int | None = None
 
     def __post_init__(self) -> None:
-        check_choice("flow", self.flow, FlowMethod)
-        check_choice("flow preset", self.dis_preset, DisPreset)
-        check_choice("temporal init", self.init, TemporalInit)
+        check_choice("--flow", self.flow, FlowMethod)
+        check_choice("--flow-preset", self.dis_preset, DisPreset)
+        check_choice("--temporal-init", self.init, TemporalInit)
         if not self.long_term or any(offset < 1 for offset in self.long_term):
-            raise UsageError("long-term offsets must be whole numbers of frames, 1 or more")
+            raise UsageError("--long-term offsets must be whole numbers of frames, 1 or more")
         if tuple(sorted(set(self.long_term))) != self.long_term:
-            raise UsageError("long-term offsets must be given in increasing order without repeats")
+            raise UsageError("--long-term offsets must be given in increasing order without repeats")
         if self.long_term[0] != 1:
             # Ruder et al.'s sets always hold the next frame: it is also where a frame starts from.
-            raise UsageError(f"long-term offsets start at 1, the next frame (e.g. 1,2,4); got {self.long_term}")
+            raise UsageError(f"--long-term offsets start at 1, the next frame (e.g. 1,2,4); got {self.long_term}")
         if not 0 <= self.cut_threshold < 1:
-            raise UsageError(f"cut threshold must be at least 0 and below 1; got {self.cut_threshold}")
+            raise UsageError(f"--cut-threshold must be at least 0 and below 1; got {self.cut_threshold}")
         if not 1 <= self.passes <= MAX_PASSES:
-            raise UsageError(f"passes must be between 1 and {MAX_PASSES}; got {self.passes}")
+            raise UsageError(f"--passes must be between 1 and {MAX_PASSES}; got {self.passes}")
+        if self.chunk_frames not in (None, 0) and not (self.chunk_frames or 0) >= MIN_CHUNK_FRAMES:
+            minimum = MIN_CHUNK_FRAMES
+            raise UsageError(f"--chunk-frames must be 0 (whole shots) or at least {minimum}; got {self.chunk_frames}")
 
 
 @dataclass(frozen=True)
@@ -218,7 +235,7 @@ class ClusterSettings:
         if not self.address.strip():
             raise UsageError("--ray needs local, auto or a cluster address")
         if self.cpus_per_task < 1:
-            raise UsageError(f"CPUs per Ray task must be at least 1; got {self.cpus_per_task}")
+            raise UsageError(f"--ray-cpus-per-task must be at least 1; got {self.cpus_per_task}")
 
 
 def cluster_settings(address: str | None, cpus_per_task: int | None) -> ClusterSettings | None:
@@ -271,10 +288,10 @@ class Job:
     engine: EngineSettings = field(default_factory=EngineSettings)
 
     def __post_init__(self) -> None:
-        check_choice("quality", self.quality, QualityName)
-        check_choice("output size", self.output_size, OutputSizeName)
+        check_choice("--quality", self.quality, QualityName)
+        check_choice("--output-size", self.output_size, OutputSizeName)
         if self.size is not None and self.size < 16:
-            raise UsageError(f"size must be at least 16 px; got {self.size}")
+            raise UsageError(f"--size must be at least 16 px; got {self.size}")
         if self.init not in ("content", "random") and not Path(self.init).is_file():
             raise UsageError(f"--init must be content, random or an image file; {self.init!r} is none of these")
 
@@ -315,6 +332,7 @@ _OPTION_ROUTES: dict[str, tuple[str, str]] = {
     "cut_threshold": ("temporal", "cut_threshold"),
     "passes": ("temporal", "passes"),
     "loop": ("temporal", "loop"),
+    "chunk_frames": ("temporal", "chunk_frames"),
     "device": ("engine", "device"),
     "precision": ("engine", "precision"),
     "weights": ("engine", "weights"),
@@ -327,6 +345,19 @@ _OPTION_ROUTES: dict[str, tuple[str, str]] = {
     "output_size": ("job", "output_size"),
 }
 JOB_OPTIONS: frozenset[str] = frozenset(_OPTION_ROUTES)
+
+
+def option_flag(name: str) -> str:
+    """The command line's spelling of a flat option name."""
+    return {"learning_rate": "--lr"}.get(name, "--" + name.replace("_", "-"))
+
+
+def option_of_field(group: str, field_name: str) -> str | None:
+    """The flag that sets a field of the Job (``("losses", "style")`` -> ``--style-weight``)."""
+    for name, route in _OPTION_ROUTES.items():
+        if route == (group, field_name):
+            return option_flag(name)
+    return None
 
 
 def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: object) -> Job:
@@ -346,7 +377,7 @@ def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: obje
         group, field_name = _OPTION_ROUTES[name]
         groups[group][field_name] = tuple(value) if isinstance(value, list) else value
     quality = groups["job"].get("quality", "normal")
-    check_choice("quality", quality, QualityName)
+    check_choice("--quality", quality, QualityName)
     preset = PRESETS[quality]  # type: ignore[index]
     for field_name in ("iterations", "later_iterations", "tolerance", "scales"):
         groups["optimizer"].setdefault(field_name, getattr(preset, field_name))

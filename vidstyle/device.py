@@ -118,6 +118,11 @@ def check_frame_fits(device: torch.device, width: int, height: int) -> None:
     )
 
 
+def network_threads(threads: int | None) -> int:
+    """The network's CPU threads: ``threads``, or every core this process may use."""
+    return threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 def configure_threads(device: torch.device, threads: int | None = None) -> int:
     """Threads for a video render; returns how many flow workers to run beside the network.
 
@@ -126,7 +131,7 @@ def configure_threads(device: torch.device, threads: int | None = None) -> int:
     core too. On a GPU the cores are free: up to four flow workers (so that flow keeps pace
     with frames that take a fraction of a second) share them.
     """
-    cores = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    cores = network_threads(threads)
     torch.set_num_threads(cores)
     if device.type == "cpu":
         cv2.setNumThreads(1)

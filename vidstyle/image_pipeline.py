@@ -10,8 +10,9 @@ from pathlib import Path
 
 from vidstyle import imageops
 from vidstyle.config import Job, build_job
-from vidstyle.device import render_threads
+from vidstyle.device import check_frame_fits, render_threads, resolve_device
 from vidstyle.errors import OutputPathError
+from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS
 from vidstyle.optimize import LossParts, StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, write_bytes_atomically
 from vidstyle.stylizer import Stylizer
@@ -34,10 +35,10 @@ class ImageReport:
 def image_output_path(source: Path, job: Job, output: Path | None) -> Path:
     """The output to write: the given one, or ``photo.starry_night.jpg`` beside the input."""
     if output is None:
-        extension = source.suffix.lower() if source.suffix.lower() in imageops.WRITABLE_IMAGE_EXTENSIONS else ".png"
+        extension = source.suffix.lower() if source.suffix.lower() in WRITABLE_IMAGE_EXTENSIONS else ".png"
         return default_output_path(source, job.style.paths, extension)
-    if output.suffix.lower() not in imageops.WRITABLE_IMAGE_EXTENSIONS:
-        kinds = ", ".join(imageops.WRITABLE_IMAGE_EXTENSIONS)
+    if output.suffix.lower() not in WRITABLE_IMAGE_EXTENSIONS:
+        kinds = ", ".join(WRITABLE_IMAGE_EXTENSIONS)
         raise OutputPathError(f"{output}: an image input needs an image output ({kinds})")
     return output
 
@@ -61,6 +62,7 @@ def run_image_job(
     wanted = job.size or max(job.processing_size(100_000, 100_000, still=True))
     source_frame = imageops.read_image(source, max_long_side=wanted if job.output_size == "processing" else None)
     width, height = job.processing_size(source_frame.shape[1], source_frame.shape[0], still=True)
+    check_frame_fits(resolve_device(job.engine.device), width, height)  # before anything that size is made
     frame = imageops.resize_frame(source_frame, width, height)
     stylizer = Stylizer(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=frame

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,19 @@ def check_output_path(output: Path, *, inputs: tuple[Path, ...], overwrite: bool
         raise OutputPathError(f"{output}: no permission to write in {parent}")
 
 
+_PARTIAL = ".partial"
+
+
+def remove_stale_partials(output: Path) -> None:
+    """Delete what a killed run left of its temporary files for ``output`` (``temporary_output``'s
+    names: a dot, the stem, mkstemp's 8 characters, ``.partial`` and the extension)."""
+    pattern = re.compile(rf"\.{re.escape(output.stem)}\.[a-z0-9_]{{8}}{_PARTIAL}{re.escape(output.suffix)}")
+    with contextlib.suppress(OSError):
+        for entry in output.parent.iterdir():
+            if pattern.fullmatch(entry.name) and entry.is_file():
+                entry.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def temporary_output(output: Path) -> Iterator[Path]:
     """A temporary path beside ``output`` (same extension) that replaces it on success.
@@ -36,7 +50,7 @@ def temporary_output(output: Path) -> Iterator[Path]:
     The temporary file lives in the same folder, so the final rename is atomic; on any
     exception (Ctrl-C included) it is removed and ``output`` is left as it was.
     """
-    handle, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=f".partial{output.suffix}", dir=output.parent)
+    handle, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=_PARTIAL + output.suffix, dir=output.parent)
     os.close(handle)
     temp = Path(name)
     try:

@@ -11,33 +11,38 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
+import cv2
 import numpy as np
+import torch
 
 from vidstyle import imageops
-from vidstyle.config import ClusterSettings, Job, build_job, cluster_settings
-from vidstyle.device import check_frame_fits, render_threads
+from vidstyle.config import DEFAULT_CHUNK_FRAMES, ClusterSettings, Job, build_job, cluster_settings
+from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device
 from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
+from vidstyle.filetypes import IMAGE_EXTENSIONS
 from vidstyle.optimize import StepCallback
-from vidstyle.outputs import check_output_path, default_output_path
+from vidstyle.outputs import check_output_path, default_output_path, remove_stale_partials
 from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.shot_render import RenderedVisit, SourceFrames, loop_closing, render_shot
+from vidstyle.shot_render import RenderedVisit, SourceFrames, render_unit
 from vidstyle.shots import Shot, ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import LoopClosing
 from vidstyle.version import __version__
 from vidstyle.video_io import Segment, VideoInfo, probe, read_frames, stream_metadata
 from vidstyle.video_writer import VIDEO_EXTENSIONS, EncodeSettings, VideoWriter, container_plan
-from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, work_dir_for
+from vidstyle.work_units import WorkUnit, planner_for, waits_for, work_units
+from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, saved_setting, work_dir_for
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +51,21 @@ FrameCallback = Callable[["FrameProgress"], None]
 
 @dataclass(frozen=True)
 class FrameProgress:
-    """Reported after each frame visit: its record, how many visits are done (from earlier
-    runs too), and how many the render makes (frames x passes)."""
+    """Reported after each frame visit: its record, how many visits are done (``done_before``
+    by earlier runs, and this run's), and how many the render makes (frames x passes, and
+    the re-visits of seams and the loop)."""
 
     record: FrameRecord
     done: int
     expected: int
-    resumed: bool
+    done_before: int
 
 
 @dataclass(frozen=True)
 class VideoReport:
     """What a video render did.
 
-    ``tasks``: with Ray, when and where each shot's task ran.
+    ``tasks``: with Ray, when and where each work unit's task ran.
     ``visits``: the frame visits the whole render makes (frames x passes, the loop's
     re-visits); ``rendered``: those this run made (all, when not resumed), and
     ``evaluations`` the loss evaluations they made;
@@ -85,6 +91,7 @@ class VideoReport:
     visits: int = 0
     evaluations: int = 0
     tasks: tuple[TaskRun, ...] = ()
+    all_runs_render_seconds: float = 0.0  # rendering time of every visit, earlier runs' included
 
     @property
     def seconds_per_frame(self) -> float:
@@ -124,12 +131,26 @@ def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int]
     }
 
 
+def _setup(threads: int) -> dict[str, Any]:
+    """What makes a render repeat itself bit for bit, beyond its settings: the machine, the
+    network's threads (they set the order of a sum's terms) and the libraries' versions."""
+    return {
+        "machine": f"{platform.node()} ({platform.machine()})",
+        "threads": threads,
+        "torch": torch.__version__,
+        "opencv": cv2.__version__,
+        "av": av.__version__,
+        "numpy": np.__version__,
+    }
+
+
 def _shot_plan(work: WorkDir, info: VideoInfo, segment: Segment, job: Job) -> tuple[ShotPlan, int]:
     """The work directory's shot plan, or a new one (a pre-pass over the segment) saved
     there; and how many frames that decoded."""
     saved = work.load_shot_plan()
     if saved is not None:
         return ShotPlan.from_json(saved), 0
+    log.info("planning shots: a quick pass over the frames at low resolution")
     plan = plan_shots(info.path, segment, job.temporal, info.frame_rate)
     if plan.frame_count == 0:
         raise NoFramesError(f"{info.path}: no frames to stylize")
@@ -161,27 +182,58 @@ def run_video_job(
     started = time.perf_counter()
     segment = segment or Segment()
     info = probe(source)
+    if info.hdr:
+        log.warning(
+            "%s is HDR or wide-gamut (%s); vidstyle reads every video as SDR BT.709, so its colours will look "
+            "washed out. Tone-map it to BT.709 first, e.g. ffmpeg -i IN -vf "
+            "zscale=t=linear:npl=100,tonemap=hable,zscale=p=bt709:t=bt709:m=bt709,format=yuv420p OUT",
+            source.name,
+            info.hdr,
+        )
+    # A preview may replace its own earlier preview (the default .preview file), nothing else.
+    overwrite = overwrite or (preview and output is None)
     output = video_output_path(source, job, output, preview=preview)
     check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
+    remove_stale_partials(output)
     for style_path in job.style.paths:
         imageops.read_image(style_path, max_long_side=16)  # fail fast on a bad style file
     if cluster is not None:
         connect(cluster.address)  # fail fast: Ray missing, or no cluster there
+    job = _choose_chunking(job, cluster, work_dir_for(output), restart=restart)
     width, height = job.processing_size(info.width, info.height, still=False)
+    check_frame_fits(resolve_device(job.engine.device), width, height)  # before anything that size is made
     reference = _first_content(info, segment, (width, height)) if job.style.preserve_colors else None
     stylizer = Stylizer(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=reference
     )
-    check_frame_fits(stylizer.device, width, height)
-    work = WorkDir.open(work_dir_for(output), _manifest(info, job, segment, (width, height), stylizer), restart=restart)
+    threads = cluster.cpus_per_task if cluster is not None else network_threads(job.engine.threads)
+    work = WorkDir.open(
+        work_dir_for(output),
+        _manifest(info, job, segment, (width, height), stylizer),
+        setup=_setup(threads),
+        restart=restart,
+    )
     plan, planning_decoded = _shot_plan(work, info, segment, job)
-    log.info("%d frames in %d shot(s)", plan.frame_count, len(plan.shots))
+    units = work_units(job, plan)
+    expected = sum(len(list(planner_for(job, plan, unit).visits())) for unit in units)
+    chunks = sum(1 for unit in units if unit.handover is None)
+    log.info(
+        "%s: %d frames at %dx%d, %d shot(s)%s; %s, %s, %d threads",
+        source.name,
+        plan.frame_count,
+        width,
+        height,
+        len(plan.shots),
+        f" in {chunks} chunks" if chunks > len(plan.shots) else "",
+        stylizer.device.type,
+        str(stylizer.compute_dtype).removeprefix("torch.") if stylizer.compute_dtype else "float32",
+        threads,
+    )
     for name, text in plan.describe():
         log.debug("%s: %s", name, text)
     records = work.records()
+    work.check_space(plan.frame_count - len(records), width, height)
     passes = job.temporal.passes
-    closing = loop_closing(job, plan)
-    expected = plan.frame_count * passes - len(plan.flashes) * (passes - 1) + (len(closing.frames) if closing else 0)
     done_before = sum(r.pass_number for r in records.values())
     unfinished = (i for i in range(plan.frame_count) if i not in records or records[i].pass_number < passes)
     resume_from = min(unfinished, default=plan.frame_count)
@@ -199,16 +251,23 @@ def run_video_job(
         evaluations += record.iterations
         if on_frame is not None:
             done = done_before + rendered
-            on_frame(FrameProgress(record, done=done, expected=expected, resumed=bool(done_before)))
-
-    def finish_shot(shot: Shot) -> None:
-        work.finish_shot({"shot": shot.number, "start": shot.start, "stop": shot.stop})
+            on_frame(FrameProgress(record, done=done, expected=expected, done_before=done_before))
 
     finished = work.finished_shots()
-    shots = [shot for shot in plan.shots if shot.number not in finished]
+    units = [unit for unit in units if unit.shot.number not in finished]
+    units_left = Counter(unit.shot.number for unit in units)
+
+    def finish_unit(position: int) -> None:
+        """A shot is finished when its last unit is."""
+        shot = units[position].shot
+        units_left[shot.number] -= 1
+        if units_left[shot.number] == 0:
+            work.finish_shot({"shot": shot.number, "start": shot.start, "stop": shot.stop})
+
     tasks: list[TaskRun] = []
-    for shot in shots:
-        _forget_unreadable_frames(work, records, shot)
+    for shot in plan.shots:
+        if shot.number not in finished:
+            _forget_unreadable_frames(work, records, shot)
     if cluster is not None:
 
         def land(frame: np.ndarray, record: FrameRecord) -> None:
@@ -220,15 +279,15 @@ def run_video_job(
             job,
             stylizer,
             source_frames,
-            shots,
+            units,
+            waits_for(job, plan, units),
             passes_done={index: record.pass_number for index, record in records.items()},
             load_output=work.load,
-            closing=closing,
             on_visit=land,
-            on_shot=finish_shot,
+            on_unit=finish_unit,
         )
     else:
-        _render_here(shots, job, stylizer, source_frames, work, records, closing, report, finish_shot, on_step)
+        _render_here(units, job, stylizer, source_frames, work, records, report, finish_unit, on_step)
     _encode(info, segment, plan.pts, work, output, job, encode or EncodeSettings(), (width, height))
     final = [records[i] for i in range(plan.frame_count)]
     visits = work.visit_records()
@@ -246,6 +305,7 @@ def run_video_job(
         cuts=plan.cuts,
         seconds=time.perf_counter() - started,
         render_seconds=render_seconds,
+        all_runs_render_seconds=sum(r.seconds for r in visits),
         mean_iterations=sum(r.iterations for r in visits) / plan.frame_count,
         mean_later_iterations=float(np.mean(later)) if later else None,
         mean_warping_error=float(np.mean(errors)) if errors else None,
@@ -259,18 +319,17 @@ def run_video_job(
 
 
 def _render_here(
-    shots: list[Shot],
+    units: list[WorkUnit],
     job: Job,
     stylizer: Stylizer,
     source: SourceFrames,
     work: WorkDir,
     records: dict[int, FrameRecord],
-    closing: LoopClosing | None,
     report: Callable[[FrameRecord], None],
-    finish_shot: Callable[[Shot], None],
+    finish_unit: Callable[[int], None],
     on_step: StepCallback | None,
 ) -> None:
-    """Render ``shots`` one after another in this process."""
+    """Render ``units`` one after another in this process."""
     # On an accelerator the next frame's optimization starts while a worker saves this one
     # (PNG, log line) and measures its warping error: the GPU would idle meanwhile. On the CPU
     # that costs a few hundredths of a frame's time, and saving in step keeps progress prompt.
@@ -286,15 +345,14 @@ def _render_here(
         MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver,
     ):
-        for shot in shots:
-            rendering = render_shot(
+        for position, unit in enumerate(units):
+            rendering = render_unit(
                 job,
                 stylizer,
                 source,
-                shot,
+                unit,
                 passes_done={index: record.pass_number for index, record in records.items()},
                 load_output=work.load,
-                closing=closing,
                 prefetch=prefetch,
                 on_step=on_step,
             )
@@ -302,7 +360,18 @@ def _render_here(
                 saving.append(saver.submit(_save_visit, work, visit))
                 report_saved(lag)
             report_saved(0)
-            finish_shot(shot)
+            finish_unit(position)
+
+
+def _choose_chunking(job: Job, cluster: ClusterSettings | None, work_path: Path, *, restart: bool) -> Job:
+    """``--chunk-frames`` not given: a render being resumed keeps its own; else whole shots
+    on one machine (chunks only cost there: a fresh start and a seam each) and
+    ``DEFAULT_CHUNK_FRAMES`` on a cluster."""
+    if job.temporal.chunk_frames is not None:
+        return job
+    saved = None if restart else saved_setting(work_path, ("job", "temporal", "chunk_frames"))
+    chunk_frames = saved if isinstance(saved, int) else DEFAULT_CHUNK_FRAMES if cluster is not None else 0
+    return replace(job, temporal=replace(job.temporal, chunk_frames=chunk_frames))
 
 
 def _first_content(info: VideoInfo, segment: Segment, size: tuple[int, int]) -> np.ndarray:
@@ -395,7 +464,7 @@ def stylize_video(
         duration=Fraction(duration).limit_denominator(1_000_000) if duration is not None else None,
         frames=frames,
     )
-    if output is not None and Path(output).suffix.lower() in imageops.IMAGE_EXTENSIONS:
+    if output is not None and Path(output).suffix.lower() in IMAGE_EXTENSIONS:
         raise OutputPathError(f"{output}: a video input needs a video output ({', '.join(VIDEO_EXTENSIONS)})")
     return run_video_job(
         Path(input),

@@ -2,7 +2,8 @@
 
 Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
 
-- ``manifest.json``: everything that shapes the frames (source, styles, settings, size);
+- ``manifest.json``: everything that shapes the frames (source, styles, settings, size), and
+  the setup it ran on (machine, threads, library versions: a resume elsewhere says so);
 - ``shots.json``: the shot plan (every frame's timing, the shots), made once;
 - ``frames/000000.png`` ...: each stylized frame, written atomically (a later pass of the
   multi-pass algorithm replaces it);
@@ -18,6 +19,7 @@ video.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -27,15 +29,19 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vidstyle.config import option_of_field
 from vidstyle.errors import OutputPathError, ResumeMismatchError
 from vidstyle.imageops import encode_image
 from vidstyle.outputs import write_bytes_atomically
 
 MANIFEST_NAME = "manifest.json"
+SETUP_KEY = "setup"  # in the manifest: what the render ran on, which a resume may change
 SHOT_PLAN_NAME = "shots.json"
 LOG_NAME = "frames.jsonl"
 SHOT_LOG_NAME = "shots.jsonl"
 FRAMES_DIR = "frames"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,41 @@ def file_fingerprint(path: Path) -> dict[str, Any]:
     return {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def saved_setting(path: Path, keys: tuple[str, ...]) -> Any:
+    """A value from the manifest of the work directory at ``path`` (None: no such manifest
+    or value), for a setting that a resumed render keeps unless told otherwise."""
+    try:
+        value: Any = json.loads((path / MANIFEST_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+_MANIFEST_PARTS = {
+    "vidstyle": "the vidstyle version",
+    "source": "the source video",
+    "segment": "--start/--duration/--frames",
+    "size": "the frame size",
+    "device": "--device",
+    "precision": "--precision",
+}
+
+
+def _setting_name(key: str) -> tuple[str, bool]:
+    """A manifest key as the user knows it (``job.losses.style`` -> ``--style-weight``), and
+    whether its values mean something to them (a file's size and time do not)."""
+    parts = key.split(".")
+    if parts[0] == "job" and len(parts) > 1:
+        if parts[1] == "style" and parts[2:3] == ["paths"]:
+            return "the style image", False
+        option = option_of_field(*parts[1:3]) if len(parts) > 2 else option_of_field("job", parts[1])
+        return (option, True) if option else (key, True)
+    name = _MANIFEST_PARTS.get(parts[0], key)
+    return name, parts[0] not in ("source", "vidstyle")
+
+
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
         flat: dict[str, Any] = {}
@@ -83,16 +124,37 @@ class WorkDir:
         self.frames_dir = path / FRAMES_DIR
 
     @classmethod
-    def open(cls, path: Path, manifest: dict[str, Any], *, restart: bool = False) -> WorkDir:
-        """Create the work dir, or reuse one whose manifest matches (``restart`` discards it)."""
+    def open(
+        cls, path: Path, manifest: dict[str, Any], *, setup: dict[str, Any] | None = None, restart: bool = False
+    ) -> WorkDir:
+        """Create the work dir, or reuse one whose manifest matches (``restart`` discards it).
+
+        ``setup``: what the render runs on (machine, threads, library versions). A resume on
+        another setup goes on, and says that its frames may differ in their last bits from an
+        uninterrupted render's.
+        """
         work = cls(path)
-        manifest = json.loads(json.dumps(manifest))  # the JSON form, as it is compared later
+        setup = json.loads(json.dumps(setup or {}))
+        manifest = json.loads(json.dumps({**manifest, SETUP_KEY: setup}))  # the JSON form, as compared later
         if path.exists() and restart:
+            if not (path / MANIFEST_NAME).exists() and any(path.iterdir()):
+                raise OutputPathError(f"{path} is not a vidstyle work folder (no {MANIFEST_NAME}); not deleting it")
             work.remove()
         if (path / MANIFEST_NAME).exists():
             saved = json.loads((path / MANIFEST_NAME).read_text())
-            if saved != manifest:
-                raise ResumeMismatchError(work._mismatch_message(saved, manifest))
+            saved_setup = saved.pop(SETUP_KEY, {})
+            wanted = {key: value for key, value in manifest.items() if key != SETUP_KEY}
+            if saved != wanted:
+                raise ResumeMismatchError(work._mismatch_message(saved, wanted))
+            moved = sorted(key for key in saved_setup.keys() | setup.keys() if saved_setup.get(key) != setup.get(key))
+            if moved:
+                changes = ", ".join(f"{key} {saved_setup.get(key)} -> {setup.get(key)}" for key in moved)
+                log.warning(
+                    "resuming on another setup (%s): the frames from here may differ slightly from an "
+                    "uninterrupted render's",
+                    changes,
+                )
+            work._remove_partials()
             return work
         try:
             work.frames_dir.mkdir(parents=True, exist_ok=True)
@@ -101,16 +163,40 @@ class WorkDir:
         write_bytes_atomically(path / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
         return work
 
+    def _remove_partials(self) -> None:
+        """Temporary files of writes a killed run did not finish (never renamed: not records)."""
+        for folder in (self.path, self.frames_dir):
+            for entry in folder.iterdir() if folder.is_dir() else ():
+                if entry.name.startswith(".") and ".partial." in entry.name and entry.is_file():
+                    entry.unlink(missing_ok=True)
+
     def _mismatch_message(self, saved: dict[str, Any], wanted: dict[str, Any]) -> str:
         old, new = _flatten(saved), _flatten(wanted)
-        changed = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
-        shown = ", ".join(f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in changed[:3])
+        changed: dict[str, str] = {}  # what the user would call each changed setting -> how it changed
+        for key in sorted(old.keys() | new.keys()):
+            if old.get(key) != new.get(key):
+                name, is_option = _setting_name(key)
+                changed.setdefault(name, f"{name}: {old.get(key)} -> {new.get(key)}" if is_option else name)
+        shown = ", ".join(list(changed.values())[:3])
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         count = len(self.records())
         return (
             f"{self.path} holds {count} frame(s) rendered with other settings ({shown}{more}); "
             "rerun with the same settings to resume, or add --restart to discard them"
         )
+
+    def check_space(self, frames: int, width: int, height: int) -> None:
+        """Refuse to start when the disk cannot hold ``frames`` more frames. A stylized frame's
+        PNG is taken at its raw size, 3 bytes a pixel: brush strokes barely compress (stylized
+        frames of the sample clips measure 0.76-0.81 of it), so this errs on the safe side."""
+        needed = frames * width * height * 3
+        free = shutil.disk_usage(self.path).free
+        if needed > free:
+            raise OutputPathError(
+                f"the work folder {self.path} needs about {_size_text(needed)} for {frames} frames at "
+                f"{width}x{height}, and its disk has {_size_text(free)} free; free some space, render a part "
+                "(--start/--duration), or a smaller --size"
+            )
 
     def frame_path(self, index: int) -> Path:
         return self.frames_dir / f"{index:06d}.png"
@@ -161,6 +247,13 @@ class WorkDir:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _size_text(count: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count / 1e3:.0f} kB"
 
 
 def _append_line(path: Path, record: dict[str, Any]) -> None:

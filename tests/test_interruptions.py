@@ -1,0 +1,75 @@
+"""A render killed from outside (SIGKILL, SIGTERM) resumes to the frames of one that never stopped."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.clips import make_clip
+from tests.test_pipeline import TINY_ARGS
+from vidstyle.cli import main
+from vidstyle.workdir import LOG_NAME, WorkDir, work_dir_for
+
+FRAMES = 30
+
+
+def _frames(output: Path) -> list[np.ndarray]:
+    work = WorkDir(work_dir_for(output))
+    return [work.load(i) for i in range(FRAMES)]
+
+
+def _start_and_signal(args: list[str], output: Path, signum: int, after: int) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m vidstyle args`` and send it ``signum`` once ``after`` frames are logged."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vidstyle", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    log = work_dir_for(output) / LOG_NAME
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= after:
+            process.send_signal(signum)
+            break
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", frames=FRAMES, rate=Fraction(25), audio=None)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(long_clip: Path, tmp_path_factory, starry_night: Path) -> list[np.ndarray]:
+    output = tmp_path_factory.mktemp("whole") / "whole.mp4"
+    args = [str(long_clip), "--style", str(starry_night), *TINY_ARGS, "--threads", "1", "-o", str(output)]
+    assert main([*args, "--keep-frames", "-q"]) == 0
+    return _frames(output)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_render_resumes_to_the_same_frames(
+    signum: int, long_clip: Path, uninterrupted: list[np.ndarray], starry_night: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out.mp4"
+    args = [str(long_clip), "--style", str(starry_night), *TINY_ARGS, "--threads", "1", "-o", str(output)]
+    stopped = _start_and_signal([*args, "--keep-frames"], output, signum, after=5)
+    done = [json.loads(line)["index"] for line in (work_dir_for(output) / LOG_NAME).read_text().splitlines()]
+    assert 5 <= len(done) < FRAMES, "the signal came too late to stop the render in the middle"
+    assert not output.exists()
+    if signum == signal.SIGTERM:  # a clean stop: says how to resume
+        assert stopped.returncode == 130 and "Run the same command again to resume" in stopped.stderr
+    else:
+        assert stopped.returncode == -signal.SIGKILL
+    assert main([*args, "--keep-frames", "-q"]) == 0
+    for index, (a, b) in enumerate(zip(uninterrupted, _frames(output), strict=True)):
+        assert np.array_equal(a, b), f"frame {index} differs after the {signal.Signals(signum).name}"
