@@ -167,3 +167,14 @@ def test_margin_keeps_the_networks_edge_outside_the_picture(encoder) -> None:
         # Measured: 0.75 and 0.71 without a margin, 0.14 and 0.15 with 16 px.
         assert edge_deviation(0, layer, scale) > 0.5
         assert edge_deviation(16, layer, scale) < 0.3
+
+
+def test_convergence_is_judged_on_the_best_loss_so_far() -> None:
+    from vidstyle.optimize import _converged
+
+    # Still improving, but the latest step spiked: the latest-loss test stopped here.
+    assert not _converged([10.0, 8.0, 6.0, 4.0, 20.0], window=2, tolerance=1e-3)
+    # The best has not moved over the window: done, whatever the latest did.
+    assert _converged([10.0, 9.0, 9.0, 9.5, 12.0], window=2, tolerance=1e-3)
+    assert not _converged([10.0, 9.0], window=2, tolerance=1e-3)  # too few steps to judge
+    assert not _converged([10.0, 10.0, 10.0, 10.0], window=2, tolerance=0.0)  # tolerance 0: never

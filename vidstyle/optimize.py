@@ -377,10 +377,12 @@ class _StraightThroughClamp(torch.autograd.Function):
 
 
 def _converged(history: Sequence[float], window: int, tolerance: float) -> bool:
-    """Whether the loss fell by less than ``tolerance`` relative over the last ``window`` steps."""
+    """Whether the best loss so far fell by less than ``tolerance`` relative over the last
+    ``window`` steps. The best, not the latest: without a line search the loss is not
+    monotone, and comparing the latest let one upward spike end a frame early."""
     if tolerance <= 0 or len(history) <= window:
         return False
-    before, now = history[-window - 1], history[-1]
+    before, now = min(history[:-window]), min(history)
     return (before - now) < tolerance * abs(before)
 
 
