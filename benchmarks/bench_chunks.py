@@ -22,8 +22,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
+from bench_video import save_picture  # beside this script
 
 from vidstyle import imageops
 from vidstyle.flow import FlowEstimator
@@ -118,11 +118,8 @@ def main() -> None:
             flush=True,
         )
         if args.pictures is not None:
-            args.pictures.mkdir(parents=True, exist_ok=True)
             for s in starts:
-                strip = np.hstack(outputs[s - 2 : s + 3])
-                path = args.pictures / f"seam{s}.{name.replace(' ', '_').replace(',', '')}.png"
-                cv2.imwrite(str(path), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+                save_picture(args.pictures, f"seam{s}.{name}", np.hstack(outputs[s - 2 : s + 3]))
 
 
 if __name__ == "__main__":

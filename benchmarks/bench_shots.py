@@ -19,9 +19,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-from bench_video import render_kept  # beside this script
+from bench_video import render_kept, save_picture  # beside this script
 
 from vidstyle import imageops
 from vidstyle.flow import FlowEstimator
@@ -106,9 +105,7 @@ def main() -> None:
                 flush=True,
             )
             if args.pictures is not None:
-                args.pictures.mkdir(parents=True, exist_ok=True)
-                name = f"{args.study}.{clip_name}.{run.name.replace(' ', '_').replace(',', '')}.png"
-                cv2.imwrite(str(args.pictures / name), cv2.cvtColor(result["strip"], cv2.COLOR_RGB2BGR))
+                save_picture(args.pictures, f"{args.study}.{clip_name}.{run.name}", result["strip"])
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vidstyle.config import LossWeights
@@ -82,6 +83,13 @@ def render_kept(clip: Path, style: Path, frames: int, size: int, options: dict[s
         work = WorkDir(work_dir_for(output))
         outputs = [work.load(i) for i in range(report.frames)]
     return Rendered(report=report, records=records, outputs=outputs, seconds=seconds)
+
+
+def save_picture(folder: Path, name: str, picture: np.ndarray) -> None:
+    """Write an RGB picture as ``folder/name.png``, spaces and commas in ``name`` made safe."""
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = name.replace(" ", "_").replace(",", "")
+    cv2.imwrite(str(folder / f"{safe}.png"), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
 
 
 def run(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> dict[str, Any]:

@@ -170,3 +170,11 @@ def glued_shots_clip(
     )
     frames[first + second // 2] = np.full_like(frames[0], 255)
     return make_clip(path, frames=len(frames), width=width, height=height, make_frame=lambda i: frames[i], audio=None)
+
+
+def saved_frames(output: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` lossless frames that a render to ``output`` kept (``keep_frames``)."""
+    from vidstyle.workdir import WorkDir, work_dir_for
+
+    work = WorkDir(work_dir_for(output))
+    return [work.load(i) for i in range(count)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.clips import glued_shots_clip, make_clip, real_frames
+from tests.clips import glued_shots_clip, make_clip, real_frames, saved_frames
 from tests.conftest import SAMPLES
 from tests.test_pipeline import TINY
 from vidstyle.cli import main
@@ -43,12 +43,7 @@ def sequential(three_shots: Path, tmp_path_factory) -> list[np.ndarray]:
     output = tmp_path_factory.mktemp("sequential") / "out.mp4"
     report = stylize_video(three_shots, SAMPLES / "starry_night.jpg", output, keep_frames=True, **SAME)
     assert report.cuts == (4, 9)
-    return _frames(output, 13)
-
-
-def _frames(output: Path, count: int) -> list[np.ndarray]:
-    work = WorkDir(work_dir_for(output))
-    return [work.load(i) for i in range(count)]
+    return saved_frames(output, 13)
 
 
 def _worker_pids() -> list[int]:
@@ -71,7 +66,7 @@ def test_ray_renders_the_same_frames_as_the_sequential_render(
     output = tmp_path / "ray.mp4"
     report = stylize_video(three_shots, SAMPLES / "starry_night.jpg", output, keep_frames=True, ray="auto", **SAME)
     assert report.cuts == (4, 9) and report.rendered == 13
-    for index, (a, b) in enumerate(zip(sequential, _frames(output, 13), strict=True)):
+    for index, (a, b) in enumerate(zip(sequential, saved_frames(output, 13), strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs on Ray"
 
 
@@ -101,7 +96,7 @@ def test_a_killed_worker_is_survived(
     assert killed
     visits = Counter((r.index, r.pass_number) for r in WorkDir(work_dir_for(output)).visit_records())
     assert sorted(visits) == [(i, 1) for i in range(13)] and set(visits.values()) == {1}, "a frame written twice"
-    for index, (a, b) in enumerate(zip(sequential, _frames(output, 13), strict=True)):
+    for index, (a, b) in enumerate(zip(sequential, saved_frames(output, 13), strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs after the retry"
 
 
@@ -121,7 +116,7 @@ def test_a_long_shot_renders_in_chunks_the_same_as_sequentially(local_ray, tmp_p
     tasks = {task.unit: task for task in reports["ray"].tasks}
     first, second, seam = tasks["shot 1 frames 0-23"], tasks["shot 1 frames 24-47"], tasks["shot 1 seam at frame 24"]
     assert len(tasks) == 3 and seam.started >= max(first.ended, second.ended)
-    here, there = _frames(tmp_path / "here.mp4", 48), _frames(tmp_path / "ray.mp4", 48)
+    here, there = saved_frames(tmp_path / "here.mp4", 48), saved_frames(tmp_path / "ray.mp4", 48)
     for index, (a, b) in enumerate(zip(here, there, strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs on Ray"
 

@@ -13,17 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.clips import make_clip
+from tests.clips import make_clip, saved_frames
 from tests.test_pipeline import TINY_ARGS
 from vidstyle.cli import main
-from vidstyle.workdir import LOG_NAME, WorkDir, work_dir_for
+from vidstyle.workdir import LOG_NAME, work_dir_for
 
 FRAMES = 30
-
-
-def _frames(output: Path) -> list[np.ndarray]:
-    work = WorkDir(work_dir_for(output))
-    return [work.load(i) for i in range(FRAMES)]
 
 
 def _start_and_signal(args: list[str], output: Path, signum: int, after: int) -> subprocess.CompletedProcess[str]:
@@ -52,7 +47,7 @@ def uninterrupted(long_clip: Path, tmp_path_factory, starry_night: Path) -> list
     output = tmp_path_factory.mktemp("whole") / "whole.mp4"
     args = [str(long_clip), "--style", str(starry_night), *TINY_ARGS, "--threads", "1", "-o", str(output)]
     assert main([*args, "--keep-frames", "-q"]) == 0
-    return _frames(output)
+    return saved_frames(output, FRAMES)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -71,5 +66,5 @@ def test_a_killed_render_resumes_to_the_same_frames(
     else:
         assert stopped.returncode == -signal.SIGKILL
     assert main([*args, "--keep-frames", "-q"]) == 0
-    for index, (a, b) in enumerate(zip(uninterrupted, _frames(output), strict=True)):
+    for index, (a, b) in enumerate(zip(uninterrupted, saved_frames(output, FRAMES), strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs after the {signal.Signals(signum).name}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.clips import glued_shots_clip, make_clip, moving_texture, real_frames
+from tests.clips import glued_shots_clip, make_clip, moving_texture, real_frames, saved_frames
 from tests.conftest import SAMPLES, textured_frame
 from tests.test_pipeline import TINY, render_interrupted
 from vidstyle.config import TemporalSettings
@@ -20,18 +20,13 @@ from vidstyle.video_io import read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 
 
-def _frames_of(output: Path, count: int) -> list[np.ndarray]:
-    work = WorkDir(work_dir_for(output))
-    return [work.load(i) for i in range(count)]
-
-
 def test_resume_in_the_last_shot_decodes_only_that_shot(tmp_path: Path, starry_night: Path) -> None:
     clip = glued_shots_clip(tmp_path / "glued.mp4", SAMPLES, width=64, height=48, lengths=(7, 8, 7))
     whole = stylize_video(clip, starry_night, tmp_path / "whole.mp4", keep_frames=True, **TINY)
     assert whole.cuts == (7, 15) and whole.frames == 22
     # The first render reads every frame twice: once to plan the shots, once to render them.
     assert whole.decoded_frames == 2 * 22
-    expected = _frames_of(tmp_path / "whole.mp4", 22)
+    expected = saved_frames(tmp_path / "whole.mp4", 22)
 
     resumed = tmp_path / "resumed.mp4"
 
@@ -44,7 +39,7 @@ def test_resume_in_the_last_shot_decodes_only_that_shot(tmp_path: Path, starry_n
     # frames it reaches back to (15, 17 and 18 with the default offsets 1,2,4) on.
     assert report.rendered == 3 and report.resumed_from == 19
     assert report.decoded_frames == 22 - 15 == len(range(15, 22))
-    for index, (a, b) in enumerate(zip(expected, _frames_of(resumed, 22), strict=True)):
+    for index, (a, b) in enumerate(zip(expected, saved_frames(resumed, 22), strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs after resuming"
 
 
@@ -52,7 +47,7 @@ def test_an_unreadable_frame_is_rendered_again(tmp_path: Path, starry_night: Pat
     clip = make_clip(tmp_path / "clip.mp4", frames=6, audio=None)
     whole = tmp_path / "whole.mp4"
     stylize_video(clip, starry_night, whole, keep_frames=True, **TINY)
-    expected = _frames_of(whole, 6)
+    expected = saved_frames(whole, 6)
     resumed = tmp_path / "resumed.mp4"
 
     render_interrupted(clip, starry_night, resumed, after=4, keep_frames=True, **TINY)
@@ -60,7 +55,7 @@ def test_an_unreadable_frame_is_rendered_again(tmp_path: Path, starry_night: Pat
     work.frame_path(2).write_bytes(b"\x89PNG torn by a crash")
     report = stylize_video(clip, starry_night, resumed, keep_frames=True, **TINY)
     assert report.rendered == 4  # frame 2 again, and what follows it
-    for a, b in zip(expected, _frames_of(resumed, 6), strict=True):
+    for a, b in zip(expected, saved_frames(resumed, 6), strict=True):
         assert np.array_equal(a, b)
 
 
@@ -78,7 +73,7 @@ def test_long_term_offsets_change_the_result(tmp_path: Path, starry_night: Path)
     budget = {**TINY, "frame_iterations": 15}
     stylize_video(clip, starry_night, tmp_path / "short.mp4", keep_frames=True, long_term=[1], **budget)
     stylize_video(clip, starry_night, tmp_path / "long.mp4", keep_frames=True, long_term=[1, 2], **budget)
-    a, b = _frames_of(tmp_path / "short.mp4", 5), _frames_of(tmp_path / "long.mp4", 5)
+    a, b = saved_frames(tmp_path / "short.mp4", 5), saved_frames(tmp_path / "long.mp4", 5)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])  # no frame 2 back yet
     square = np.zeros((48, 64), dtype=bool)
     square[16:32, 22:42] = True
@@ -167,7 +162,7 @@ def test_multi_pass_keeps_the_budget_and_changes_the_frames(tmp_path: Path, star
         (1, 4, 2),
         (2, 4, 2),
     ]
-    a, b = _frames_of(tmp_path / "one.mp4", 5), _frames_of(tmp_path / "four.mp4", 5)
+    a, b = saved_frames(tmp_path / "one.mp4", 5), saved_frames(tmp_path / "four.mp4", 5)
     assert all(np.abs(x.astype(int) - y.astype(int)).mean() > 0.5 for x, y in zip(a, b, strict=True))
 
 
@@ -185,7 +180,7 @@ def test_loop_closes_the_seam(tmp_path: Path, starry_night: Path) -> None:
     for name, options in (("open", {}), ("loop", {"loop": True})):
         output = tmp_path / f"{name}.mp4"
         report = stylize_video(clip, starry_night, output, keep_frames=True, **budget, **options)
-        frames = _frames_of(output, 8)
+        frames = saved_frames(output, 8)
         pairs = [
             pair_warping_error(FlowEstimator(), sources[i], sources[i - 1], frames[i], frames[i - 1])
             for i in range(1, 8)

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.clips import make_clip, moving_texture, real_frames
+from tests.clips import make_clip, moving_texture, real_frames, saved_frames
 from tests.conftest import SAMPLES
 from vidstyle.pipeline import stylize_video
-from vidstyle.workdir import WorkDir, work_dir_for
-
-
-def _frames(output: Path, count: int) -> list[np.ndarray]:
-    work = WorkDir(work_dir_for(output))
-    return [work.load(i) for i in range(count)]
 
 
 def _chroma(frame: np.ndarray) -> np.ndarray:
@@ -33,7 +27,7 @@ def test_preserve_colors_keeps_the_clips_colours_in_every_frame(tmp_path: Path, 
     for name, preserve in (("painted", False), ("preserved", True)):
         output = tmp_path / f"{name}.mp4"
         stylize_video(clip, starry_night, output, keep_frames=True, preserve_colors=preserve, **budget)
-        frames = _frames(output, 4)
+        frames = saved_frames(output, 4)
         distance[name] = [float(np.abs(_chroma(f) - _chroma(s)).mean()) for f, s in zip(frames, sources, strict=True)]
     # Without it the painting's palette takes over (the red pen turns blue); with it every
     # frame keeps the clip's chroma within a few levels.
@@ -51,7 +45,7 @@ def test_temporal_init_sets_where_a_later_frame_starts(tmp_path: Path, starry_ni
     for mode in ("prev-warped", "prev", "content", "random"):
         output = tmp_path / f"{mode}.mp4"
         stylize_video(clip, starry_night, output, keep_frames=True, temporal_init=mode, temporal_weight=0.0, **budget)
-        frames = [f.astype(np.float32) for f in _frames(output, 2)]
+        frames = [f.astype(np.float32) for f in saved_frames(output, 2)]
         first = frames[0] if first is None else first
         assert np.array_equal(frames[0], first), "the first frame does not depend on --temporal-init"
         later[mode] = frames[1]

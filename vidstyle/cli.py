@@ -33,6 +33,7 @@ from vidstyle.config import (
     TemporalSettings,
     build_job,
     cluster_settings,
+    option_flag,
 )
 from vidstyle.errors import DeviceError, UsageError, VidstyleError
 from vidstyle.filetypes import is_image_path
@@ -642,7 +643,7 @@ def _reject_video_options(args: argparse.Namespace) -> None:
         "preview", "start", "duration", "frames", "crf", "keep_frames", "restart", "ray", "ray_cpus_per_task",
         "chunk_frames",
     )  # fmt: skip
-    given = [f"--{name.replace('_', '-')}" for name in video_only if getattr(args, name) not in (None, False)]
+    given = [option_flag(name) for name in video_only if getattr(args, name) not in (None, False)]
     if given:
         raise UsageError(f"{', '.join(given)} only apply to video input")
 

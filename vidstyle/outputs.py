@@ -33,12 +33,14 @@ def check_output_path(output: Path, *, inputs: tuple[Path, ...], overwrite: bool
 _PARTIAL = ".partial"
 
 
-def remove_stale_partials(output: Path) -> None:
-    """Delete what a killed run left of its temporary files for ``output`` (``temporary_output``'s
-    names: a dot, the stem, mkstemp's 8 characters, ``.partial`` and the extension)."""
-    pattern = re.compile(rf"\.{re.escape(output.stem)}\.[a-z0-9_]{{8}}{_PARTIAL}{re.escape(output.suffix)}")
+def remove_stale_partials(folder: Path, *, of: Path | None = None) -> None:
+    """Delete the temporary files that a killed run left in ``folder``: those of the output
+    ``of``, or every one (``temporary_output``'s names: a dot, the stem, mkstemp's 8
+    characters, ``.partial`` and the extension)."""
+    stem, suffix = (re.escape(of.stem), re.escape(of.suffix)) if of is not None else (".+", r"\.[^.]+")
+    pattern = re.compile(rf"\.{stem}\.[a-z0-9_]{{8}}{_PARTIAL}{suffix}")
     with contextlib.suppress(OSError):
-        for entry in output.parent.iterdir():
+        for entry in folder.iterdir():
             if pattern.fullmatch(entry.name) and entry.is_file():
                 entry.unlink(missing_ok=True)
 

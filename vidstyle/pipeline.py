@@ -194,7 +194,7 @@ def run_video_job(
     overwrite = overwrite or (preview and output is None)
     output = video_output_path(source, job, output, preview=preview)
     check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
-    remove_stale_partials(output)
+    remove_stale_partials(output.parent, of=output)
     for style_path in job.style.paths:
         imageops.read_image(style_path, max_long_side=16)  # fail fast on a bad style file
     if cluster is not None:

@@ -32,7 +32,7 @@ import numpy as np
 from vidstyle.config import option_of_field
 from vidstyle.errors import OutputPathError, ResumeMismatchError
 from vidstyle.imageops import encode_image
-from vidstyle.outputs import write_bytes_atomically
+from vidstyle.outputs import remove_stale_partials, write_bytes_atomically
 
 MANIFEST_NAME = "manifest.json"
 SETUP_KEY = "setup"  # in the manifest: what the render ran on, which a resume may change
@@ -154,7 +154,8 @@ class WorkDir:
                     "uninterrupted render's",
                     changes,
                 )
-            work._remove_partials()
+            for folder in (path, work.frames_dir):  # writes a killed run did not finish: not records
+                remove_stale_partials(folder)
             return work
         try:
             work.frames_dir.mkdir(parents=True, exist_ok=True)
@@ -162,13 +163,6 @@ class WorkDir:
             raise OutputPathError(f"cannot create the work folder {path} ({exc.strerror or exc})") from exc
         write_bytes_atomically(path / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
         return work
-
-    def _remove_partials(self) -> None:
-        """Temporary files of writes a killed run did not finish (never renamed: not records)."""
-        for folder in (self.path, self.frames_dir):
-            for entry in folder.iterdir() if folder.is_dir() else ():
-                if entry.name.startswith(".") and ".partial." in entry.name and entry.is_file():
-                    entry.unlink(missing_ok=True)
 
     def _mismatch_message(self, saved: dict[str, Any], wanted: dict[str, Any]) -> str:
         old, new = _flatten(saved), _flatten(wanted)
