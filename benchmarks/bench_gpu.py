@@ -18,9 +18,12 @@ Needs a CUDA device; prints one table.
 from __future__ import annotations
 
 import argparse
+import logging
 import threading
 import time
+import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ from bench_video import render_kept  # beside this script
 
 from vidstyle import imageops
 from vidstyle.config import OptimizerSettings, build_job
-from vidstyle.device import network_dtype
+from vidstyle.device import network_dtype, network_threads, render_threads
 from vidstyle.metrics import measure
 from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
 from vidstyle.stylizer import Stylizer
@@ -67,6 +70,17 @@ class BusySampler:
     @property
     def mean(self) -> float | None:
         return float(np.mean(self.samples)) if self.samples else None
+
+
+class FailedCaptures(logging.Handler):
+    """Counts the optimizer's "CUDA graph capture failed" warnings: a render that logs one runs eagerly."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += "graph capture failed" in record.getMessage()
 
 
 def first_frame(clip: Path, style: Path, size: int, **options: Any) -> tuple[Stylizer, torch.Tensor]:
@@ -169,6 +183,13 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
         syncs = sum("synchroniz" in str(w.message) for w in caught)
         out[f"syncs/iteration {name}"] = syncs / iterations
     torch.backends.cudnn.benchmark = False
+    # TF32 matrix products: exact for the Gram's fp16/bf16 inputs, rounded for fp32 ones.
+    objective._runs.clear()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        _, out["ms/iteration graphs, tf32 matmul"] = timed_frames(objective, content, settings, iterations, repeats=3)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = False
     # L-BFGS history 10 instead of 50: what the stored pairs cost per iteration.
     short = OptimizerSettings(tolerance=0.0, history_size=10)
     _, out["ms/iteration graphs, history 10"] = timed_frames(objective, content, short, iterations, repeats=3)
@@ -178,8 +199,13 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
 
 def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> dict[str, Any]:
     torch.cuda.reset_peak_memory_stats()
-    with BusySampler() as busy:  # the render alone, not the measuring after it
-        rendered = render_kept(clip, style, frames, size, {"device": "cuda", **options})
+    failures = FailedCaptures()
+    logging.getLogger("vidstyle.optimize").addHandler(failures)
+    try:
+        with BusySampler() as busy:  # the render alone, not the measuring after it
+            rendered = render_kept(clip, style, frames, size, {"device": "cuda", **options})
+    finally:
+        logging.getLogger("vidstyle.optimize").removeHandler(failures)
     report, records = rendered.report, rendered.records
     sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
     metrics = measure(sources, rendered.outputs, styles=(style,), losses_every=4)
@@ -194,6 +220,7 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
         "clip frames/s": report.frames / rendered.seconds,
         "iterations/later frame": float(np.mean([r.iterations for r in records if not r.fresh])),
         "GPU busy %": busy.mean,
+        "graph captures failed": failures.count,
         "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30,
         "warping error": metrics.warping_error,
         "style loss": metrics.style_loss,
@@ -211,28 +238,40 @@ def main() -> None:
     device = torch.device("cuda")
     name = torch.cuda.get_device_name(device)
     print(f"{name}, capability {torch.cuda.get_device_capability(device)}, torch {torch.__version__}")
+    with render_threads(device) as workers:
+        print(f"flow workers beside the GPU: {workers}, of {network_threads(None)} cores")
     print(f"auto precision: {network_dtype(device, 'auto')}\n", flush=True)
+    # The render's figures first: they are what the lease is for. Each section runs even when
+    # an earlier one fails, so one lent GPU answers as much as it can.
+    section(lambda: render_table(args))
+    section(lambda: timing_table(args))
+    section(lambda: precision_rows(args))
+    section(lambda: kernel_profile(args.clip, args.style, args.size))
 
-    print(f"precision: one frame at {args.size} px, 40 iterations from the content")
-    print(f"  {'network':<12} {'grad cosine':>12} {'final loss':>11} {'ms/iter':>8}")
-    for name, cosine, loss, ms in precision_table(args.clip, args.style, args.size, 40):
-        print(f"  {name:<12} {cosine:>12.5f} {loss:>11.4f} {ms:>8.3f}")
-    print(flush=True)
-    kernel_profile(args.clip, args.style, args.size)
+
+def section(run: Callable[[], None]) -> None:
+    """Run one part of the report; a failure prints its traceback and the next part runs."""
+    try:
+        run()
+    except Exception:
+        traceback.print_exc()
     print(flush=True)
 
-    timing = iteration_timing(args.clip, args.style, args.size, args.iterations)
-    print(f"one frame at {timing['width']:.0f}x{timing['height']:.0f}, {args.iterations} L-BFGS iterations:")
-    for key, value in timing.items():
-        if key not in ("width", "height"):
-            print(f"  {key:<40} {value:8.3f}")
-    print(flush=True)
 
-    runs = {
-        "defaults": render(args.clip, args.style, args.frames, args.size),
-        "fp16": render(args.clip, args.style, args.frames, args.size, precision="fp16"),
-        "flow half-res": render(args.clip, args.style, args.frames, args.size, flow_preset="medium"),
+def render_table(args: argparse.Namespace) -> None:
+    variants: dict[str, dict[str, Any]] = {
+        "defaults": {},
+        "bf16": {"precision": "bf16"},
+        "flow half-res": {"flow_preset": "medium"},
     }
+    runs = {}
+    for name, options in variants.items():
+        try:
+            runs[name] = render(args.clip, args.style, args.frames, args.size, **options)
+        except Exception:
+            traceback.print_exc()
+    if not runs:
+        return
     keys = list(next(iter(runs.values())))
     print(f"render: first {args.frames} frames of {args.clip.name} at {args.size} px, {args.style.name}")
     print(f"{'':<24}" + "".join(f"{name:>16}" for name in runs))
@@ -242,6 +281,21 @@ def main() -> None:
             value = run[key]
             cells.append(f"{value:>16}" if isinstance(value, (str, int)) or value is None else f"{value:>16.4g}")
         print(f"{key:<24}" + "".join(cells))
+
+
+def timing_table(args: argparse.Namespace) -> None:
+    timing = iteration_timing(args.clip, args.style, args.size, args.iterations)
+    print(f"one frame at {timing['width']:.0f}x{timing['height']:.0f}, {args.iterations} L-BFGS iterations:")
+    for key, value in timing.items():
+        if key not in ("width", "height"):
+            print(f"  {key:<40} {value:8.3f}")
+
+
+def precision_rows(args: argparse.Namespace) -> None:
+    print(f"precision: one frame at {args.size} px, 40 iterations from the content")
+    print(f"  {'network':<12} {'grad cosine':>12} {'final loss':>11} {'ms/iter':>8}")
+    for name, cosine, loss, ms in precision_table(args.clip, args.style, args.size, 40):
+        print(f"  {name:<12} {cosine:>12.5f} {loss:>11.4f} {ms:>8.3f}")
 
 
 if __name__ == "__main__":

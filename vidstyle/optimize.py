@@ -320,7 +320,10 @@ class _FrameRun:
             return
         try:
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            # thread_local: the flow workers, the saver and callers' threads may touch CUDA while
+            # this thread captures. With the default ("global") one of them voided the capture
+            # of a 480 px render on an H200, whose iterations then ran eagerly (10 ms, not 3).
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._iteration()  # recorded, not run
         except RuntimeError as exc:
             # Capture refuses anything that waits for the device; run eagerly rather than fail.
