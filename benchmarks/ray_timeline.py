@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from vidstyle import imageops
+from vidstyle.config import EncodeSettings
 from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import Segment, read_frames
-from vidstyle.video_writer import EncodeSettings, VideoWriter
+from vidstyle.video_writer import VideoWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,31 +14,34 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, get_args
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Union, get_args, get_origin
 
 from tqdm import tqdm
 
 from vidstyle.config import (
-    DEFAULT_CHUNK_FRAMES,
+    ENGINE,
+    OPTIONS,
     PRESETS,
-    DeviceName,
-    DisPreset,
-    FlowMethod,
+    SIZE_AND_QUALITY,
+    STYLE,
+    TEMPORAL,
+    VIDEO,
     Job,
-    OptimizerName,
-    OutputSizeName,
-    PrecisionName,
-    QualityName,
-    TemporalInit,
+    Option,
     TemporalSettings,
     build_job,
     cluster_settings,
+    default_text,
+    encode_settings,
+    option_default,
     option_flag,
+    option_named,
+    option_type,
 )
 from vidstyle.errors import DeviceError, UsageError, VidstyleError
 from vidstyle.filetypes import is_image_path
 from vidstyle.version import __version__
-from vidstyle.vgg_layout import WEIGHTS_NAMES
 
 # The modules that do the work (torch, OpenCV, PyAV) are imported where work starts, so that
 # --help and a usage error answer at once.
@@ -86,8 +89,28 @@ def _offsets(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not a list of frame offsets: {text!r} (e.g. 1,2,4)") from None
 
 
-def _choices(literal: object) -> tuple[str, ...]:
-    return tuple(str(choice) for choice in get_args(literal))
+def _argument(option: Option, *, parsed_default: bool = False) -> dict[str, Any]:
+    """argparse's keywords for an option: its type and choices from the field it sets, and its
+    default in the help. The parsed value stays None ("not given", so that the preset and the
+    settings fill it) unless ``parsed_default``."""
+    kind = option_type(option)
+    if get_origin(kind) in (Union, UnionType):
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    default = default_text(option)
+    keywords: dict[str, Any] = {"help": option.help + (f" (default: {default})" if default else "")}
+    if parsed_default:
+        keywords["default"] = option_default(option)
+    if option.metavar:
+        keywords["metavar"] = option.metavar
+    if kind is bool:
+        return keywords | {"action": "store_true", "default": None}
+    if get_origin(kind) is Literal:
+        return keywords | {"choices": [str(choice) for choice in get_args(kind)]}
+    if kind == tuple[int, ...]:
+        return keywords | {"type": _offsets}
+    if kind == tuple[float, ...]:
+        return keywords | {"type": float, "nargs": "+"}
+    return keywords | {"type": kind}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,165 +151,27 @@ An interrupted video render resumes when the same command is run again.""",
     parser.add_argument("-y", "--overwrite", action="store_true", help="replace the output if it exists")
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
 
-    quality = parser.add_argument_group("size and quality")
-    quality.add_argument("--quality", choices=_choices(QualityName), help="preset for size and budget (default normal)")
-    quality.add_argument(
-        "--size",
-        type=int,
-        metavar="PX",
-        help="processing size, long side in pixels (default: the preset's, never above the source's)",
-    )
-    quality.add_argument(
-        "--output-size",
-        choices=_choices(OutputSizeName),
-        help="processing (default) or source: enlarge the result to the input's size",
-    )
-    quality.add_argument(
-        "--iterations", type=int, metavar="N", help="iteration budget of an image or a shot's first frame"
-    )
-    quality.add_argument(
-        "--frame-iterations",
-        type=int,
-        metavar="N",
-        help="iteration budget of a frame that starts from the previous one",
-    )
-    quality.add_argument(
-        "--tolerance",
-        type=float,
-        metavar="REL",
-        help="stop once the loss falls by less than this (relative) over 10 iterations; 0 never stops early",
-    )
-    quality.add_argument(
-        "--scales", type=int, metavar="N", help="coarse-to-fine levels for first frames (1 turns it off)"
-    )
-
-    style = parser.add_argument_group("style")
-    style.add_argument(
-        "--style-weights", type=float, nargs="+", metavar="W", help="blend of several styles, e.g. 0.7 0.3"
-    )
-    style.add_argument("--style-weight", type=float, metavar="W", help="how strongly the style counts (default 10)")
-    style.add_argument("--content-weight", type=float, metavar="W", help="how strongly the content counts (default 1)")
-    style.add_argument("--tv-weight", type=float, metavar="W", help="smoothness (total variation) weight (default 5)")
-    style.add_argument(
-        "--style-scale",
-        type=float,
-        metavar="X",
-        help="size of the style's brush strokes relative to the content (default 1)",
-    )
-    style.add_argument(
-        "--preserve-colors",
-        action="store_true",
-        default=None,
-        help="keep the content's colours; transfer the style on luminance only",
-    )
-    style.add_argument(
-        "--init", metavar="MODE", help="start of the first frame: content (default), random, or an image file"
-    )
-
-    video = parser.add_argument_group("video")
+    sections = {name: parser.add_argument_group(name) for name in (SIZE_AND_QUALITY, STYLE, VIDEO, TEMPORAL, ENGINE)}
+    video = sections[VIDEO]
     video.add_argument(
         "--preview",
         action="store_true",
         help="render a few seconds small and fast (INPUT.STYLE.preview.mp4) and estimate the full render",
     )
     video.add_argument("--start", type=_fraction, metavar="TIME", help="render from this time (seconds or mm:ss)")
-    video.add_argument("--duration", type=_fraction, metavar="TIME", help="render this long (preview default: 3 s)")
-    video.add_argument("--frames", type=int, metavar="N", help="render at most N frames")
     video.add_argument(
-        "--crf", type=int, metavar="Q", help="encoder quality, lower is better (default 18 for H.264, 31 for VP9)"
+        "--duration", type=_fraction, metavar="TIME", help=f"render this long (preview default: {PREVIEW_SECONDS} s)"
     )
-    video.add_argument("--preset", default="medium", metavar="NAME", help="x264 speed preset (default medium)")
+    video.add_argument("--frames", type=int, metavar="N", help="render at most N frames")
     video.add_argument(
         "--keep-frames", action="store_true", help="keep the work folder of stylized PNG frames after success"
     )
     video.add_argument(
         "--restart", action="store_true", help="discard frames left by an earlier run with other settings"
     )
-    video.add_argument(
-        "--ray",
-        metavar="WHERE",
-        help="render shots in parallel on Ray: local (start one here), auto (join a running cluster) or an address",
-    )
-    video.add_argument(
-        "--ray-cpus-per-task", type=int, metavar="N", help="CPU threads each shot's task gets (default 1)"
-    )
-    video.add_argument(
-        "--chunk-frames",
-        type=int,
-        metavar="N",
-        help="split shots longer than N frames into chunks that render in parallel, their seams repaired "
-        f"(default: {DEFAULT_CHUNK_FRAMES} with --ray, else whole shots; 0 whole shots)",
-    )
-
-    temporal = parser.add_argument_group("steadiness in time (Ruder et al.)")
-    temporal.add_argument(
-        "--temporal-weight",
-        type=float,
-        metavar="W",
-        help="pull towards the previous frames' warped outputs (default 200; 0 off)",
-    )
-    temporal.add_argument(
-        "--temporal-init", choices=_choices(TemporalInit), help="start of later frames (default prev-warped)"
-    )
-    temporal.add_argument(
-        "--long-term",
-        type=_offsets,
-        metavar="OFFSETS",
-        help="neighbouring frames that pull, e.g. 1,10,20 (default 1,2,4)",
-    )
-    temporal.add_argument(
-        "--flow",
-        choices=_choices(FlowMethod),
-        help="optical flow: dis (default; Farneback on flat areas), farneback, deepflow (needs opencv-contrib)",
-    )
-    temporal.add_argument("--flow-preset", choices=_choices(DisPreset), help="DIS quality (default fine)")
-    temporal.add_argument(
-        "--cut-threshold",
-        type=float,
-        metavar="FRACTION",
-        help="a frame starts a new shot when less than this share of it follows from the last (default 0.15)",
-    )
-    temporal.add_argument("--no-cut-detection", action="store_true", help="never treat a frame as a new shot")
-    temporal.add_argument(
-        "--passes",
-        type=int,
-        metavar="N",
-        help="Ruder et al.'s multi-pass: N passes over each shot in alternating directions, "
-        "the same budget shared out (default 1)",
-    )
-    temporal.add_argument(
-        "--loop", action="store_true", default=None, help="make the last frame flow into the first, for a seamless loop"
-    )
-
-    engine = parser.add_argument_group("engine")
-    engine.add_argument("--optimizer", choices=_choices(OptimizerName), help="lbfgs (default) or adam")
-    engine.add_argument(
-        "--lr", dest="learning_rate", type=float, metavar="RATE", help="Adam's learning rate (default 0.02)"
-    )
-    engine.add_argument("--device", choices=_choices(DeviceName), help="auto (default): CUDA, then MPS, then CPU")
-    engine.add_argument(
-        "--precision",
-        choices=_choices(PrecisionName),
-        help="auto (default): bf16 where the hardware runs it natively, fp16 on older CUDA cards, else fp32",
-    )
-    engine.add_argument(
-        "--weights",
-        choices=WEIGHTS_NAMES,
-        help="VGG19 weights: caffe (default, bundled) or torchvision (downloaded once)",
-    )
-    engine.add_argument("--seed", type=int, help="seed for random starts (default 0)")
-    engine.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="CPU threads for the network (default: every core this process may use)",
-    )
-    engine.add_argument(
-        "--edge-margin",
-        type=int,
-        metavar="PX",
-        help="mirror PX pixels around the picture for the network; 16 removes a faint line along the edges (default 0)",
-    )
+    for option in OPTIONS:
+        sections[option.section].add_argument(option_flag(option.name), dest=option.name, **_argument(option))
+    sections[TEMPORAL].add_argument("--no-cut-detection", action="store_true", help="never treat a frame as a new shot")
 
     output = parser.add_argument_group("output")
     output.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only errors and the output path")
@@ -309,14 +194,13 @@ def build_metrics_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-s", "--style", type=Path, nargs="+", metavar="IMAGE", help="style image(s), for the style loss"
     )
-    parser.add_argument(
-        "--style-scale", type=float, default=1.0, metavar="X", help="as used for the render (default 1)"
-    )
+    for name in ("style_scale", "cut_threshold"):  # as used for the render
+        option = option_named(name)
+        parser.add_argument(option_flag(name), dest=name, **_argument(option, parsed_default=True))
     parser.add_argument("--start", type=_fraction, metavar="TIME", help="the part of the source that was rendered")
     parser.add_argument("--duration", type=_fraction, metavar="TIME")
     parser.add_argument("--frames", type=int, metavar="N")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="measure losses on every N-th frame (faster)")
-    parser.add_argument("--cut-threshold", type=float, metavar="FRACTION", help="as for rendering (default 0.15)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
@@ -328,7 +212,7 @@ def _run_metrics(argv: Sequence[str]) -> int:
 
     if args.every < 1:
         raise UsageError("--every must be at least 1")
-    temporal = TemporalSettings(cut_threshold=args.cut_threshold) if args.cut_threshold is not None else None
+    temporal = TemporalSettings(cut_threshold=args.cut_threshold)
     result = measure_videos(
         args.source,
         args.stylized,
@@ -471,7 +355,6 @@ def _segment(args: argparse.Namespace) -> Segment:
 
 def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from vidstyle.pipeline import run_video_job, video_output_path
-    from vidstyle.video_writer import EncodeSettings
     from vidstyle.workdir import work_dir_for
 
     options = _job_options(args)
@@ -481,7 +364,7 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     # A preview takes the preview preset's size and budget; options given explicitly still win.
     run_job = build_job(args.style, **{**options, "quality": "preview"}) if args.preview else job
     segment = _segment(args)
-    encode = EncodeSettings(crf=args.crf, preset=args.preset)
+    encode = encode_settings(args.crf, args.preset)
     with _progress("frame", "stylizing", args.quiet) as bar:
 
         def on_frame(progress: FrameProgress) -> None:

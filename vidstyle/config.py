@@ -1,4 +1,5 @@
-"""Settings as frozen dataclasses. Every default lives here, and every check of a value.
+"""Settings as frozen dataclasses, and the options that set them. Every default lives here,
+every check of a value, and every option's flag, help and API keyword (``OPTIONS``).
 
 Fields are validated on construction and raise ``UsageError`` with one clear line, so the CLI
 and the Python API reject the same bad values in the same words.
@@ -6,9 +7,9 @@ and the Python API reject the same bad values in the same words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args, get_type_hints
 
 from vidstyle.errors import UsageError
 from vidstyle.sizes import fit_long_side
@@ -22,6 +23,7 @@ FlowMethod = Literal["dis", "farneback", "deepflow"]
 DisPreset = Literal["ultrafast", "fast", "medium", "fine"]
 QualityName = Literal["preview", "draft", "normal", "high"]
 OutputSizeName = Literal["processing", "source"]
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
 # Gatys et al. use relu4_2 for content and relu{1..5}_1 for style.
 DEFAULT_CONTENT_LAYER = "relu4_2"
@@ -37,6 +39,9 @@ MAX_PASSES = 16
 # evaluations, and 8 s of 25 fps video per worker.
 MIN_CHUNK_FRAMES = 24
 DEFAULT_CHUNK_FRAMES = 200
+# The encoder's quality when --crf is not given, by codec: visually lossless for x264; VP9's
+# scale differs, and 31 is its usual recommendation for 1080p.
+DEFAULT_CRF: dict[str, int] = {"libx264": 18, "libvpx-vp9": 31}
 
 
 def check_choice(name: str, value: object, literal: object) -> None:
@@ -69,7 +74,7 @@ class LossWeights:
 
     def __post_init__(self) -> None:
         for name in ("content", "style", "tv", "temporal"):
-            _check_positive(f"--{name}-weight", getattr(self, name), allow_zero=True)
+            _check_positive(_flag("losses", name), getattr(self, name), allow_zero=True)
         if self.content == 0 and self.style == 0:
             raise UsageError("content and style weights cannot both be zero")
         for layer in (self.content_layer, *self.style_layers):
@@ -104,15 +109,16 @@ class OptimizerSettings:
     history_size: int = 50
 
     def __post_init__(self) -> None:
-        check_choice("--optimizer", self.optimizer, OptimizerName)
-        if self.iterations < 1 or self.later_iterations < 1:
-            raise UsageError("--iterations and --frame-iterations must be at least 1")
-        _check_positive("--tolerance", self.tolerance, allow_zero=True)
+        check_choice(_flag("optimizer", "optimizer"), self.optimizer, OptimizerName)
+        for name in ("iterations", "later_iterations"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"{_flag('optimizer', name)} must be at least 1; got {getattr(self, name)}")
+        _check_positive(_flag("optimizer", "tolerance"), self.tolerance, allow_zero=True)
         if self.window < 1:
             raise UsageError("the convergence window must be at least 1 iteration")
         if not 1 <= self.scales <= 4:
-            raise UsageError(f"--scales must be between 1 and 4; got {self.scales}")
-        _check_positive("--lr", self.learning_rate)
+            raise UsageError(f"{_flag('optimizer', 'scales')} must be between 1 and 4; got {self.scales}")
+        _check_positive(_flag("optimizer", "learning_rate"), self.learning_rate)
         if self.history_size < 1:
             raise UsageError("history size must be at least 1")
 
@@ -131,10 +137,10 @@ class StyleSettings:
             raise UsageError("at least one style image is needed")
         if self.blend and len(self.blend) != len(self.paths):
             given, images = _count(len(self.blend), "weight"), _count(len(self.paths), "style image")
-            raise UsageError(f"--style-weights: {given} for {images}")
+            raise UsageError(f"{_flag('style', 'blend')}: {given} for {images}")
         if any(weight < 0 for weight in self.blend) or (self.blend and sum(self.blend) <= 0):
-            raise UsageError("--style-weights must be zero or more, and not all zero")
-        _check_positive("--style-scale", self.scale)
+            raise UsageError(f"{_flag('style', 'blend')} must be zero or more, and not all zero")
+        _check_positive(_flag("style", "scale"), self.scale)
 
     @property
     def normalized_blend(self) -> tuple[float, ...]:
@@ -165,13 +171,13 @@ class EngineSettings:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        check_choice("--device", self.device, DeviceName)
+        check_choice(_flag("engine", "device"), self.device, DeviceName)
         if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads must be at least 1; got {self.threads}")
-        check_choice("--precision", self.precision, PrecisionName)
-        check_choice("--weights", self.weights, WeightsName)
+            raise UsageError(f"{_flag('engine', 'threads')} must be at least 1; got {self.threads}")
+        check_choice(_flag("engine", "precision"), self.precision, PrecisionName)
+        check_choice(_flag("engine", "weights"), self.weights, WeightsName)
         if not 0 <= self.edge_margin <= 64:
-            raise UsageError(f"--edge-margin must be between 0 and 64 px; got {self.edge_margin}")
+            raise UsageError(f"{_flag('engine', 'edge_margin')} must be between 0 and 64 px; got {self.edge_margin}")
 
 
 @dataclass(frozen=True)
@@ -203,23 +209,25 @@ class TemporalSettings:
     chunk_frames: int | None = None
 
     def __post_init__(self) -> None:
-        check_choice("--flow", self.flow, FlowMethod)
-        check_choice("--flow-preset", self.dis_preset, DisPreset)
-        check_choice("--temporal-init", self.init, TemporalInit)
+        check_choice(_flag("temporal", "flow"), self.flow, FlowMethod)
+        check_choice(_flag("temporal", "dis_preset"), self.dis_preset, DisPreset)
+        check_choice(_flag("temporal", "init"), self.init, TemporalInit)
+        long_term = _flag("temporal", "long_term")
         if not self.long_term or any(offset < 1 for offset in self.long_term):
-            raise UsageError("--long-term offsets must be whole numbers of frames, 1 or more")
+            raise UsageError(f"{long_term} offsets must be whole numbers of frames, 1 or more")
         if tuple(sorted(set(self.long_term))) != self.long_term:
-            raise UsageError("--long-term offsets must be given in increasing order without repeats")
+            raise UsageError(f"{long_term} offsets must be given in increasing order without repeats")
         if self.long_term[0] != 1:
             # Ruder et al.'s sets always hold the next frame: it is also where a frame starts from.
-            raise UsageError(f"--long-term offsets start at 1, the next frame (e.g. 1,2,4); got {self.long_term}")
+            raise UsageError(f"{long_term} offsets start at 1, the next frame (e.g. 1,2,4); got {self.long_term}")
         if not 0 <= self.cut_threshold < 1:
-            raise UsageError(f"--cut-threshold must be at least 0 and below 1; got {self.cut_threshold}")
+            flag = _flag("temporal", "cut_threshold")
+            raise UsageError(f"{flag} must be at least 0 and below 1; got {self.cut_threshold}")
         if not 1 <= self.passes <= MAX_PASSES:
-            raise UsageError(f"--passes must be between 1 and {MAX_PASSES}; got {self.passes}")
+            raise UsageError(f"{_flag('temporal', 'passes')} must be between 1 and {MAX_PASSES}; got {self.passes}")
         if self.chunk_frames not in (None, 0) and not (self.chunk_frames or 0) >= MIN_CHUNK_FRAMES:
-            minimum = MIN_CHUNK_FRAMES
-            raise UsageError(f"--chunk-frames must be 0 (whole shots) or at least {minimum}; got {self.chunk_frames}")
+            flag, minimum = _flag("temporal", "chunk_frames"), MIN_CHUNK_FRAMES
+            raise UsageError(f"{flag} must be 0 (whole shots) or at least {minimum}; got {self.chunk_frames}")
 
 
 @dataclass(frozen=True)
@@ -233,18 +241,38 @@ class ClusterSettings:
 
     def __post_init__(self) -> None:
         if not self.address.strip():
-            raise UsageError("--ray needs local, auto or a cluster address")
+            raise UsageError(f"{_flag('cluster', 'address')} needs local, auto or a cluster address")
         if self.cpus_per_task < 1:
-            raise UsageError(f"--ray-cpus-per-task must be at least 1; got {self.cpus_per_task}")
+            flag = _flag("cluster", "cpus_per_task")
+            raise UsageError(f"{flag} must be at least 1; got {self.cpus_per_task}")
 
 
 def cluster_settings(address: str | None, cpus_per_task: int | None) -> ClusterSettings | None:
     """The cluster options as given (None: not given); None when shots render here."""
     if address is None:
         if cpus_per_task is not None:
-            raise UsageError("--ray-cpus-per-task needs --ray")
+            raise UsageError(f"{_flag('cluster', 'cpus_per_task')} needs {_flag('cluster', 'address')}")
         return None
     return ClusterSettings(address) if cpus_per_task is None else ClusterSettings(address, cpus_per_task)
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Video encoder quality: CRF (None: the codec's ``DEFAULT_CRF``) and x264's preset."""
+
+    crf: int | None = None
+    preset: X264Preset = "medium"
+
+    def __post_init__(self) -> None:
+        if self.crf is not None and not 0 <= self.crf <= 63:
+            raise UsageError(f"{_flag('encode', 'crf')} must be between 0 and 63; got {self.crf}")
+        check_choice(_flag("encode", "preset"), self.preset, X264Preset)
+
+
+def encode_settings(crf: int | None, preset: str | None) -> EncodeSettings:
+    """The encoder options as given (None: not given, the default)."""
+    given = {name: value for name, value in (("crf", crf), ("preset", preset)) if value is not None}
+    return EncodeSettings(**given)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -288,12 +316,13 @@ class Job:
     engine: EngineSettings = field(default_factory=EngineSettings)
 
     def __post_init__(self) -> None:
-        check_choice("--quality", self.quality, QualityName)
-        check_choice("--output-size", self.output_size, OutputSizeName)
-        if self.size is not None and self.size < 16:
-            raise UsageError(f"--size must be at least 16 px; got {self.size}")
+        check_choice(_flag("job", "quality"), self.quality, QualityName)
+        check_choice(_flag("job", "output_size"), self.output_size, OutputSizeName)
+        if self.size is not None and self.size < MIN_SIDE:
+            raise UsageError(f"{_flag('job', 'size')} must be at least {MIN_SIDE} px; got {self.size}")
         if self.init not in ("content", "random") and not Path(self.init).is_file():
-            raise UsageError(f"--init must be content, random or an image file; {self.init!r} is none of these")
+            init = _flag("job", "init")
+            raise UsageError(f"{init} must be content, random or an image file; {self.init!r} is none of these")
 
     def processing_size(self, width: int, height: int, *, still: bool) -> tuple[int, int]:
         """(width, height) to stylize a source of this size at; even sides for video."""
@@ -305,59 +334,171 @@ class Job:
         if min(size) < MIN_SIDE:
             raise UsageError(
                 f"{size[0]}x{size[1]} is too small to stylize: VGG19 needs at least {MIN_SIDE} px on each side; "
-                "raise --size"
+                f"raise {_flag('job', 'size')}"
             )
         return size
 
 
-# Flat option names (as the CLI and the Python API spell them) -> (settings group, field).
-_OPTION_ROUTES: dict[str, tuple[str, str]] = {
-    "style_weights": ("style", "blend"),
-    "style_scale": ("style", "scale"),
-    "preserve_colors": ("style", "preserve_colors"),
-    "content_weight": ("losses", "content"),
-    "style_weight": ("losses", "style"),
-    "tv_weight": ("losses", "tv"),
-    "temporal_weight": ("losses", "temporal"),
-    "optimizer": ("optimizer", "optimizer"),
-    "iterations": ("optimizer", "iterations"),
-    "frame_iterations": ("optimizer", "later_iterations"),
-    "tolerance": ("optimizer", "tolerance"),
-    "scales": ("optimizer", "scales"),
-    "learning_rate": ("optimizer", "learning_rate"),
-    "flow": ("temporal", "flow"),
-    "flow_preset": ("temporal", "dis_preset"),
-    "temporal_init": ("temporal", "init"),
-    "long_term": ("temporal", "long_term"),
-    "cut_threshold": ("temporal", "cut_threshold"),
-    "passes": ("temporal", "passes"),
-    "loop": ("temporal", "loop"),
-    "chunk_frames": ("temporal", "chunk_frames"),
-    "device": ("engine", "device"),
-    "precision": ("engine", "precision"),
-    "weights": ("engine", "weights"),
-    "seed": ("engine", "seed"),
-    "edge_margin": ("engine", "edge_margin"),
-    "threads": ("engine", "threads"),
-    "size": ("job", "size"),
-    "quality": ("job", "quality"),
-    "init": ("job", "init"),
-    "output_size": ("job", "output_size"),
+@dataclass(frozen=True)
+class Option:
+    """One setting as the command line and the Python API name it.
+
+    ``name`` is the API keyword (``stylize_video(frame_iterations=60)``) and, dashed, the flag
+    (``--frame-iterations``) unless ``flag`` says otherwise. It sets ``field`` of the settings
+    ``group``: that field's type gives the option's type and choices, its default is the
+    option's, and its class checks the value. ``section`` places the option in ``--help``;
+    ``default`` words a default that is not the field's plain value.
+    """
+
+    name: str
+    group: str
+    field: str
+    section: str
+    help: str
+    metavar: str | None = None
+    flag: str | None = None
+    default: str | None = None
+
+
+SIZE_AND_QUALITY, STYLE, VIDEO, TEMPORAL, ENGINE = (
+    "size and quality", "style", "video", "steadiness in time (Ruder et al.)", "engine",
+)  # fmt: skip
+
+GROUPS: dict[str, type] = {
+    "job": Job,
+    "style": StyleSettings,
+    "losses": LossWeights,
+    "optimizer": OptimizerSettings,
+    "temporal": TemporalSettings,
+    "engine": EngineSettings,
+    "encode": EncodeSettings,
+    "cluster": ClusterSettings,
 }
-JOB_OPTIONS: frozenset[str] = frozenset(_OPTION_ROUTES)
+# The groups that build_job fills; the others are given to the render beside the Job.
+JOB_GROUPS = ("job", "style", "losses", "optimizer", "temporal", "engine")
+
+
+def _by_quality(field_name: str, unit: str = "") -> str:
+    values = ", ".join(f"{name} {getattr(preset, field_name)}{unit}" for name, preset in PRESETS.items())
+    return f"by --quality: {values}"
+
+
+# fmt: off
+OPTIONS: tuple[Option, ...] = (
+    Option("quality", "job", "quality", SIZE_AND_QUALITY, "preset for size and budget"),
+    Option("size", "job", "size", SIZE_AND_QUALITY, "processing size, long side in pixels", "PX",
+           default=_by_quality("video_size", " px") + " for video; never above the source's"),
+    Option("output_size", "job", "output_size", SIZE_AND_QUALITY, "source enlarges the result to the input's size"),
+    Option("iterations", "optimizer", "iterations", SIZE_AND_QUALITY,
+           "iteration budget of an image or a shot's first frame", "N", default=_by_quality("iterations")),
+    Option("frame_iterations", "optimizer", "later_iterations", SIZE_AND_QUALITY,
+           "iteration budget of a frame that starts from the previous one", "N",
+           default=_by_quality("later_iterations")),
+    Option("tolerance", "optimizer", "tolerance", SIZE_AND_QUALITY,
+           f"stop once the loss falls by less than this (relative) over {OptimizerSettings.window} iterations; "
+           "0 never stops early", "REL", default=_by_quality("tolerance")),
+    Option("scales", "optimizer", "scales", SIZE_AND_QUALITY,
+           "coarse-to-fine levels for first frames, each half the size of the next; 1 turns it off", "N",
+           default=_by_quality("scales")),
+    Option("style_weights", "style", "blend", STYLE, "blend of several styles, e.g. 0.7 0.3", "W", default="equal"),
+    Option("style_weight", "losses", "style", STYLE, "how strongly the style counts", "W"),
+    Option("content_weight", "losses", "content", STYLE, "how strongly the content counts", "W"),
+    Option("tv_weight", "losses", "tv", STYLE, "smoothness (total variation) weight", "W"),
+    Option("style_scale", "style", "scale", STYLE,
+           "size of the brush strokes: the style image is resized to X times the content", "X"),
+    Option("preserve_colors", "style", "preserve_colors", STYLE,
+           "keep the content's colours: transfer the style on luminance only (Gatys et al. 2016)"),
+    Option("init", "job", "init", STYLE, "start of the first frame: content, random, or an image file", "MODE"),
+    Option("crf", "encode", "crf", VIDEO, "encoder quality, lower is better", "Q",
+           default=", ".join(f"{crf} for {codec}" for codec, crf in DEFAULT_CRF.items())),
+    Option("preset", "encode", "preset", VIDEO, "x264's speed preset", "NAME"),
+    Option("ray", "cluster", "address", VIDEO,
+           "render shots in parallel on Ray: local (start one here), auto (join a running cluster) or an address",
+           "WHERE", default="none, render here"),
+    Option("ray_cpus_per_task", "cluster", "cpus_per_task", VIDEO, "CPU threads each shot's task gets", "N"),
+    Option("chunk_frames", "temporal", "chunk_frames", VIDEO,
+           "split shots longer than N frames into chunks that render in parallel, their seams repaired; "
+           "0 whole shots", "N", default=f"{DEFAULT_CHUNK_FRAMES} with --ray, else whole shots"),
+    Option("temporal_weight", "losses", "temporal", TEMPORAL,
+           "pull towards the previous frames' warped outputs; 0 turns it off", "W"),
+    Option("temporal_init", "temporal", "init", TEMPORAL, "start of later frames"),
+    Option("long_term", "temporal", "long_term", TEMPORAL,
+           "neighbouring frames that pull (Ruder et al.'s long-term consistency), e.g. 1,10,20; "
+           "1 alone is a little faster and less steady", "OFFSETS"),
+    Option("flow", "temporal", "flow", TEMPORAL,
+           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib)"),
+    Option("flow_preset", "temporal", "dis_preset", TEMPORAL, "DIS quality"),
+    Option("cut_threshold", "temporal", "cut_threshold", TEMPORAL,
+           "a frame starts a new shot when less than this share of it follows from the last", "FRACTION"),
+    Option("passes", "temporal", "passes", TEMPORAL,
+           "Ruder et al.'s multi-pass: N passes over each shot in alternating directions, the same budget "
+           "shared out", "N"),
+    Option("loop", "temporal", "loop", TEMPORAL, "make the last frame flow into the first, for a seamless loop"),
+    Option("optimizer", "optimizer", "optimizer", ENGINE, "lbfgs or adam"),
+    Option("learning_rate", "optimizer", "learning_rate", ENGINE, "Adam's learning rate", "RATE", flag="--lr"),
+    Option("device", "engine", "device", ENGINE, "auto: CUDA, then MPS, then CPU"),
+    Option("precision", "engine", "precision", ENGINE,
+           "the network's precision; auto: fp16 on CUDA cards with tensor cores, bf16 on CPUs that run it "
+           "natively, else fp32"),
+    Option("weights", "engine", "weights", ENGINE, "VGG19 weights: caffe (bundled) or torchvision (downloaded once)"),
+    Option("seed", "engine", "seed", ENGINE, "seed for random starts", "N"),
+    Option("threads", "engine", "threads", ENGINE,
+           "CPU threads for the network (on a CPU, one flow thread runs beside them)", "N",
+           default="every core this process may use"),
+    Option("edge_margin", "engine", "edge_margin", ENGINE,
+           "mirror PX pixels around the picture for the network; 16 removes a faint line along the edges", "PX"),
+)
+# fmt: on
+_OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
+JOB_OPTIONS: frozenset[str] = frozenset(option.name for option in OPTIONS if option.group in JOB_GROUPS)
+
+
+def option_named(name: str) -> Option:
+    return _OPTIONS_BY_NAME[name]
 
 
 def option_flag(name: str) -> str:
-    """The command line's spelling of a flat option name."""
-    return {"learning_rate": "--lr"}.get(name, "--" + name.replace("_", "-"))
+    """The command line's spelling of an option (or of a command-line-only keyword)."""
+    option = _OPTIONS_BY_NAME.get(name)
+    return option.flag if option is not None and option.flag else "--" + name.replace("_", "-")
 
 
 def option_of_field(group: str, field_name: str) -> str | None:
-    """The flag that sets a field of the Job (``("losses", "style")`` -> ``--style-weight``)."""
-    for name, route in _OPTION_ROUTES.items():
-        if route == (group, field_name):
-            return option_flag(name)
+    """The flag that sets a settings field (``("losses", "style")`` -> ``--style-weight``)."""
+    for option in OPTIONS:
+        if (option.group, option.field) == (group, field_name):
+            return option_flag(option.name)
     return None
+
+
+def _flag(group: str, field_name: str) -> str:
+    """A field's flag, for check messages (the field's name where no option sets it)."""
+    return option_of_field(group, field_name) or field_name
+
+
+def option_type(option: Option) -> Any:
+    """The type of the field an option sets, as annotated (``Literal[...]``, ``int | None`` ...)."""
+    return get_type_hints(GROUPS[option.group])[option.field]
+
+
+def option_default(option: Option) -> Any:
+    """The default of the field an option sets (``MISSING`` where it has none)."""
+    spec = next(f for f in fields(GROUPS[option.group]) if f.name == option.field)
+    if spec.default_factory is not MISSING:
+        return spec.default_factory()
+    return spec.default
+
+
+def default_text(option: Option) -> str | None:
+    """An option's default in words, for ``--help``; None where there is nothing to say."""
+    if option.default is not None:
+        return option.default
+    value = option_default(option)
+    if value is MISSING or value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: object) -> Job:
@@ -368,16 +509,14 @@ def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: obje
     unknown = sorted(set(options) - JOB_OPTIONS)
     if unknown:
         raise UsageError(f"unknown option(s): {', '.join(unknown)}")
-    groups: dict[str, dict[str, object]] = {
-        name: {} for name in ("style", "losses", "optimizer", "temporal", "engine", "job")
-    }
+    groups: dict[str, dict[str, object]] = {name: {} for name in JOB_GROUPS}
     for name, value in options.items():
         if value is None:
             continue
-        group, field_name = _OPTION_ROUTES[name]
-        groups[group][field_name] = tuple(value) if isinstance(value, list) else value
+        option = _OPTIONS_BY_NAME[name]
+        groups[option.group][option.field] = tuple(value) if isinstance(value, list) else value
     quality = groups["job"].get("quality", "normal")
-    check_choice("--quality", quality, QualityName)
+    check_choice(_flag("job", "quality"), quality, QualityName)
     preset = PRESETS[quality]  # type: ignore[index]
     for field_name in ("iterations", "later_iterations", "tolerance", "scales"):
         groups["optimizer"].setdefault(field_name, getattr(preset, field_name))

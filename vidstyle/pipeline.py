@@ -27,7 +27,15 @@ import numpy as np
 import torch
 
 from vidstyle import imageops
-from vidstyle.config import DEFAULT_CHUNK_FRAMES, ClusterSettings, Job, build_job, cluster_settings
+from vidstyle.config import (
+    DEFAULT_CHUNK_FRAMES,
+    ClusterSettings,
+    EncodeSettings,
+    Job,
+    build_job,
+    cluster_settings,
+    encode_settings,
+)
 from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device
 from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
@@ -40,7 +48,7 @@ from vidstyle.shots import Shot, ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer
 from vidstyle.version import __version__
 from vidstyle.video_io import Segment, VideoInfo, probe, read_frames, stream_metadata
-from vidstyle.video_writer import VIDEO_EXTENSIONS, EncodeSettings, VideoWriter, container_plan
+from vidstyle.video_writer import VIDEO_EXTENSIONS, VideoWriter, container_plan
 from vidstyle.work_units import WorkUnit, planner_for, waits_for, work_units
 from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, saved_setting, work_dir_for
 
@@ -444,7 +452,7 @@ def stylize_video(
     duration: float | Fraction | None = None,
     frames: int | None = None,
     crf: int | None = None,
-    preset: str = "medium",
+    preset: str | None = None,
     overwrite: bool = False,
     keep_frames: bool = False,
     restart: bool = False,
@@ -471,7 +479,7 @@ def stylize_video(
         job,
         Path(output) if output is not None else None,
         segment=segment,
-        encode=EncodeSettings(crf=crf, preset=preset),
+        encode=encode_settings(crf, preset),
         overwrite=overwrite,
         keep_frames=keep_frames,
         restart=restart,

@@ -24,7 +24,8 @@ from av.audio.stream import AudioStream
 from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 
-from vidstyle.errors import OutputPathError, UsageError
+from vidstyle.config import DEFAULT_CRF, EncodeSettings
+from vidstyle.errors import OutputPathError
 from vidstyle.outputs import temporary_output
 from vidstyle.video_io import RGB_TO_YUV, VideoInfo, open_input
 
@@ -37,26 +38,20 @@ class ContainerPlan:
 
     muxer: str
     video_codec: str
-    default_crf: int
     audio_copyable: frozenset[str] | None  # None: any codec may be copied
     audio_fallback: str
 
 
 _CONTAINERS: dict[str, ContainerPlan] = {
-    ".mp4": ContainerPlan(
-        "mp4", "libx264", 18, frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac"
-    ),
-    ".m4v": ContainerPlan("mp4", "libx264", 18, frozenset({"aac", "mp3", "alac", "ac3", "eac3"}), "aac"),
+    ".mp4": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac"),
+    ".m4v": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3"}), "aac"),
     ".mov": ContainerPlan(
-        "mov", "libx264", 18, frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}), "aac"
+        "mov", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}), "aac"
     ),
-    ".mkv": ContainerPlan("matroska", "libx264", 18, None, "aac"),
-    ".webm": ContainerPlan("webm", "libvpx-vp9", 31, frozenset({"opus", "vorbis"}), "libopus"),
+    ".mkv": ContainerPlan("matroska", "libx264", None, "aac"),
+    ".webm": ContainerPlan("webm", "libvpx-vp9", frozenset({"opus", "vorbis"}), "libopus"),
 }
 VIDEO_EXTENSIONS: tuple[str, ...] = tuple(_CONTAINERS)
-X264_PRESETS: tuple[str, ...] = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-)  # fmt: skip
 
 
 def container_plan(path: Path) -> ContainerPlan:
@@ -64,20 +59,6 @@ def container_plan(path: Path) -> ContainerPlan:
     if plan is None:
         raise OutputPathError(f"{path}: unsupported output type; use one of {', '.join(VIDEO_EXTENSIONS)}")
     return plan
-
-
-@dataclass(frozen=True)
-class EncodeSettings:
-    """Video encoder quality: CRF (None: the codec's default) and x264 preset."""
-
-    crf: int | None = None
-    preset: str = "medium"
-
-    def __post_init__(self) -> None:
-        if self.crf is not None and not 0 <= self.crf <= 63:
-            raise UsageError(f"--crf must be between 0 and 63; got {self.crf}")
-        if self.preset not in X264_PRESETS:
-            raise UsageError(f"--preset must be one of {', '.join(X264_PRESETS)}; got {self.preset!r}")
 
 
 class _AudioTrack:
@@ -186,7 +167,7 @@ class VideoWriter:
         stream.pix_fmt = "yuv420p"
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base
-        crf = self.encode.crf if self.encode.crf is not None else self.plan.default_crf
+        crf = self.encode.crf if self.encode.crf is not None else DEFAULT_CRF[self.plan.video_codec]
         if self.plan.video_codec == "libx264":
             stream.options = {"crf": str(crf), "preset": self.encode.preset}
         else:
