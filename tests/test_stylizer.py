@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.conftest import textured_frame
-from vidstyle import imageops
+from vidstyle import imageops, losses
 from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, build_job
 from vidstyle.errors import UsageError
 from vidstyle.stylizer import Stylizer
@@ -88,3 +88,22 @@ def test_edge_margin_reaches_the_network_and_is_checked(starry_night) -> None:
     assert features["relu1_1"].shape[-2:] == (48 + 32, 64 + 32)
     with pytest.raises(UsageError, match="--edge-margin must be between 0 and 64 px"):
         build_job([starry_night], edge_margin=100)
+
+
+def test_each_pyramid_level_has_style_targets_at_its_own_scale(starry_night) -> None:
+    # Coarse levels once chased the full size's Grams: brush strokes 2-4x too large there.
+    frame = np.zeros((384, 512, 3), np.uint8)
+    stylizer = _stylizer(starry_night, frame, scales=3)
+    targets = stylizer.style_targets
+    assert list(targets) == [(96, 128), (192, 256), (384, 512)]
+    painting = stylizer._style_image(starry_night, 512)
+    weights = stylizer.losses.style_layer_weights
+    for level_h, level_w in list(targets)[:-1]:
+        # The painting as the level sees the content: resized by the level's factor.
+        scale = level_w / 512
+        small = imageops.resize_image(painting, round(painting.shape[-2] * scale), round(painting.shape[-1] * scale))
+        with torch.no_grad():
+            features = stylizer.objective.features(small)
+            own = losses.style_loss(features, targets[(level_h, level_w)], weights).item()
+            full = losses.style_loss(features, targets[(384, 512)], weights).item()
+        assert own < full / 10, (level_w, own, full)

@@ -95,7 +95,7 @@ def connect(address: str) -> Any:
 
 
 def _render_task(
-    unit_job: _UnitJob, style_targets: dict[str, torch.Tensor]
+    unit_job: _UnitJob, style_targets: dict[tuple[int, int], dict[str, torch.Tensor]]
 ) -> Iterator[tuple[np.ndarray, FrameRecord, str, float]]:
     """The Ray task of one unit: each finished visit, with the worker that made it and when
     the task started there."""

@@ -206,7 +206,7 @@ def stylize_frame(
     history: list[float] = []
     done = 0
     while done < iterations:
-        run.iterate()
+        run.iterate(last=done == iterations - 1)
         done += 1
         if done % read_every and done < iterations:
             continue
@@ -303,12 +303,15 @@ class _FrameRun:
         else:
             self.adam = torch.optim.Adam([self.image], lr=self.settings.learning_rate)
 
-    def iterate(self) -> None:
+    def iterate(self, *, last: bool = False) -> None:
+        """One evaluation and, unless ``last``, the step it gives. The frame's result is the
+        best image evaluated, so the last iteration's step would never be looked at. A graph
+        replays the step regardless (its result is discarded the same way)."""
         if self.graph is not None:
             self.graph.replay()
             return
-        if not self.graphable:
-            self._iteration()
+        if not self.graphable or last:
+            self._iteration(step=not last)
             return
         if self._eager_iterations < _GRAPH_WARMUP:
             side = torch.cuda.Stream(self.image.device)
@@ -335,7 +338,7 @@ class _FrameRun:
         self.graph = graph
         graph.replay()
 
-    def _iteration(self) -> None:
+    def _iteration(self, *, step: bool = True) -> None:
         image = self.image
         assert self.content_target is not None
         image.grad = None
@@ -358,10 +361,10 @@ class _FrameRun:
             self.best_image.copy_(torch.where(better, image, self.best_image))
             self.log.index_copy_(0, self.count.view(1), parts[None])
             self.count.add_(1)
-            if self.lbfgs is not None:
+            if self.lbfgs is not None and step:
                 # oneDNN may hand back a channels-last gradient; L-BFGS works on flat views.
                 self.lbfgs.step(image.view(-1), image.grad.contiguous().view(-1))
-        if self.adam is not None:
+        if self.adam is not None and step:
             self.adam.step()
             with torch.no_grad():
                 image.clamp_(0.0, 1.0)
