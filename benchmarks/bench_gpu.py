@@ -113,7 +113,8 @@ def precision_table(clip: Path, style: Path, size: int, iterations: int) -> list
     ``iterations`` iterations from the content (measured in fp32), and ms per iteration."""
     stylizer, content = first_frame(clip, style, size, precision="fp32")
     measuring = stylizer.objective
-    style_image = stylizer._style_image(stylizer.style.paths[0], max(content.shape[-2:]))
+    long_side = max(content.shape[-2:])
+    style_image = stylizer._style_image(stylizer._painting(stylizer.style.paths[0], long_side), long_side)
 
     def gradient(objective: StyleObjective) -> torch.Tensor:
         image = content.clone().requires_grad_(True)

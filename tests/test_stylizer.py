@@ -96,7 +96,7 @@ def test_each_pyramid_level_has_style_targets_at_its_own_scale(starry_night) -> 
     stylizer = _stylizer(starry_night, frame, scales=3)
     targets = stylizer.style_targets
     assert list(targets) == [(96, 128), (192, 256), (384, 512)]
-    painting = stylizer._style_image(starry_night, 512)
+    painting = stylizer._style_image(stylizer._painting(starry_night, 512), 512)
     weights = stylizer.losses.style_layer_weights
     for level_h, level_w in list(targets)[:-1]:
         # The painting as the level sees the content: resized by the level's factor.

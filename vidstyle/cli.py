@@ -237,6 +237,11 @@ def _run_metrics(argv: Sequence[str]) -> int:
         ),
         ("style loss", number(result.style_loss, ".4f") + ("" if args.style else " (give --style to measure)")),
         ("content loss", number(result.content_loss, ".4f")),
+        (
+            "border line",
+            f"{number(result.border_line, '.2f')} (source {number(result.source_border_line, '.2f')}; "
+            "about 1-4 without a line along the edges)",
+        ),
         ("shot cuts", ", ".join(map(str, result.cuts)) or "none"),
     ]
     for key, value in rows:

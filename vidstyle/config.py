@@ -131,6 +131,7 @@ class StyleSettings:
     blend: tuple[float, ...] = ()
     scale: float = 1.0
     preserve_colors: bool = False
+    keep_borders: bool = False
 
     def __post_init__(self) -> None:
         if not self.paths:
@@ -408,6 +409,9 @@ OPTIONS: tuple[Option, ...] = (
            "size of the brush strokes: the style image is resized to X times the content", "X"),
     Option("preserve_colors", "style", "preserve_colors", STYLE,
            "keep the content's colours: transfer the style on luminance only (Gatys et al. 2016)"),
+    Option("keep_style_borders", "style", "keep_borders", STYLE,
+           "use the style images as they are: by default a uniform border (a frame, a mat, a scan margin) is "
+           "trimmed, or it is painted along the picture's edges"),
     Option("init", "job", "init", STYLE, "start of the first frame: content, random, or an image file", "MODE"),
     Option("crf", "encode", "crf", VIDEO, "encoder quality, lower is better", "Q",
            default=", ".join(f"{crf} for {codec}" for codec, crf in DEFAULT_CRF.items())),
