@@ -65,6 +65,8 @@ def test_coarse_to_fine_plans_and_reports_all_levels(starry_night) -> None:
     # 80x64 for 10 iterations, then full size for half of that.
     assert seen[-1] == (15, 15) and len(seen) == 15
     assert out.iterations == 15 and out.result.iterations == 5
+    # Counted at full size: each of the 10 at 80x64 costs a quarter.
+    assert out.evaluations == pytest.approx(10 / 4 + 5)
     assert out.frame.shape == (128, 160, 3) and out.frame.dtype == np.uint8
 
 
@@ -96,12 +98,12 @@ def test_each_pyramid_level_has_style_targets_at_its_own_scale(starry_night) -> 
     stylizer = _stylizer(starry_night, frame, scales=3)
     targets = stylizer.style_targets
     assert list(targets) == [(96, 128), (192, 256), (384, 512)]
-    painting = stylizer._style_image(stylizer._painting(starry_night, 512), 512)
+    painting = imageops.resize_frame(imageops.read_image(starry_night), 512, round(512 * 556 / 708))
     weights = stylizer.losses.style_layer_weights
     for level_h, level_w in list(targets)[:-1]:
         # The painting as the level sees the content: resized by the level's factor.
-        scale = level_w / 512
-        small = imageops.resize_image(painting, round(painting.shape[-2] * scale), round(painting.shape[-1] * scale))
+        width, height = (round(side * level_w / 512) for side in (painting.shape[1], painting.shape[0]))
+        small = imageops.frame_to_image(imageops.resize_frame(painting, width, height))
         with torch.no_grad():
             features = stylizer.objective.features(small)
             own = losses.style_loss(features, targets[(level_h, level_w)], weights).item()

@@ -250,6 +250,7 @@ def render_frame(
         pass_number=plan.visit.pass_number,
         fresh=plan.fresh,
         iterations=result.iterations,
+        evaluations=result.evaluations,
         seconds=0.0,
         total_loss=losses.total,
         content_loss=losses.content,

@@ -60,6 +60,9 @@ class FrameRecord:
     temporal_loss: float
     coverage: float | None
     warping_error: float | None
+    # Network evaluations counted at full size (one at half size counts a quarter); None in
+    # records written before it was kept.
+    evaluations: float | None = None
 
 
 def work_dir_for(output: Path) -> Path:
