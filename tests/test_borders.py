@@ -54,6 +54,7 @@ def test_the_line_score_finds_a_frame_and_not_a_painting(starry_night: Path) -> 
     assert border_line_score(framed(painting)) > 20
 
 
+@pytest.mark.slow
 def test_a_framed_style_leaves_no_line_once_trimmed(framed_style: Path, great_wave: Path, tmp_path: Path) -> None:
     content_score = border_line_score(imageops.resize_frame(imageops.read_image(great_wave), 128, 87))
     scores, measured = {}, {}

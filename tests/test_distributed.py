@@ -60,6 +60,7 @@ def _worker_pids() -> list[int]:
     return pids
 
 
+@pytest.mark.slow
 def test_ray_renders_the_same_frames_as_the_sequential_render(
     local_ray, three_shots: Path, sequential: list[np.ndarray], tmp_path: Path
 ) -> None:
@@ -100,6 +101,7 @@ def test_a_killed_worker_is_survived(
         assert np.array_equal(a, b), f"frame {index} differs after the retry"
 
 
+@pytest.mark.slow
 def test_a_long_shot_renders_in_chunks_the_same_as_sequentially(local_ray, tmp_path: Path) -> None:
     sources = real_frames(SAMPLES / "pens.mp4", 0, 48, 64, 48)
     clip = make_clip(tmp_path / "long.mp4", frames=48, make_frame=lambda i: sources[i], audio=None)

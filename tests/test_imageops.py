@@ -67,6 +67,7 @@ print(frame.shape[0], frame.shape[1], (after - before) // 1024)
 """
 
 
+@pytest.mark.slow
 def test_huge_image_is_downscaled_on_load_without_full_decode(tmp_path: Path) -> None:
     # 12000 x 12000 RGB would be 432 MB decoded; libjpeg's 1/8 scaling decodes 1500 x 1500.
     side = 12000

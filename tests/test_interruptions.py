@@ -50,6 +50,7 @@ def uninterrupted(long_clip: Path, tmp_path_factory, starry_night: Path) -> list
     return saved_frames(output, FRAMES)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_render_resumes_to_the_same_frames(

@@ -135,6 +135,7 @@ def test_a_resume_on_another_setup_goes_on_and_says_so(clip: Path, starry_night:
     assert len(warnings) == 1 and "resuming on another setup (threads 1 -> 2)" in warnings[0], warnings
 
 
+@pytest.mark.slow
 def test_the_same_command_twice_gives_the_same_frames(tmp_path: Path, starry_night: Path) -> None:
     """Real footage, default threads and early stopping (the tolerance), flow on its worker."""
     clip = SAMPLES / "pens.mp4"
@@ -303,6 +304,7 @@ def test_hard_cut_starts_a_new_shot(tmp_path: Path, starry_night: Path, great_wa
     assert not np.array_equal(frames[4], fresh[0])
 
 
+@pytest.mark.slow
 def test_temporal_consistency_lowers_the_warping_error(tmp_path: Path, starry_night: Path) -> None:
     source = make_clip(tmp_path / "pan.mp4", frames=8, make_frame=moving_texture(64, 48, step=2), audio=None)
     budget = {**TINY, "iterations": 30, "frame_iterations": 15}
@@ -327,6 +329,7 @@ def test_video_errors_are_one_line(tmp_path: Path, starry_night: Path, capsys) -
     assert "unsupported output type" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_preview_renders_a_short_part_and_its_advice_renders_the_whole(
     tmp_path: Path, starry_night: Path, capsys
 ) -> None:

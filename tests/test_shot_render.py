@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.clips import glued_shots_clip, make_clip, moving_texture, real_frames, saved_frames
 from tests.conftest import SAMPLES, textured_frame
@@ -20,6 +21,7 @@ from vidstyle.video_io import read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 
 
+@pytest.mark.slow
 def test_resume_in_the_last_shot_decodes_only_that_shot(tmp_path: Path, starry_night: Path) -> None:
     clip = glued_shots_clip(tmp_path / "glued.mp4", SAMPLES, width=64, height=48, lengths=(7, 8, 7))
     whole = stylize_video(clip, starry_night, tmp_path / "whole.mp4", keep_frames=True, **TINY)
@@ -68,6 +70,7 @@ def _blinking_square(index: int) -> np.ndarray:
     return frame
 
 
+@pytest.mark.slow
 def test_long_term_offsets_change_the_result(tmp_path: Path, starry_night: Path) -> None:
     clip = make_clip(tmp_path / "blink.mp4", frames=5, make_frame=_blinking_square, audio=None)
     budget = {**TINY, "frame_iterations": 15}
@@ -172,6 +175,7 @@ def _circling(index: int) -> np.ndarray:
     return np.ascontiguousarray(np.roll(textured_frame(64, 48, seed=3), 8 * index, axis=1))
 
 
+@pytest.mark.slow
 def test_loop_closes_the_seam(tmp_path: Path, starry_night: Path) -> None:
     clip = make_clip(tmp_path / "circle.mp4", frames=8, make_frame=_circling, audio=None)
     sources = [decoded.frame for decoded in read_frames(clip)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.clips import make_clip, moving_texture, real_frames, saved_frames
 from tests.conftest import SAMPLES
@@ -19,6 +20,7 @@ def _chroma(frame: np.ndarray) -> np.ndarray:
     return np.stack([cb, cr], axis=-1)
 
 
+@pytest.mark.slow
 def test_preserve_colors_keeps_the_clips_colours_in_every_frame(tmp_path: Path, starry_night: Path) -> None:
     sources = real_frames(SAMPLES / "pens.mp4", 0, 4, 64, 36)
     clip = make_clip(tmp_path / "pens.mp4", frames=4, width=64, height=36, make_frame=lambda i: sources[i], audio=None)
