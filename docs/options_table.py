@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal, get_args, get_origin
 
-from vidstyle.config import OPTIONS, PRESETS, Option, default_text, option_flag, option_type
+from vidstyle.config import OPTIONS, PRESETS, Option, default_text, option_choices, option_flag, option_type
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _usage(option: Option) -> str:
     kind = option_type(option)
-    if get_origin(kind) is Literal:
-        value = "\\|".join(map(str, get_args(kind)))
+    if choices := option_choices(option):
+        value = "\\|".join(choices)
     elif kind == tuple[float, ...]:
         value = f"{option.metavar} [{option.metavar} ...]"
     else:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from types import UnionType
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, NoReturn, Union, get_args, get_origin
 
 from tqdm import tqdm
 
@@ -34,6 +34,7 @@ from vidstyle.config import (
     cluster_settings,
     default_text,
     encode_settings,
+    option_choices,
     option_default,
     option_flag,
     option_named,
@@ -104,8 +105,8 @@ def _argument(option: Option, *, parsed_default: bool = False) -> dict[str, Any]
         keywords["metavar"] = option.metavar
     if kind is bool:
         return keywords | {"action": "store_true", "default": None}
-    if get_origin(kind) is Literal:
-        return keywords | {"choices": [str(choice) for choice in get_args(kind)]}
+    if choices := option_choices(option):
+        return keywords | {"choices": list(choices)}
     if kind == tuple[int, ...]:
         return keywords | {"type": _offsets}
     if kind == tuple[float, ...]:

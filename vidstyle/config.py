@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, get_args, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from vidstyle.errors import UsageError
 from vidstyle.sizes import fit_long_side
@@ -483,6 +483,12 @@ def _flag(group: str, field_name: str) -> str:
 def option_type(option: Option) -> Any:
     """The type of the field an option sets, as annotated (``Literal[...]``, ``int | None`` ...)."""
     return get_type_hints(GROUPS[option.group])[option.field]
+
+
+def option_choices(option: Option) -> tuple[str, ...]:
+    """The values an option takes, where its field's type is a ``Literal``; else ()."""
+    kind = option_type(option)
+    return tuple(map(str, get_args(kind))) if get_origin(kind) is Literal else ()
 
 
 def option_default(option: Option) -> Any:
