@@ -149,13 +149,33 @@ def test_out_of_frame_pixels_are_unreliable() -> None:
     assert verdict.out_of_frame[:, 8:].mean() < 0.01
 
 
-def test_holes_are_filled_from_the_fill_image() -> None:
-    previous = np.full((8, 8, 3), 10, np.uint8)
-    fill = np.full((8, 8, 3), 250, np.uint8)
-    holes = np.zeros((8, 8), bool)
-    holes[2:4, 2:4] = True
-    warped = warp_with_fill(previous, np.zeros((8, 8, 2), np.float32), fill, holes)
-    assert (warped[holes] == 250).all() and (warped[~holes] == 10).all()
+def test_holes_take_the_contents_shapes_in_the_colours_painted_around_them() -> None:
+    # The content: a grey ramp; the painting beside it: the same ramp, 60 levels bluer and
+    # 40 darker in red, on the left half, a different shift on the right half.
+    ramp = np.tile(np.linspace(60, 180, 64, dtype=np.float32)[None, :, None], (64, 1, 3))
+    content = ramp.astype(np.uint8)
+    previous = ramp.copy()
+    previous[:, :32] += np.array([-40, 0, 60], np.float32)
+    previous[:, 32:] += np.array([30, 20, -30], np.float32)
+    holes = np.zeros((64, 64), bool)
+    holes[20:30, 8:14] = True  # inside the left half
+    holes[40:44, 50:60] = True  # inside the right half
+    painted = np.clip(previous, 0, 255).astype(np.uint8)
+    warped = warp_with_fill(painted, np.zeros((64, 64, 2), np.float32), content, holes)
+    assert np.array_equal(warped[~holes], painted[~holes])
+    left_shift = (warped[20:30, 8:14] - content[20:30, 8:14]).mean(axis=(0, 1))
+    right_shift = (warped[40:44, 50:60] - content[40:44, 50:60]).mean(axis=(0, 1))
+    assert np.abs(left_shift - [-40, 0, 60]).max() < 4
+    assert np.abs(right_shift - [30, 20, -30]).max() < 4
+    # The content's shapes come through: the ramp still rises across the hole.
+    assert (np.diff(warped[25, 8:14, 1]) > 0).all()
+
+
+def test_a_frame_that_is_all_hole_is_the_content() -> None:
+    content = np.full((8, 8, 3), 250, np.uint8)
+    holes = np.ones((8, 8), bool)
+    warped = warp_with_fill(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 2), np.float32), content, holes)
+    assert (warped == 250).all()
 
 
 def test_long_term_masks_take_the_closest_reliable_frame() -> None:

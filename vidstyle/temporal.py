@@ -101,7 +101,8 @@ class FramePlan:
 
 
 def warped_output(output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
-    """A neighbour's output warped into this frame; holes from the content (Ruder et al.)."""
+    """A neighbour's output warped into this frame; holes from the content in the warped
+    output's colours around them (Ruder et al. fill them from the content as it is)."""
     return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
 
 
@@ -245,7 +246,8 @@ class FramePlanner:
         assert neighbour is not None and motion is not None
         mode = self.settings.init
         if mode == "prev-warped":
-            # Ruder et al.: disoccluded and out-of-frame pixels have no past; start them from the content.
+            # Disoccluded and out-of-frame pixels have no past; they start from the content (Ruder
+            # et al.), here in the colours painted around them (flow.warp_with_fill).
             return warped_output(neighbour, content, motion)
         if mode == "prev":
             return neighbour.astype(np.float32)
