@@ -101,7 +101,7 @@ class OptimizerSettings:
 
     optimizer: OptimizerName = "lbfgs"
     iterations: int = 200
-    later_iterations: int = 50
+    later_iterations: int = 15
     tolerance: float = 1e-3
     window: int = 10
     scales: int = 2
@@ -290,10 +290,10 @@ class Preset:
 
 PRESETS: dict[QualityName, Preset] = {
     # --preview: a first look at a few seconds within minutes on a laptop CPU.
-    "preview": Preset(video_size=128, image_size=256, iterations=80, later_iterations=20, tolerance=2e-3, scales=1),
-    "draft": Preset(video_size=256, image_size=384, iterations=150, later_iterations=40, tolerance=2e-3, scales=1),
-    "normal": Preset(video_size=384, image_size=512, iterations=200, later_iterations=50, tolerance=1e-3, scales=2),
-    "high": Preset(video_size=640, image_size=800, iterations=500, later_iterations=150, tolerance=5e-4, scales=3),
+    "preview": Preset(video_size=128, image_size=256, iterations=80, later_iterations=10, tolerance=2e-3, scales=1),
+    "draft": Preset(video_size=256, image_size=384, iterations=150, later_iterations=12, tolerance=2e-3, scales=1),
+    "normal": Preset(video_size=384, image_size=512, iterations=200, later_iterations=15, tolerance=1e-3, scales=2),
+    "high": Preset(video_size=640, image_size=800, iterations=500, later_iterations=50, tolerance=5e-4, scales=3),
 }
 
 

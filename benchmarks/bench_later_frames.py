@@ -1,0 +1,85 @@
+"""Later frames: what each iteration budget buys, on the same frames in one run.
+
+Renders the same frames of a real clip once per later-frame budget (``--budgets 50,15``;
+everything else at the --quality preset's defaults, the first frame included) and measures
+the lossless frames: style and content loss (unweighted, mirrored edges, as ``vidstyle
+metrics``), warping error, seconds and full-size evaluations per later frame. It writes
+chosen frames as PNG (``--pictures``) so that the results can be looked at side by side.
+
+    python benchmarks/bench_later_frames.py --frames 10 --size 176 --budgets 50,15
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidstyle.config import build_job
+from vidstyle.metrics import measure
+from vidstyle.pipeline import run_video_job
+from vidstyle.video_io import Segment, read_frames
+from vidstyle.workdir import FrameRecord, WorkDir, work_dir_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def render(
+    clip: Path, style: Path, segment: Segment, size: int, quality: str, budget: int
+) -> tuple[list[FrameRecord], list[np.ndarray], float]:
+    """The records and lossless frames of one render, and its wall time."""
+    job = build_job([style], size=size, quality=quality, frame_iterations=budget)
+    records: list[FrameRecord] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "out.mp4"
+        started = time.perf_counter()
+        report = run_video_job(
+            clip, job, output, segment=segment, keep_frames=True, on_frame=lambda p: records.append(p.record)
+        )
+        seconds = time.perf_counter() - started
+        work = WorkDir(work_dir_for(output))
+        outputs = [work.load(i) for i in range(report.frames)]
+    return records, outputs, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
+    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser.add_argument("--start", type=float, default=0.0, help="seconds into the clip")
+    parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--size", type=int, default=176)
+    parser.add_argument("--quality", default="normal")
+    parser.add_argument("--budgets", default="50,15", help="later-frame iteration budgets, comma-separated")
+    parser.add_argument("--pictures", type=Path, default=None, help="write each render's frames here as PNG")
+    args = parser.parse_args()
+
+    segment = Segment(start=Fraction(args.start).limit_denominator(1000), frames=args.frames)
+    sources = [decoded.frame for decoded in read_frames(args.clip, segment)]
+    print(f"{args.clip.name}: {args.frames} frames from {args.start:g} s at {args.size} px, --quality {args.quality}")
+    header = "later-frame budget | s/later frame | evaluations (full size) | style | content | warping error"
+    print(header)
+    print("|".join("---" for _ in header.split("|")))
+    for budget in (int(b) for b in args.budgets.split(",")):
+        records, outputs, _ = render(args.clip, args.style, segment, args.size, args.quality, budget)
+        metrics = measure(sources, outputs, styles=(args.style,))
+        later = [r for r in records if not r.fresh]
+        print(
+            f"{budget} | {np.mean([r.seconds for r in later]):.2f} | {np.mean([r.evaluations for r in later]):.1f} | "
+            f"{metrics.style_loss:.4f} | {metrics.content_loss:.4f} | {metrics.warping_error:.3e}",
+            flush=True,
+        )
+        if args.pictures is not None:
+            args.pictures.mkdir(parents=True, exist_ok=True)
+            for index, frame in enumerate(outputs):
+                path = args.pictures / f"budget{budget}_{index:03d}.png"
+                cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+
+if __name__ == "__main__":
+    main()
