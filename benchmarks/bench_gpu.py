@@ -1,8 +1,9 @@
 """The GPU path measured: time per iteration, host syncs, a 480 px render's frame rate and load.
 
-1. One frame at 480 px (394x480 for the sample clip), 50 L-BFGS iterations as a later frame
-   gets them: milliseconds per iteration eagerly and with CUDA graphs, and the host syncs
-   per iteration (torch.cuda.set_sync_debug_mode counts every op that waits).
+1. One frame at 480 px (394x480 for the sample clip), 50 L-BFGS iterations (a later frame
+   gets 15 by default; 50 average the timing over more): milliseconds per iteration eagerly
+   and with CUDA graphs, and the host syncs per iteration (torch.cuda.set_sync_debug_mode
+   counts every op that waits).
 2. A render of the first N frames of samples/pens.mp4 at 480 px with vidstyle's defaults:
    frames per second for later frames and for the whole clip (model loading, first frame and
    encoding included), the GPU's busy share of the render's wall time (NVML, sampled every
