@@ -181,16 +181,21 @@ def reliability(backward: np.ndarray, forward: np.ndarray) -> Reliability:
     return Reliability(out_of_frame=out_of_frame, disoccluded=disoccluded, motion_boundary=motion_boundary)
 
 
-def warp_with_fill(previous: np.ndarray, backward: np.ndarray, content: np.ndarray, holes: np.ndarray) -> np.ndarray:
-    """``previous`` (a stylized output) warped into this frame, its ``holes`` filled from
-    ``content`` in the colours the warped output has around them.
-
-    previous, content: uint8 (H, W, 3); returns float32 (H, W, 3) in 0-255.
+def warp_stylized(previous: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """``previous`` (a stylized output, uint8 (H, W, 3)) warped into this frame: float32
+    (H, W, 3) in 0-255, its holes as the sampling leaves them (see ``warp_with_fill``).
 
     Lanczos, not bilinear: a stylized frame is all brush strokes, and bilinear sampling at a
     half-pixel offset blurs them. Once pinned by the temporal loss, that blur compounds frame
     after frame: five half-pixel warps of a stylized picture raised its style loss by 233%
     bilinear, 18% bicubic and 9% Lanczos.
+    """
+    return np.clip(warp(previous, backward, interpolation=cv2.INTER_LANCZOS4), 0.0, 255.0)
+
+
+def warp_with_fill(previous: np.ndarray, backward: np.ndarray, content: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """``warp_stylized``, its ``holes`` filled from ``content`` in the colours the warped
+    output has around them: a warm start. previous, content: uint8 (H, W, 3).
 
     Ruder et al. fill holes (disoccluded or out-of-frame pixels) with the content itself. Raw
     photo among painted pixels is far from any optimum: on pens.mp4 a later frame's 50
@@ -200,7 +205,7 @@ def warp_with_fill(previous: np.ndarray, backward: np.ndarray, content: np.ndarr
     painting's palette with the content's shapes (``_in_colours_of``): the style loss fell
     10% at 50 iterations, and 15 became enough (README, "Later frames").
     """
-    warped = np.clip(warp(previous, backward, interpolation=cv2.INTER_LANCZOS4), 0.0, 255.0)
+    warped = warp_stylized(previous, backward)
     if holes.any():
         warped[holes] = _in_colours_of(content, warped, ~holes)[holes]
     return warped

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from vidstyle.config import TemporalSettings
-from vidstyle.flow import FrameMotion, Motion, long_term_masks, warp, warp_with_fill
+from vidstyle.flow import FrameMotion, Motion, long_term_masks, warp, warp_stylized, warp_with_fill
 from vidstyle.shots import Shot
 
 # Ruder et al.'s multi-pass start, (1 - d*c) * own + d*c * warp(neighbour): artistic-videos
@@ -101,9 +101,15 @@ class FramePlan:
 
 
 def warped_output(output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
-    """A neighbour's output warped into this frame; holes from the content in the warped
-    output's colours around them (Ruder et al. fill them from the content as it is)."""
+    """A neighbour's output warped into this frame to start it; holes from the content in
+    the warped output's colours around them (Ruder et al. fill them from the content as it is)."""
     return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
+
+
+def warped_target(output: np.ndarray, motion: Motion) -> np.ndarray:
+    """A neighbour's output warped into this frame, where it is weighted by the flow's
+    reliability (a temporal target, a blend): zero in the holes, so they are not filled."""
+    return warp_stylized(output, motion.backward)
 
 
 class Planner(Protocol):
@@ -219,7 +225,7 @@ class FramePlanner:
                     assert output is not None
                     reuse = init is not None and near_motion is not None and own is None and side is behind
                     reuse = reuse and abs(offset) == 1 and self.settings.init == "prev-warped"
-                    warped = init if reuse else warped_output(output, content, motion.towards[frame])
+                    warped = init if reuse else warped_target(output, motion.towards[frame])
                     assert warped is not None
                     warps.append(PreviousWarp(offset, warped, mask))
         return FramePlan(
@@ -242,7 +248,7 @@ class FramePlanner:
             if neighbour is None or motion is None:
                 return own.astype(np.float32)
             weight = (PASS_BLEND * motion.reliability.mask)[..., None]
-            return (1 - weight) * own.astype(np.float32) + weight * warped_output(neighbour, content, motion)
+            return (1 - weight) * own.astype(np.float32) + weight * warped_target(neighbour, motion)
         assert neighbour is not None and motion is not None
         mode = self.settings.init
         if mode == "prev-warped":
@@ -286,7 +292,7 @@ class HandoverPlanner:
         towards = motion.towards[before]
         weight = self.handover.weight(visit.index)
         reliable = towards.reliability.mask
-        warped = warped_output(previous, content, towards)
+        warped = warped_target(previous, towards)
         blend = (weight * reliable)[..., None]
         init = (1 - blend) * own.astype(np.float32) + blend * warped
         warps: tuple[PreviousWarp, ...] = ()
