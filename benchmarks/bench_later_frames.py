@@ -12,39 +12,16 @@ chosen frames as PNG (``--pictures``) so that the results can be looked at side 
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
+from bench_video import render_kept, save_picture  # beside this script
 
-from vidstyle.config import build_job
 from vidstyle.metrics import measure
-from vidstyle.pipeline import run_video_job
 from vidstyle.video_io import Segment, read_frames
-from vidstyle.workdir import FrameRecord, WorkDir, work_dir_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def render(
-    clip: Path, style: Path, segment: Segment, size: int, quality: str, budget: int
-) -> tuple[list[FrameRecord], list[np.ndarray], float]:
-    """The records and lossless frames of one render, and its wall time."""
-    job = build_job([style], size=size, quality=quality, frame_iterations=budget)
-    records: list[FrameRecord] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        output = Path(tmp) / "out.mp4"
-        started = time.perf_counter()
-        report = run_video_job(
-            clip, job, output, segment=segment, keep_frames=True, on_frame=lambda p: records.append(p.record)
-        )
-        seconds = time.perf_counter() - started
-        work = WorkDir(work_dir_for(output))
-        outputs = [work.load(i) for i in range(report.frames)]
-    return records, outputs, seconds
 
 
 def main() -> None:
@@ -66,19 +43,18 @@ def main() -> None:
     print(header)
     print("|".join("---" for _ in header.split("|")))
     for budget in (int(b) for b in args.budgets.split(",")):
-        records, outputs, _ = render(args.clip, args.style, segment, args.size, args.quality, budget)
-        metrics = measure(sources, outputs, styles=(args.style,))
-        later = [r for r in records if not r.fresh]
+        options = {"start": args.start, "quality": args.quality, "frame_iterations": budget}
+        rendered = render_kept(args.clip, args.style, args.frames, args.size, options)
+        metrics = measure(sources, rendered.outputs, styles=(args.style,))
+        later = [r for r in rendered.records if not r.fresh]
         print(
             f"{budget} | {np.mean([r.seconds for r in later]):.2f} | {np.mean([r.evaluations for r in later]):.1f} | "
             f"{metrics.style_loss:.4f} | {metrics.content_loss:.4f} | {metrics.warping_error:.3e}",
             flush=True,
         )
         if args.pictures is not None:
-            args.pictures.mkdir(parents=True, exist_ok=True)
-            for index, frame in enumerate(outputs):
-                path = args.pictures / f"budget{budget}_{index:03d}.png"
-                cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            for index, frame in enumerate(rendered.outputs):
+                save_picture(args.pictures, f"budget{budget}_{index:03d}", frame)
 
 
 if __name__ == "__main__":
