@@ -19,12 +19,14 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.config import Job
+from vidstyle.device_warps import DeviceWarps
 from vidstyle.errors import NoFramesError
+from vidstyle.flow import flow_size
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shots import ShotPlan
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import FramePlan, Planner, Visit, warping_error
+from vidstyle.temporal import HOST_WARPS, FramePlan, Planner, Visit, warping_error
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.work_units import WorkUnit, planner_for
 from vidstyle.workdir import FrameRecord
@@ -34,14 +36,23 @@ log = logging.getLogger(__name__)
 
 class SourceFrames:
     """Decodes frames of a segment at processing size by shot-plan index, seeking to the
-    first frame asked for; counts what it decodes."""
+    first frame asked for; counts what it decodes. ``source_size``: the frames' (width,
+    height) as decoded, upright."""
 
-    def __init__(self, path: Path, segment: Segment, plan: ShotPlan, size: tuple[int, int]) -> None:
+    def __init__(
+        self, path: Path, segment: Segment, plan: ShotPlan, size: tuple[int, int], source_size: tuple[int, int]
+    ) -> None:
         self.path = path
         self.segment = segment
         self.plan = plan
         self.size = size
+        self.source_size = source_size
         self.decoded = 0
+
+    @property
+    def flow_size(self) -> tuple[int, int] | None:
+        """The size flows between these frames are computed at (None: their own)."""
+        return flow_size(self.source_size, self.size)
 
     def read(self, first: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         """(index, content) for frames ``first`` to ``stop - 1``."""
@@ -179,7 +190,10 @@ def render_unit(
 ) -> Iterator[RenderedVisit]:
     """Render every visit of ``unit`` not done yet (``passes_done``: frame -> passes finished,
     from an interrupted render), in order; ``load_output`` gives an earlier visit's output."""
-    planner = planner_for(job, source.plan, unit)
+    # On a GPU the warps of the outputs before a frame run there: on a CPU core they would
+    # keep it waiting between frames (device_warps.py).
+    warps = DeviceWarps(stylizer.device) if stylizer.device.type == "cuda" else HOST_WARPS
+    planner = planner_for(job, source.plan, unit, warps)
     remaining, has_output = remaining_visits(planner, passes_done)
     if not remaining:
         return

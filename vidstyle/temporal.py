@@ -100,16 +100,31 @@ class FramePlan:
         return self.visit.index
 
 
-def warped_output(output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
-    """A neighbour's output warped into this frame to start it; holes from the content in
-    the warped output's colours around them (Ruder et al. fill them from the content as it is)."""
-    return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
+class Warps(Protocol):
+    """How a neighbour's output (uint8 (H, W, 3)) is brought into this frame: float32 (H, W, 3), 0-255."""
+
+    def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
+        """Warped to start this frame: holes from the content in the warped output's colours
+        around them (Ruder et al. fill them from the content as it is)."""
+        ...
+
+    def target(self, output: np.ndarray, motion: Motion) -> np.ndarray:
+        """Warped where it is weighted by the flow's reliability (a temporal target, a blend):
+        zero in the holes, so they are not filled."""
+        ...
 
 
-def warped_target(output: np.ndarray, motion: Motion) -> np.ndarray:
-    """A neighbour's output warped into this frame, where it is weighted by the flow's
-    reliability (a temporal target, a blend): zero in the holes, so they are not filled."""
-    return warp_stylized(output, motion.backward)
+class HostWarps:
+    """Warps with OpenCV on the CPU (flow.py); device_warps.DeviceWarps does the same on a GPU."""
+
+    def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
+        return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
+
+    def target(self, output: np.ndarray, motion: Motion) -> np.ndarray:
+        return warp_stylized(output, motion.backward)
+
+
+HOST_WARPS = HostWarps()
 
 
 class Planner(Protocol):
@@ -146,12 +161,14 @@ class FramePlanner:
         *,
         flashes: frozenset[int] = frozenset(),
         use_temporal_loss: bool = True,
+        warps: Warps = HOST_WARPS,
     ) -> None:
         self.settings = settings
         self.shot = shot
         self.creates = shot.frames
         self.flashes = flashes
         self.use_temporal_loss = use_temporal_loss
+        self.warps = warps
 
     def visits(self) -> Iterator[Visit]:
         """Ruder et al.'s passes: the first forward, then alternating; flash frames only once."""
@@ -225,7 +242,7 @@ class FramePlanner:
                     assert output is not None
                     reuse = init is not None and near_motion is not None and own is None and side is behind
                     reuse = reuse and abs(offset) == 1 and self.settings.init == "prev-warped"
-                    warped = init if reuse else warped_target(output, motion.towards[frame])
+                    warped = init if reuse else self.warps.target(output, motion.towards[frame])
                     assert warped is not None
                     warps.append(PreviousWarp(offset, warped, mask))
         return FramePlan(
@@ -248,13 +265,13 @@ class FramePlanner:
             if neighbour is None or motion is None:
                 return own.astype(np.float32)
             weight = (PASS_BLEND * motion.reliability.mask)[..., None]
-            return (1 - weight) * own.astype(np.float32) + weight * warped_target(neighbour, motion)
+            return (1 - weight) * own.astype(np.float32) + weight * self.warps.target(neighbour, motion)
         assert neighbour is not None and motion is not None
         mode = self.settings.init
         if mode == "prev-warped":
             # Disoccluded and out-of-frame pixels have no past; they start from the content (Ruder
             # et al.), here in the colours painted around them (flow.warp_with_fill).
-            return warped_output(neighbour, content, motion)
+            return self.warps.start(neighbour, content, motion)
         if mode == "prev":
             return neighbour.astype(np.float32)
         if mode == "content":
@@ -269,10 +286,18 @@ class HandoverPlanner:
     creates = range(0)
     flashes: frozenset[int] = frozenset()
 
-    def __init__(self, settings: TemporalSettings, handover: Handover, *, use_temporal_loss: bool = True) -> None:
+    def __init__(
+        self,
+        settings: TemporalSettings,
+        handover: Handover,
+        *,
+        use_temporal_loss: bool = True,
+        warps: Warps = HOST_WARPS,
+    ) -> None:
         self.settings = settings
         self.handover = handover
         self.use_temporal_loss = use_temporal_loss
+        self.warps = warps
 
     def visits(self) -> Iterator[Visit]:
         for index in self.handover.frames:
@@ -292,7 +317,7 @@ class HandoverPlanner:
         towards = motion.towards[before]
         weight = self.handover.weight(visit.index)
         reliable = towards.reliability.mask
-        warped = warped_target(previous, towards)
+        warped = self.warps.target(previous, towards)
         blend = (weight * reliable)[..., None]
         init = (1 - blend) * own.astype(np.float32) + blend * warped
         warps: tuple[PreviousWarp, ...] = ()

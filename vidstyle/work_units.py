@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from vidstyle.config import Job
 from vidstyle.shots import Shot, ShotPlan
-from vidstyle.temporal import HANDOVER_FRAMES, FramePlanner, Handover, HandoverPlanner, Planner
+from vidstyle.temporal import HANDOVER_FRAMES, HOST_WARPS, FramePlanner, Handover, HandoverPlanner, Planner, Warps
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,16 @@ def work_units(job: Job, plan: ShotPlan) -> list[WorkUnit]:
     return units
 
 
-def planner_for(job: Job, plan: ShotPlan, unit: WorkUnit) -> Planner:
+def planner_for(job: Job, plan: ShotPlan, unit: WorkUnit, warps: Warps = HOST_WARPS) -> Planner:
     use_temporal_loss = job.losses.temporal > 0
     if unit.handover is not None:
-        return HandoverPlanner(job.temporal, unit.handover, use_temporal_loss=use_temporal_loss)
+        return HandoverPlanner(job.temporal, unit.handover, use_temporal_loss=use_temporal_loss, warps=warps)
     return FramePlanner(
         job.temporal,
         Shot(unit.shot.number, unit.start, unit.stop),
         flashes=frozenset(f for f in plan.flashes if unit.start <= f < unit.stop),
         use_temporal_loss=use_temporal_loss,
+        warps=warps,
     )
 
 
