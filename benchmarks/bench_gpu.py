@@ -8,8 +8,11 @@
    frames per second for later frames and for the whole clip (model loading, first frame and
    encoding included), the GPU's busy share of the render's wall time (NVML, sampled every
    50 ms), peak GPU memory, and the warping error and style loss of the result.
-3. The same render with DIS at half resolution (--flow-preset medium) against the default
-   full-resolution flow: does the warping error hold?
+3. The same render the way it was before two changes, one at a time: flow computed at the
+   processing size instead of the source's (pens.mp4 is 144x176, enlarged to 392x480), and
+   the warps between frames on a CPU core instead of the GPU (device_warps.py).
+4. Where the thread that drives the GPU spends a render's time (cProfile of that thread
+   alone, in a render of its own: profiling slows it).
 
     python benchmarks/bench_gpu.py [--frames 48] [--size 480]
 
@@ -19,12 +22,16 @@ Needs a CUDA device; prints one table.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import logging
+import pstats
+import sys
 import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +39,13 @@ import numpy as np
 import torch
 from bench_video import render_kept  # beside this script
 
-from vidstyle import imageops
-from vidstyle.config import OptimizerSettings, build_job
+from vidstyle import imageops, shot_render
+from vidstyle.config import OptimizerSettings, TemporalSettings, build_job
 from vidstyle.device import network_dtype, network_threads, render_threads
 from vidstyle.metrics import measure
 from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
 from vidstyle.stylizer import Stylizer
+from vidstyle.temporal import HOST_WARPS
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,6 +207,26 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
     return out
 
 
+@contextlib.contextmanager
+def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """``owner.name`` set to ``value`` for the length of the block: a render the way it was."""
+    before = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, before)
+
+
+JUDGES: dict[str, dict[str, Any]] = {"DIS medium": {"dis_preset": "medium"}, "Farneback": {"flow": "farneback"}}
+
+# Renders the way they were before, one change at a time (see the docstring).
+BEFORE: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
+    "flow at 480 px": lambda: replaced(shot_render.SourceFrames, "flow_size", property(lambda self: None)),
+    "warps on CPU": lambda: replaced(shot_render, "DeviceWarps", lambda device: HOST_WARPS),
+}
+
+
 def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> dict[str, Any]:
     torch.cuda.reset_peak_memory_stats()
     failures = FailedCaptures()
@@ -211,6 +239,12 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
     report, records = rendered.report, rendered.records
     sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
     metrics = measure(sources, rendered.outputs, styles=(style,), losses_every=4)
+    # The default measure's flow is the render's own at full size: a render made with it is
+    # judged by the very flow it followed. Two other estimators judge each render alike.
+    judged_by = {
+        name: measure(sources, rendered.outputs, temporal=TemporalSettings(**settings)).warping_error
+        for name, settings in JUDGES.items()
+    }
     later = [r.seconds for r in records if not r.fresh]
     return {
         "frames": report.frames,
@@ -225,6 +259,7 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
         "graph captures failed": failures.count,
         "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30,
         "warping error": metrics.warping_error,
+        **{f"  judged by {name}": error for name, error in judged_by.items()},
         "style loss": metrics.style_loss,
     }
 
@@ -246,6 +281,7 @@ def main() -> None:
     # The render's figures first: they are what the lease is for. Each section runs even when
     # an earlier one fails, so one lent GPU answers as much as it can.
     section(lambda: render_table(args))
+    section(lambda: driving_thread_profile(args))
     section(lambda: timing_table(args))
     section(lambda: precision_rows(args))
     section(lambda: kernel_profile(args.clip, args.style, args.size))
@@ -261,15 +297,11 @@ def section(run: Callable[[], None]) -> None:
 
 
 def render_table(args: argparse.Namespace) -> None:
-    variants: dict[str, dict[str, Any]] = {
-        "defaults": {},
-        "bf16": {"precision": "bf16"},
-        "flow half-res": {"flow_preset": "medium"},
-    }
     runs = {}
-    for name, options in variants.items():
+    for name, before in {"defaults": contextlib.nullcontext, **BEFORE}.items():
         try:
-            runs[name] = render(args.clip, args.style, args.frames, args.size, **options)
+            with before():
+                runs[name] = render(args.clip, args.style, args.frames, args.size)
         except Exception:
             traceback.print_exc()
     if not runs:
@@ -283,6 +315,35 @@ def render_table(args: argparse.Namespace) -> None:
             value = run[key]
             cells.append(f"{value:>16}" if isinstance(value, (str, int)) or value is None else f"{value:>16.4g}")
         print(f"{key:<24}" + "".join(cells))
+
+
+# Where the driving thread's time goes, by function (file, function name): each is cumulative
+# (it includes what it calls), so the rows overlap.
+PROFILED = {
+    "render_unit (all frames)": ("shot_render.py", "render_unit"),
+    "  waiting on a future": ("_base.py", "result"),
+    "  planning (warps)": ("temporal.py", "plan"),
+    "  decoding frames": ("shot_render.py", "read"),
+    "  stylize": ("stylizer.py", "stylize"),
+    "    L-BFGS iterations": ("optimize.py", "_iteration"),
+    "    result to the host": ("stylizer.py", "to_frame"),
+}
+
+
+def driving_thread_profile(args: argparse.Namespace, frames: int = 24) -> None:
+    """cProfile of the thread that drives the GPU (this one) over a render: where its time
+    goes between the GPU's work (waiting on flow, planning, decoding, reading results)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    render_kept(args.clip, args.style, frames, args.size, {"device": "cuda"})
+    profile.disable()
+    stats = pstats.Stats(profile, stream=sys.stdout)
+    print(f"the driving thread in a render of {frames} frames at {args.size} px (profiled: slower), ms a frame:")
+    table: Any = stats.stats  # type: ignore[attr-defined]
+    for label, (file, function) in PROFILED.items():
+        seconds = sum(row[3] for key, row in table.items() if key[0].endswith(file) and key[2] == function)
+        print(f"  {label:<28} {1000 * seconds / frames:8.1f}")
+    stats.sort_stats("tottime").print_stats(16)
 
 
 def timing_table(args: argparse.Namespace) -> None:
