@@ -8,9 +8,8 @@
    frames per second for later frames and for the whole clip (model loading, first frame and
    encoding included), the GPU's busy share of the render's wall time (NVML, sampled every
    50 ms), peak GPU memory, and the warping error and style loss of the result.
-3. The same render the way it was before two changes, one at a time: flow computed at the
-   processing size instead of the source's (pens.mp4 is 144x176, enlarged to 392x480), and
-   the warps between frames on a CPU core instead of the GPU (device_warps.py).
+3. The same render with the warps between frames on a CPU core, as before device_warps.py.
+   Each render's warping error is also judged by two flows it did not follow.
 4. Where the thread that drives the GPU spends a render's time (cProfile of that thread
    alone, in a render of its own: profiling slows it).
 
@@ -220,9 +219,8 @@ def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
 
 JUDGES: dict[str, dict[str, Any]] = {"DIS medium": {"dis_preset": "medium"}, "Farneback": {"flow": "farneback"}}
 
-# Renders the way they were before, one change at a time (see the docstring).
+# Renders the way they were before (see the docstring).
 BEFORE: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
-    "flow at 480 px": lambda: replaced(shot_render.SourceFrames, "flow_size", property(lambda self: None)),
     "warps on CPU": lambda: replaced(shot_render, "DeviceWarps", lambda device: HOST_WARPS),
 }
 

@@ -13,8 +13,6 @@ from tests.conftest import textured_frame
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import (
     FlowEstimator,
-    _untextured,
-    flow_size,
     histogram_distance,
     is_scene_cut,
     long_term_masks,
@@ -61,35 +59,6 @@ def test_rotation(method: str) -> None:
     a, b, truth = _affine_pair(matrix)
     assert np.abs(truth).max() > 2.0  # a real rotation, several pixels at the corners
     assert _interior_epe(FlowEstimator(method)(a, b), truth) < 0.5
-
-
-def test_flow_of_enlarged_frames_is_computed_at_the_source_size_and_enlarged() -> None:
-    a, b, truth = _affine_pair(np.float32([[1, 0, 2.3], [0, 1, -1.6]]))
-    big_a, big_b = (resize_frame(frame, 2 * W, 2 * H) for frame in (a, b))
-    size = flow_size((W, H), (2 * W, 2 * H))
-    assert size == (W, H) and flow_size((W, H), (W // 2, H // 2)) is None
-    flow = FlowEstimator(size=size)(big_a, big_b)
-    assert flow.shape == (2 * H, 2 * W, 2)
-    # Twice the source's motion, in the enlarged frames' pixels.
-    error = np.sqrt(((flow[::2, ::2] - 2 * truth) ** 2).sum(axis=2))[MARGIN:-MARGIN, MARGIN:-MARGIN].mean()
-    assert error < 1.0
-
-
-def test_flow_at_the_source_size_leaves_the_flat_desk_still(pens_clip: Path) -> None:
-    """Only DIS runs at the source's size: the flat test and Farneback's flow for the flat
-    desk stay at the frames' own size. At the source's, the pens' motion spread over the desk
-    (1.3 px on average, against 0.2)."""
-    frames = [decoded.frame for decoded in read_frames(pens_clip, Segment(frames=31))]
-    height, width = frames[0].shape[:2]
-    a, b = (resize_frame(frame, 394, 480) for frame in (frames[30], frames[29]))
-    flat = _untextured(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY))
-    assert 0.5 < flat.mean() < 0.95
-    speed = {}
-    for name, size in (("full", None), ("source", (width, height))):
-        speed[name] = np.sqrt((FlowEstimator(size=size)(a, b) ** 2).sum(axis=2))
-    assert speed["source"][flat].mean() < 0.3
-    moving = speed["full"][~flat].mean()
-    assert moving > 2.0 and abs(speed["source"][~flat].mean() - moving) < 0.1 * moving
 
 
 def test_warp_brings_the_next_frame_back() -> None:

@@ -64,7 +64,6 @@ class _UnitJob:
     segment: Segment
     plan: dict[str, Any]
     size: tuple[int, int]
-    source_size: tuple[int, int]
     unit: WorkUnit
     passes_done: dict[int, int]
     outputs: dict[int, np.ndarray]
@@ -109,11 +108,11 @@ def _render_task(
     stylizer = Stylizer(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), style_targets=style_targets
     )
-    source = SourceFrames(Path(unit_job.path), unit_job.segment, plan, unit_job.size, unit_job.source_size)
+    source = SourceFrames(Path(unit_job.path), unit_job.segment, plan, unit_job.size)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     with (
         render_threads(stylizer.device, unit_job.threads) as flow_workers,
-        MotionPrefetcher(job.temporal, workers=flow_workers, flow_size=source.flow_size) as prefetch,
+        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
     ):
         for visit in render_unit(
             job,
@@ -168,8 +167,8 @@ def render_on_ray(
         unit = units[position]
         outputs = {i: load_output(i) for i in outputs_needed(planner_for(job, source.plan, unit), done)}
         unit_job = _UnitJob(
-            job, str(source.path), source.segment, plan_json, source.size, source.source_size, unit, dict(done),
-            outputs, cluster.cpus_per_task,
+            job, str(source.path), source.segment, plan_json, source.size, unit, dict(done), outputs,
+            cluster.cpus_per_task,
         )  # fmt: skip
         running[task.remote(unit_job, targets)] = (position, attempt, time.time())
         landed[position] = 0

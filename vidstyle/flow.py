@@ -57,16 +57,11 @@ def deepflow_available() -> bool:
 class FlowEstimator:
     """Dense optical flow with OpenCV: DIS (default), Farneback, or DeepFlow (opencv-contrib).
 
-    ``size``: the (width, height) DIS runs at, when smaller than the frames (see ``flow_size``);
-    its flow is then enlarged to the frames' size. One estimator per thread: OpenCV's
-    algorithm objects keep state between calls.
+    One estimator per thread: OpenCV's algorithm objects keep state between calls.
     """
 
-    def __init__(
-        self, method: FlowMethod = "dis", dis_preset: DisPreset = "fine", *, size: tuple[int, int] | None = None
-    ) -> None:
+    def __init__(self, method: FlowMethod = "dis", dis_preset: DisPreset = "fine") -> None:
         self.method = method
-        self.size = size
         if method == "deepflow" and not deepflow_available():
             raise UsageError("--flow deepflow needs opencv-contrib-python (cv2.optflow); use dis or farneback")
         self._dis = _dis(dis_preset) if method == "dis" else None
@@ -77,49 +72,12 @@ class FlowEstimator:
         grey_a = cv2.cvtColor(frame_a, cv2.COLOR_RGB2GRAY)
         grey_b = cv2.cvtColor(frame_b, cv2.COLOR_RGB2GRAY)
         if self._dis is not None:
-            # Only DIS runs at ``size``: it is the costly part. The flat areas, and Farneback's
-            # flow for them, come from the frames at their own size, where the flat threshold
-            # and Farneback's windows were measured. At pens.mp4's own size (144x176 for
-            # 394x480 frames) Farneback's 15 px window spread the pens' motion over the desk
-            # around them (1.3 px of motion on the flat desk, against 0.2), and the flat test
-            # counted 68% of the frame flat instead of 88%, leaving DIS to match the desk's
-            # noise: on a lent H200, the render's warping error rose 24-fold.
-            flow = self._dis_flow(self._dis, grey_a, grey_b)
-            flat = _untextured(grey_a)
-            if flat.any():
-                flow[flat] = _farneback(grey_a, grey_b)[flat]
-            return flow
-        if self._deepflow is not None:
-            return np.asarray(self._deepflow.calc(grey_a, grey_b, None), dtype=np.float32)
-        return _farneback(grey_a, grey_b)
-
-    def _dis_flow(self, dis: Any, grey_a: np.ndarray, grey_b: np.ndarray) -> np.ndarray:
-        """DIS's flow, at ``size`` when the frames are larger, then enlarged to theirs."""
-        height, width = grey_a.shape
-        if self.size is None or self.size[0] * self.size[1] >= width * height:
-            return np.asarray(dis.calc(grey_a, grey_b, None), dtype=np.float32)
-        small_a, small_b = (cv2.resize(grey, self.size, interpolation=cv2.INTER_AREA) for grey in (grey_a, grey_b))
-        small = np.asarray(dis.calc(small_a, small_b, None), dtype=np.float32)
-        flow = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-        flow[..., 0] *= width / self.size[0]
-        flow[..., 1] *= height / self.size[1]
-        return flow
-
-
-def flow_size(source: tuple[int, int], processing: tuple[int, int]) -> tuple[int, int] | None:
-    """The (width, height) DIS runs at for frames enlarged from ``source`` to ``processing``:
-    the source's own, or None (the processing size) when they are not enlarged.
-
-    An enlarged frame holds no detail its source lacks, and DIS's fine preset costs about the
-    square of the size: on pens.mp4 (144x176) enlarged to 394x480, a flow took 0.16 s on one
-    core instead of 0.52 s. Renders of its first 8 frames at 320 px (preview preset), judged
-    by flows neither render used, were as steady: warping error 1.98e-4 against 2.59e-4 by
-    DIS's medium preset, 5.27e-4 against 5.30e-4 by Farneback. Judged by the full-size fine
-    DIS flow that the other render followed, 2.16e-4 against 0.97e-4.
-    """
-    if source[0] * source[1] >= processing[0] * processing[1]:
-        return None
-    return source
+            flow = _dis_with_smooth_flat_areas(self._dis.calc(grey_a, grey_b, None), grey_a, grey_b)
+        elif self._deepflow is not None:
+            flow = self._deepflow.calc(grey_a, grey_b, None)
+        else:
+            flow = _farneback(grey_a, grey_b)
+        return np.asarray(flow, dtype=np.float32)
 
 
 def _farneback(grey_a: np.ndarray, grey_b: np.ndarray) -> np.ndarray:
@@ -138,8 +96,8 @@ def _farneback(grey_a: np.ndarray, grey_b: np.ndarray) -> np.ndarray:
 UNTEXTURED_EIGENVALUE = 1.0
 
 
-def _untextured(grey: np.ndarray) -> np.ndarray:
-    """Where DIS's flow is not to be trusted: pixels without texture to match (bool).
+def _dis_with_smooth_flat_areas(dis_flow: np.ndarray, grey_a: np.ndarray, grey_b: np.ndarray) -> np.ndarray:
+    """DIS's flow where ``grey_a`` has texture, Farneback's where it has none.
 
     DIS matches small patches, and a patch of a flat wall matches anywhere: on pens.mp4 (pens on
     a white desk, the camera nearly still) it returned 5 to 17 px of motion across the desk, the
@@ -148,8 +106,13 @@ def _untextured(grey: np.ndarray) -> np.ndarray:
     (disocclusions found with 10% precision, against DIS's 92%), so each takes the pixels it is
     good at. The reliable area on pens.mp4 at 480 px rose from 40% to 80%.
     """
-    texture = cv2.cornerMinEigenVal(grey.astype(np.float32), blockSize=7, ksize=3)
-    return np.asarray(texture < UNTEXTURED_EIGENVALUE)
+    texture = cv2.cornerMinEigenVal(grey_a.astype(np.float32), blockSize=7, ksize=3)
+    flat = texture < UNTEXTURED_EIGENVALUE
+    if not flat.any():
+        return dis_flow
+    flow = dis_flow.copy()
+    flow[flat] = _farneback(grey_a, grey_b)[flat]
+    return flow
 
 
 def _sample_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -247,7 +247,7 @@ def run_video_job(
     resume_from = min(unfinished, default=plan.frame_count)
     if records:
         log.info("resuming at frame %d (%d of %d visits already in %s)", resume_from, done_before, expected, work.path)
-    source_frames = SourceFrames(info.path, segment, plan, (width, height), (info.width, info.height))
+    source_frames = SourceFrames(info.path, segment, plan, (width, height))
     render_seconds = 0.0
     rendered = evaluations = 0
 
@@ -350,7 +350,7 @@ def _render_here(
 
     with (
         render_threads(stylizer.device, job.engine.threads) as flow_workers,
-        MotionPrefetcher(job.temporal, workers=flow_workers, flow_size=source.flow_size) as prefetch,
+        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver,
     ):
         for position, unit in enumerate(units):

@@ -25,15 +25,11 @@ T = TypeVar("T")
 
 
 class MotionPrefetcher:
-    """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls),
-    computing flows at ``flow_size`` (see ``flow.flow_size``; None: the frames' own)."""
+    """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls)."""
 
-    def __init__(
-        self, settings: TemporalSettings, *, workers: int = 1, flow_size: tuple[int, int] | None = None
-    ) -> None:
+    def __init__(self, settings: TemporalSettings, *, workers: int = 1) -> None:
         self.settings = settings
         self.workers = max(1, workers)
-        self.flow_size = flow_size
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vidstyle-flow")
 
@@ -69,7 +65,5 @@ class MotionPrefetcher:
     def _measure(self, content: np.ndarray, others: dict[int, np.ndarray]) -> FrameMotion:
         estimator = getattr(self._local, "estimator", None)
         if estimator is None:
-            estimator = self._local.estimator = FlowEstimator(
-                self.settings.flow, self.settings.dis_preset, size=self.flow_size
-            )
+            estimator = self._local.estimator = FlowEstimator(self.settings.flow, self.settings.dis_preset)
         return measure_motion(estimator, content, others)

@@ -21,7 +21,6 @@ from vidstyle import imageops
 from vidstyle.config import Job
 from vidstyle.device_warps import DeviceWarps
 from vidstyle.errors import NoFramesError
-from vidstyle.flow import flow_size
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shots import ShotPlan
@@ -36,23 +35,14 @@ log = logging.getLogger(__name__)
 
 class SourceFrames:
     """Decodes frames of a segment at processing size by shot-plan index, seeking to the
-    first frame asked for; counts what it decodes. ``source_size``: the frames' (width,
-    height) as decoded, upright."""
+    first frame asked for; counts what it decodes."""
 
-    def __init__(
-        self, path: Path, segment: Segment, plan: ShotPlan, size: tuple[int, int], source_size: tuple[int, int]
-    ) -> None:
+    def __init__(self, path: Path, segment: Segment, plan: ShotPlan, size: tuple[int, int]) -> None:
         self.path = path
         self.segment = segment
         self.plan = plan
         self.size = size
-        self.source_size = source_size
         self.decoded = 0
-
-    @property
-    def flow_size(self) -> tuple[int, int] | None:
-        """The size flows between these frames are computed at (None: their own)."""
-        return flow_size(self.source_size, self.size)
 
     def read(self, first: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         """(index, content) for frames ``first`` to ``stop - 1``."""
