@@ -3,10 +3,11 @@
 Between two frames the GPU waits while the next frame is planned, and planning a later frame
 warps the outputs before it: on a CPU core, one Lanczos warp of a 392x480 output took 18 ms
 and the warm start with its holes filled 50 ms, three warps a frame, against about 50 ms of
-GPU time for the frame's 15 iterations. On the GPU they take well under a millisecond each.
-The arithmetic is OpenCV's (cv2.remap's Lanczos taps at 1/32 pixel, cv2.GaussianBlur's kernel
-and borders), so the results match flow.py's to a small fraction of a grey level
-(tests/test_device_warps.py). numpy in, numpy out, like flow.py.
+GPU time for the frame's 15 iterations. On a lent H200, doing them there saved 74 ms a later
+frame at 394x480 (benchmarks/bench_gpu.py; the hole fill's blur was a convolution then, two
+matrix products now). The arithmetic is OpenCV's (cv2.remap's Lanczos taps at 1/32 pixel,
+cv2.GaussianBlur's kernel and borders), so the results match flow.py's to a small fraction
+of a grey level (tests/test_device_warps.py). numpy in, numpy out, like flow.py.
 """
 
 from __future__ import annotations
