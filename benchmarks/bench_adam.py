@@ -35,15 +35,14 @@ AVERAGE_DECAY = 0.8  # over 15 to 50 steps; crowsonkb's 0.99 would still be most
 
 def adam(
     objective: StyleObjective,
-    content: torch.Tensor,
+    target: torch.Tensor,
     init: torch.Tensor,
     terms: list[TemporalTerm],
     evaluations: int,
     lr: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Adam on the pixels (kept in [0, 1]) for ``evaluations`` steps: the last iterate and
-    the moving average of the iterates."""
-    target = objective.content_features(content)
+    the moving average of the iterates. ``target``: the content's features."""
     image = init.clone().requires_grad_(True)
     average = init.clone()
     optimizer = torch.optim.Adam([image], lr=lr, betas=(0.9, 0.99))
@@ -59,11 +58,11 @@ def adam(
 
 
 def score(
-    objective: StyleObjective, content: torch.Tensor, image: torch.Tensor, terms: list[TemporalTerm]
+    objective: StyleObjective, target: torch.Tensor, image: torch.Tensor, terms: list[TemporalTerm]
 ) -> tuple[float, float]:
     """(total loss, its style part) of ``image``."""
     with torch.no_grad():
-        _, parts = objective.evaluate(image, objective.content_features(content), terms)
+        _, parts = objective.evaluate(image, target, terms)
     values = dict(zip(LOSS_PART_NAMES, parts.tolist(), strict=True))
     return values["total"], values["style"]
 
@@ -99,20 +98,23 @@ def main() -> None:
         )
         for w in plan.warps
     ]
-    start_total, start_style = score(objective, content, init, terms)
+    target = objective.content_features(content)  # once, for every optimizer and every score
+    start_total, start_style = score(objective, target, init, terms)
     print(f"{args.clip.name} frame {args.frame} at {width}x{height}, {args.style.name}; the frame before stylized")
     print(f"as a first frame, this one started from it warped (reliable: {plan.coverage:.0%})\n")
     print(f"{'optimizer':<34} {'evaluations':>11} {'total loss':>11} {'style':>8}")
     print(f"{'(the warped start)':<34} {0:>11} {start_total:>11.4f} {start_style:>8.4f}")
     settings = OptimizerSettings(tolerance=0.0)
     for budget in (int(b) for b in args.budgets.split(",")):
-        result = stylize_frame(objective, content, init, settings, iterations=budget, temporal=terms)
-        total, style = score(objective, content, result.image, terms)
+        result = stylize_frame(
+            objective, content, init, settings, iterations=budget, temporal=terms, content_target=target
+        )
+        total, style = score(objective, target, result.image, terms)
         print(f"{'L-BFGS (vidstyle)':<34} {budget:>11} {total:>11.4f} {style:>8.4f}")
         for lr in LEARNING_RATES:
-            last, average = adam(objective, content, init, terms, budget, lr)
+            last, average = adam(objective, target, init, terms, budget, lr)
             for name, image in (("last", last), (f"average {AVERAGE_DECAY}", average)):
-                total, style = score(objective, content, image, terms)
+                total, style = score(objective, target, image, terms)
                 print(f"{f'Adam lr {lr}, {name}':<34} {budget:>11} {total:>11.4f} {style:>8.4f}")
 
 

@@ -72,10 +72,10 @@ class DeviceWarps:
 
     def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
         """flow.warp_with_fill: the warm start, holes in the painted colours around them."""
-        warped = self._warp(output, motion.backward)
         holes = motion.reliability.holes
-        if holes.all():
+        if holes.all():  # nothing of the output lands in this frame
             return content.astype(np.float32)
+        warped = self._warp(output, motion.backward)
         if holes.any():
             known = torch.from_numpy(~holes).to(self.device)
             filled = self._in_colours_of(self._upload(content), warped, known)
