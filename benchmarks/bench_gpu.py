@@ -8,9 +8,14 @@
    frames per second for later frames and for the whole clip (model loading, first frame and
    encoding included), the GPU's busy share of the render's wall time (NVML, sampled every
    50 ms), peak GPU memory, and the warping error and style loss of the result.
-3. The same render with the warps between frames on a CPU core, as before device_warps.py.
-   Each render's warping error is also judged by two flows it did not follow.
-4. Where the thread that drives the GPU spends a render's time (cProfile of that thread
+3. The same render with the warps between frames on a CPU core, as before device_warps.py,
+   with one neighbour instead of three (two flows a frame instead of six), and with the far
+   neighbours' flows by DIS medium (experiments: what cheaper flow buys), and with TV-L1 on
+   the GPU instead of DIS. Each render's warping error is also judged by two flows it did
+   not follow.
+4. A later frame's six flows: DIS on a CPU core against TV-L1 on the GPU (vidstyle/tvl1.py).
+5. Two renders at once, each driving the GPU from its own thread.
+6. Where the thread that drives the GPU spends a render's time (cProfile of that thread
    alone, in a render of its own: profiling slows it).
 
     python benchmarks/bench_gpu.py [--frames 48] [--size 480]
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import logging
 import pstats
 import sys
@@ -38,9 +44,10 @@ import numpy as np
 import torch
 from bench_video import render_kept  # beside this script
 
-from vidstyle import imageops, shot_render
+from vidstyle import imageops, prefetch, shot_render
 from vidstyle.config import OptimizerSettings, TemporalSettings, build_job
 from vidstyle.device import network_dtype, network_threads, render_threads
+from vidstyle.flow import FlowEstimator, FrameMotion, measure_motion
 from vidstyle.metrics import measure
 from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
 from vidstyle.stylizer import Stylizer
@@ -217,11 +224,34 @@ def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
         setattr(owner, name, before)
 
 
+_medium = threading.local()
+
+
+def _long_term_by_dis_medium(estimator: FlowEstimator, content: np.ndarray, others: Any) -> FrameMotion:
+    """prefetch's measure_motion with the nearest frame (offset 1, the warm start's) by the
+    render's own flow and the others by DIS medium, about 3x cheaper a flow at 480 px. A
+    first pass only: there the nearest frame is the latest."""
+    if not others:
+        return FrameMotion(towards={})
+    near = max(others)
+    if getattr(_medium, "estimator", None) is None:
+        _medium.estimator = FlowEstimator(estimator.method, "medium")
+    motion = measure_motion(estimator, content, {near: others[near]})
+    far = measure_motion(_medium.estimator, content, {i: f for i, f in others.items() if i != near})
+    return FrameMotion(towards={**motion.towards, **far.towards})
+
+
 JUDGES: dict[str, dict[str, Any]] = {"DIS medium": {"dis_preset": "medium"}, "Farneback": {"flow": "farneback"}}
 
-# Renders the way they were before (see the docstring).
-BEFORE: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
-    "warps on CPU": lambda: replaced(shot_render, "DeviceWarps", lambda device: HOST_WARPS),
+# Renders beside the defaults: each a context the render runs in and options it is given.
+# "warps on CPU" is the render before device_warps.py; "long term 1" computes two flows a frame
+# instead of six: how fast the GPU side goes when the flow workers keep up.
+VARIANTS: dict[str, tuple[Callable[[], contextlib.AbstractContextManager[None]], dict[str, Any]]] = {
+    "defaults": (contextlib.nullcontext, {}),
+    "warps on CPU": (lambda: replaced(shot_render, "DeviceWarps", lambda device: HOST_WARPS), {}),
+    "long term 1": (contextlib.nullcontext, {"long_term": (1,)}),
+    "2,4 by DIS medium": (lambda: replaced(prefetch, "measure_motion", _long_term_by_dis_medium), {}),
+    "TV-L1 on the GPU": (contextlib.nullcontext, {"flow": "tvl1"}),
 }
 
 
@@ -269,6 +299,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--only", nargs="+", default=None, help="these sections alone (default: every one)")
+    parser.add_argument("--variants", nargs="+", default=None, help="these renders alone (default: every one)")
     args = parser.parse_args()
     device = torch.device("cuda")
     name = torch.cuda.get_device_name(device)
@@ -278,11 +310,18 @@ def main() -> None:
     print(f"auto precision: {network_dtype(device, 'auto')}\n", flush=True)
     # The render's figures first: they are what the lease is for. Each section runs even when
     # an earlier one fails, so one lent GPU answers as much as it can.
-    section(lambda: render_table(args))
-    section(lambda: driving_thread_profile(args))
-    section(lambda: timing_table(args))
-    section(lambda: precision_rows(args))
-    section(lambda: kernel_profile(args.clip, args.style, args.size))
+    sections: dict[str, Callable[[], None]] = {
+        "renders": lambda: render_table(args),
+        "flows": lambda: flow_timing(args),
+        "side-by-side": lambda: side_by_side_table(args),
+        "profile": lambda: driving_thread_profile(args),
+        "timing": lambda: timing_table(args),
+        "precision": lambda: precision_rows(args),
+        "kernels": lambda: kernel_profile(args.clip, args.style, args.size),
+    }
+    for name, run in sections.items():
+        if args.only is None or name in args.only:
+            section(run)
 
 
 def section(run: Callable[[], None]) -> None:
@@ -296,10 +335,12 @@ def section(run: Callable[[], None]) -> None:
 
 def render_table(args: argparse.Namespace) -> None:
     runs = {}
-    for name, before in {"defaults": contextlib.nullcontext, **BEFORE}.items():
+    for name, (context, options) in VARIANTS.items():
+        if args.variants is not None and name not in args.variants:
+            continue
         try:
-            with before():
-                runs[name] = render(args.clip, args.style, args.frames, args.size)
+            with context():
+                runs[name] = render(args.clip, args.style, args.frames, args.size, **options)
         except Exception:
             traceback.print_exc()
     if not runs:
@@ -313,6 +354,82 @@ def render_table(args: argparse.Namespace) -> None:
             value = run[key]
             cells.append(f"{value:>16}" if isinstance(value, (str, int)) or value is None else f"{value:>16.4g}")
         print(f"{key:<24}" + "".join(cells))
+
+
+def flow_timing(args: argparse.Namespace, repeats: int = 5) -> None:
+    """A later frame's flows (three neighbours, both ways: six) at the render's size: OpenCV's
+    DIS with Farneback on flat areas on one core, and TV-L1 on the GPU as one batch, eagerly
+    and replayed as a CUDA graph."""
+    job = build_job([args.style], size=args.size)
+    decoded = [d.frame for d in read_frames(args.clip, Segment(frames=8))]
+    width, height = job.processing_size(decoded[0].shape[1], decoded[0].shape[0], still=False)
+    frames = [imageops.resize_frame(f, width, height) for f in decoded]
+    others = {i: frames[i] for i in (6, 5, 3)}
+    print(f"a later frame's six flows at {width}x{height}, ms:")
+    dis = FlowEstimator()
+    started = time.perf_counter()
+    measure_motion(dis, frames[7], others)
+    print(f"  DIS fine + Farneback, one CPU core, with reliability  {1000 * (time.perf_counter() - started):8.1f}")
+    for graphs in (False, True):
+        tvl1 = FlowEstimator("tvl1", device="cuda")
+        tvl1._tvl1.use_graphs = graphs
+        for _ in range(3):  # warm-up and capture
+            measure_motion(tvl1, frames[7], others)
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            measure_motion(tvl1, frames[7], others)
+        seconds = (time.perf_counter() - started) / repeats
+        name = "graphs" if graphs else "eager"
+        print(f"  TV-L1 on the GPU, {name:<6}, with reliability on the CPU   {1000 * seconds:8.1f}")
+    pairs = [(frames[7], f) for f in others.values()] + [(f, frames[7]) for f in others.values()]
+    started = time.perf_counter()
+    for _ in range(repeats):
+        tvl1.pairs(pairs)
+    seconds = (time.perf_counter() - started) / repeats
+    print(f"  TV-L1 on the GPU, graphs, flows alone                  {1000 * seconds:8.1f}")
+
+
+# Renders whose flows keep up with the GPU: the only ones two at once can speed up.
+SIDE_BY_SIDE = ("long term 1", "TV-L1 on the GPU")
+
+
+def side_by_side_table(args: argparse.Namespace) -> None:
+    for variant in SIDE_BY_SIDE:
+        if args.variants is None or variant in args.variants:
+            section(functools.partial(side_by_side, args, variant))
+
+
+def side_by_side(args: argparse.Namespace, variant: str, renders: int = 2) -> None:
+    """``renders`` renders of the clip at once with a ``variant``'s options, each driving the
+    GPU from a thread of its own: whether one thread's planning and Python fill the GPU's gaps
+    in another's, and how far the flow workers (all renders' together) keep up."""
+    options = VARIANTS[variant][1]
+    records: list[list[Any]] = [[] for _ in range(renders)]
+    failures = FailedCaptures()
+    logging.getLogger("vidstyle.optimize").addHandler(failures)
+
+    def one(index: int) -> None:
+        rendered = render_kept(args.clip, args.style, args.frames, args.size, {"device": "cuda", **options})
+        records[index] = rendered.records
+
+    try:
+        with BusySampler() as busy:
+            started = time.perf_counter()
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(renders)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds = time.perf_counter() - started
+    finally:
+        logging.getLogger("vidstyle.optimize").removeHandler(failures)
+    later = [r.seconds for run in records for r in run if not r.fresh]
+    frames = sum(len(run) for run in records)
+    print(f"{renders} renders at once in threads, {variant}, first {args.frames} frames at {args.size} px:")
+    print(f"  frames rendered {frames}, wall {seconds:.2f} s, {frames / seconds:.2f} frames/s together")
+    print(f"  later frame, each render: {1000 * float(np.mean(later)):.1f} ms ({1 / float(np.mean(later)):.2f}/s)")
+    print(f"  GPU busy {busy.mean}%, graph captures failed {failures.count}")
 
 
 # Where the driving thread's time goes, by function (file, function name): each is cumulative

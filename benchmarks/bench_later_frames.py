@@ -33,17 +33,28 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=176)
     parser.add_argument("--quality", default="normal")
     parser.add_argument("--budgets", default="50,15", help="later-frame iteration budgets, comma-separated")
+    parser.add_argument("--optimizer", default=None, help="lbfgs or adam (default: vidstyle's)")
+    parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: vidstyle's)")
     parser.add_argument("--pictures", type=Path, default=None, help="write each render's frames here as PNG")
     args = parser.parse_args()
 
     segment = Segment(start=Fraction(args.start).limit_denominator(1000), frames=args.frames)
     sources = [decoded.frame for decoded in read_frames(args.clip, segment)]
-    print(f"{args.clip.name}: {args.frames} frames from {args.start:g} s at {args.size} px, --quality {args.quality}")
+    optimizer = f", --optimizer {args.optimizer}" if args.optimizer else ""
+    optimizer += f" --lr {args.lr:g}" if args.lr else ""
+    where = f"{args.frames} frames from {args.start:g} s at {args.size} px"
+    print(f"{args.clip.name}: {where}, --quality {args.quality}{optimizer}")
     header = "later-frame budget | s/later frame | evaluations (full size) | style | content | warping error"
     print(header)
     print("|".join("---" for _ in header.split("|")))
     for budget in (int(b) for b in args.budgets.split(",")):
-        options = {"start": args.start, "quality": args.quality, "frame_iterations": budget}
+        options = {
+            "start": args.start,
+            "quality": args.quality,
+            "frame_iterations": budget,
+            "optimizer": args.optimizer,
+            "learning_rate": args.lr,
+        }
         rendered = render_kept(args.clip, args.style, args.frames, args.size, options)
         metrics = measure(sources, rendered.outputs, styles=(args.style,))
         later = [r for r in rendered.records if not r.fresh]
