@@ -10,12 +10,10 @@
    50 ms), peak GPU memory, and the warping error and style loss of the result.
 3. The same render with the warps between frames on a CPU core, as before device_warps.py,
    with one neighbour instead of three (two flows a frame instead of six), and with the far
-   neighbours' flows by DIS medium (experiments: what cheaper flow buys), and with TV-L1 on
-   the GPU instead of DIS. Each render's warping error is also judged by two flows it did
-   not follow.
-4. A later frame's six flows: DIS on a CPU core against TV-L1 on the GPU (vidstyle/tvl1.py).
-5. Two renders at once, each driving the GPU from its own thread.
-6. Where the thread that drives the GPU spends a render's time (cProfile of that thread
+   neighbours' flows by DIS medium (experiments: what cheaper flow buys). Each render's
+   warping error is also judged by two flows it did not follow.
+4. Two renders at once, each driving the GPU from its own thread.
+5. Where the thread that drives the GPU spends a render's time (cProfile of that thread
    alone, in a render of its own: profiling slows it).
 
     python benchmarks/bench_gpu.py [--frames 48] [--size 480]
@@ -251,7 +249,6 @@ VARIANTS: dict[str, tuple[Callable[[], contextlib.AbstractContextManager[None]],
     "warps on CPU": (lambda: replaced(shot_render, "DeviceWarps", lambda device: HOST_WARPS), {}),
     "long term 1": (contextlib.nullcontext, {"long_term": (1,)}),
     "2,4 by DIS medium": (lambda: replaced(prefetch, "measure_motion", _long_term_by_dis_medium), {}),
-    "TV-L1 on the GPU": (contextlib.nullcontext, {"flow": "tvl1"}),
 }
 
 
@@ -312,7 +309,6 @@ def main() -> None:
     # an earlier one fails, so one lent GPU answers as much as it can.
     sections: dict[str, Callable[[], None]] = {
         "renders": lambda: render_table(args),
-        "flows": lambda: flow_timing(args),
         "side-by-side": lambda: side_by_side_table(args),
         "profile": lambda: driving_thread_profile(args),
         "timing": lambda: timing_table(args),
@@ -356,42 +352,8 @@ def render_table(args: argparse.Namespace) -> None:
         print(f"{key:<24}" + "".join(cells))
 
 
-def flow_timing(args: argparse.Namespace, repeats: int = 5) -> None:
-    """A later frame's flows (three neighbours, both ways: six) at the render's size: OpenCV's
-    DIS with Farneback on flat areas on one core, and TV-L1 on the GPU as one batch, eagerly
-    and replayed as a CUDA graph."""
-    job = build_job([args.style], size=args.size)
-    decoded = [d.frame for d in read_frames(args.clip, Segment(frames=8))]
-    width, height = job.processing_size(decoded[0].shape[1], decoded[0].shape[0], still=False)
-    frames = [imageops.resize_frame(f, width, height) for f in decoded]
-    others = {i: frames[i] for i in (6, 5, 3)}
-    print(f"a later frame's six flows at {width}x{height}, ms:")
-    dis = FlowEstimator()
-    started = time.perf_counter()
-    measure_motion(dis, frames[7], others)
-    print(f"  DIS fine + Farneback, one CPU core, with reliability  {1000 * (time.perf_counter() - started):8.1f}")
-    for graphs in (False, True):
-        tvl1 = FlowEstimator("tvl1", device="cuda")
-        tvl1._tvl1.use_graphs = graphs
-        for _ in range(3):  # warm-up and capture
-            measure_motion(tvl1, frames[7], others)
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        for _ in range(repeats):
-            measure_motion(tvl1, frames[7], others)
-        seconds = (time.perf_counter() - started) / repeats
-        name = "graphs" if graphs else "eager"
-        print(f"  TV-L1 on the GPU, {name:<6}, with reliability on the CPU   {1000 * seconds:8.1f}")
-    pairs = [(frames[7], f) for f in others.values()] + [(f, frames[7]) for f in others.values()]
-    started = time.perf_counter()
-    for _ in range(repeats):
-        tvl1.pairs(pairs)
-    seconds = (time.perf_counter() - started) / repeats
-    print(f"  TV-L1 on the GPU, graphs, flows alone                  {1000 * seconds:8.1f}")
-
-
-# Renders whose flows keep up with the GPU: the only ones two at once can speed up.
-SIDE_BY_SIDE = ("long term 1", "TV-L1 on the GPU")
+# Two at once: the defaults, whose flows keep the GPU waiting, and one whose flows keep up.
+SIDE_BY_SIDE = ("defaults", "long term 1")
 
 
 def side_by_side_table(args: argparse.Namespace) -> None:

@@ -16,7 +16,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 "$python" -c 'import torch, cv2; print("torch", torch.__version__, "cuda", torch.version.cuda, "opencv", cv2.__version__)'
 
 echo "== CUDA tests"
-"$python" -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py tests/test_lbfgs.py tests/test_device.py tests/test_device_warps.py tests/test_tvl1.py || status=1
+"$python" -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py tests/test_lbfgs.py tests/test_device.py tests/test_device_warps.py || status=1
 
 echo "== one optimization step (eager)"
 "$python" benchmarks/bench_step.py --device cuda --sizes 256 480 720 || status=1

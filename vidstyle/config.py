@@ -19,7 +19,7 @@ DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 PrecisionName = Literal["auto", "fp32", "bf16", "fp16"]
 OptimizerName = Literal["lbfgs", "adam"]
 TemporalInit = Literal["prev-warped", "prev", "content", "random"]
-FlowMethod = Literal["dis", "farneback", "deepflow", "tvl1"]
+FlowMethod = Literal["dis", "farneback", "deepflow"]
 DisPreset = Literal["ultrafast", "fast", "medium", "fine"]
 QualityName = Literal["preview", "draft", "normal", "high"]
 OutputSizeName = Literal["processing", "source"]
@@ -430,8 +430,7 @@ OPTIONS: tuple[Option, ...] = (
            "neighbouring frames that pull (Ruder et al.'s long-term consistency), e.g. 1,10,20; "
            "1 alone is a little faster and less steady", "OFFSETS"),
     Option("flow", "temporal", "flow", TEMPORAL,
-           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib), "
-           "tvl1 (in torch, on the render's device: for a GPU)"),
+           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib)"),
     Option("flow_preset", "temporal", "dis_preset", TEMPORAL, "DIS quality"),
     Option("cut_threshold", "temporal", "cut_threshold", TEMPORAL,
            "a frame starts a new shot when less than this share of it follows from the last", "FRACTION"),

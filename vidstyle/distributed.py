@@ -112,7 +112,7 @@ def _render_task(
     worker = f"{socket.gethostname()}:{os.getpid()}"
     with (
         render_threads(stylizer.device, unit_job.threads) as flow_workers,
-        MotionPrefetcher(job.temporal, workers=flow_workers, device=str(stylizer.device)) as prefetch,
+        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
     ):
         for visit in render_unit(
             job,

@@ -11,7 +11,7 @@ output along it brings that output into frame i's geometry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,47 +55,20 @@ def deepflow_available() -> bool:
 
 
 class FlowEstimator:
-    """Dense optical flow: OpenCV's DIS (default), Farneback or DeepFlow (opencv-contrib) on
-    the CPU, or TV-L1 in torch on ``device`` (tvl1.py; "cuda" is what it is for).
+    """Dense optical flow with OpenCV: DIS (default), Farneback, or DeepFlow (opencv-contrib).
 
     One estimator per thread: OpenCV's algorithm objects keep state between calls.
     """
 
-    def __init__(self, method: FlowMethod = "dis", dis_preset: DisPreset = "fine", device: str = "cpu") -> None:
+    def __init__(self, method: FlowMethod = "dis", dis_preset: DisPreset = "fine") -> None:
         self.method = method
         if method == "deepflow" and not deepflow_available():
             raise UsageError("--flow deepflow needs opencv-contrib-python (cv2.optflow); use dis or farneback")
         self._dis = _dis(dis_preset) if method == "dis" else None
         self._deepflow = _cv2_video.optflow.createOptFlow_DeepFlow() if method == "deepflow" else None
-        self._tvl1: Any = None
-        if method == "tvl1":
-            # Imported here: torch is not needed by the OpenCV flows.
-            import torch
-
-            from vidstyle.tvl1 import TVL1Flow
-
-            self._tvl1 = TVL1Flow(torch.device(device))
 
     def __call__(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         """Flow from ``frame_a`` to ``frame_b`` (same size), float32 (H, W, 2)."""
-        return self.pairs([(frame_a, frame_b)])[0]
-
-    def pairs(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-        """The flow from a to b for each (a, b) of ``pairs`` (all the same size); TV-L1 computes
-        them as one batch."""
-        if self._tvl1 is not None and pairs:
-            return self._tvl1_pairs(pairs)
-        return [self._flow(frame_a, frame_b) for frame_a, frame_b in pairs]
-
-    def _tvl1_pairs(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-        import torch
-
-        greys = np.stack([[cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in pair] for pair in pairs])
-        batch = torch.from_numpy(greys.astype(np.float32))  # (B, 2, H, W)
-        flows = self._tvl1(batch[:, 0:1], batch[:, 1:2]).permute(0, 2, 3, 1).cpu().numpy()
-        return [np.ascontiguousarray(flow) for flow in flows]
-
-    def _flow(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         grey_a = cv2.cvtColor(frame_a, cv2.COLOR_RGB2GRAY)
         grey_b = cv2.cvtColor(frame_b, cv2.COLOR_RGB2GRAY)
         if self._dis is not None:
@@ -322,9 +295,8 @@ class FrameMotion:
 def measure_motion(estimator: FlowEstimator, content: np.ndarray, others: Mapping[int, np.ndarray]) -> FrameMotion:
     """Flows both ways and their reliability between ``content`` and each of ``others``
     (content frames by index)."""
-    flows = estimator.pairs([pair for other in others.values() for pair in ((content, other), (other, content))])
     motions: dict[int, Motion] = {}
-    for k, index in enumerate(others):
-        backward, forward = flows[2 * k], flows[2 * k + 1]
+    for index, other in others.items():
+        backward, forward = estimator(content, other), estimator(other, content)
         motions[index] = Motion(backward=backward, reliability=reliability(backward, forward))
     return FrameMotion(towards=motions)

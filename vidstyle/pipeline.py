@@ -350,7 +350,7 @@ def _render_here(
 
     with (
         render_threads(stylizer.device, job.engine.threads) as flow_workers,
-        MotionPrefetcher(job.temporal, workers=flow_workers, device=str(stylizer.device)) as prefetch,
+        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver,
     ):
         for position, unit in enumerate(units):

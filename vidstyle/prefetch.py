@@ -23,22 +23,13 @@ from vidstyle.flow import FlowEstimator, FrameMotion, measure_motion
 
 T = TypeVar("T")
 
-GPU_FLOW_WORKERS = 2
-
 
 class MotionPrefetcher:
-    """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls).
+    """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls)."""
 
-    ``device`` is where TV-L1 runs (the OpenCV flows run on the CPU). A GPU computes one
-    frame's flows at a time whatever the threads, so TV-L1 on one gets two workers: one
-    computes the next frame's reliability on the CPU while the other's flows run.
-    """
-
-    def __init__(self, settings: TemporalSettings, *, workers: int = 1, device: str = "cpu") -> None:
+    def __init__(self, settings: TemporalSettings, *, workers: int = 1) -> None:
         self.settings = settings
-        self.device = device
-        on_gpu = settings.flow == "tvl1" and device != "cpu"
-        self.workers = max(1, min(workers, GPU_FLOW_WORKERS) if on_gpu else workers)
+        self.workers = max(1, workers)
         self._local = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vidstyle-flow")
 
@@ -74,5 +65,5 @@ class MotionPrefetcher:
     def _measure(self, content: np.ndarray, others: dict[int, np.ndarray]) -> FrameMotion:
         estimator = getattr(self._local, "estimator", None)
         if estimator is None:
-            estimator = self._local.estimator = FlowEstimator(self.settings.flow, self.settings.dis_preset, self.device)
+            estimator = self._local.estimator = FlowEstimator(self.settings.flow, self.settings.dis_preset)
         return measure_motion(estimator, content, others)
