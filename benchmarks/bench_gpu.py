@@ -225,7 +225,7 @@ def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
 _medium = threading.local()
 
 
-def _long_term_by_dis_medium(estimator: FlowEstimator, content: np.ndarray, others: Any) -> FrameMotion:
+def long_term_by_medium(estimator: FlowEstimator, content: np.ndarray, others: Any) -> FrameMotion:
     """prefetch's measure_motion with the nearest frame (offset 1, the warm start's) by the
     render's own flow and the others by DIS medium, about 3x cheaper a flow at 480 px. A
     first pass only: there the nearest frame is the latest."""
@@ -248,7 +248,7 @@ VARIANTS: dict[str, tuple[Callable[[], contextlib.AbstractContextManager[None]],
     "defaults": (contextlib.nullcontext, {}),
     "warps on CPU": (lambda: replaced(shot_render, "DeviceWarps", lambda device: HOST_WARPS), {}),
     "long term 1": (contextlib.nullcontext, {"long_term": (1,)}),
-    "2,4 by DIS medium": (lambda: replaced(prefetch, "measure_motion", _long_term_by_dis_medium), {}),
+    "2,4 by DIS medium": (lambda: replaced(prefetch, "measure_motion", long_term_by_medium), {}),
 }
 
 

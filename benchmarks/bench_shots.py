@@ -7,22 +7,25 @@ frames), the warping error of the shot's first frames (1-3), style and content l
 render seconds per frame. A strip of each run's first frames goes to --pictures.
 
     python benchmarks/bench_shots.py passes       # 1, 2, 4 and 8 passes
-    python benchmarks/bench_shots.py long-term    # offsets 1 / 1,2,4 / 1,10,20,40
+    python benchmarks/bench_shots.py long-term    # offsets 1 / 1,2,4 / 1,10,20,40 / 1,2,4 with 2,4 by DIS medium
     python benchmarks/bench_shots.py loop         # the seam from the last frame to the first
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_video import render_kept, save_picture  # beside this script
+from bench_gpu import long_term_by_medium, replaced  # beside this script
+from bench_video import render_kept, save_picture
 
-from vidstyle import imageops
+from vidstyle import imageops, prefetch
 from vidstyle.flow import FlowEstimator
 from vidstyle.metrics import measure, pair_warping_error, warping_error_at_gap
 from vidstyle.video_io import Segment, read_frames
@@ -41,6 +44,7 @@ GAPS = (1, 2, 5, 10)
 class Run:
     name: str
     options: dict[str, Any]
+    context: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
 
 
 def render(clip: Path, start: Fraction, frames: int, style: Path, size: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -72,9 +76,10 @@ def runs_for(study: str) -> list[Run]:
     if study == "passes":
         return [Run(f"{n} pass{'es' if n > 1 else ''}", {"passes": n}) for n in (1, 2, 4, 8)]
     if study == "long-term":
-        return [
-            Run(f"offsets {o}", {"long_term": [int(x) for x in o.split(",")]}) for o in ("1", "1,2,4", "1,10,20,40")
-        ]
+        # The default offsets with the far neighbours' flows by DIS medium: bench_gpu.py's variant.
+        by_medium = Run("1,2,4, far by medium", {}, lambda: replaced(prefetch, "measure_motion", long_term_by_medium))
+        offsets = ("1", "1,2,4", "1,10,20,40")
+        return [*(Run(f"offsets {o}", {"long_term": [int(x) for x in o.split(",")]}) for o in offsets), by_medium]
     if study == "loop":
         return [Run("no loop", {}), Run("--loop", {"loop": True})]
     raise SystemExit(f"unknown study {study!r}")
@@ -95,7 +100,8 @@ def main() -> None:
         header = f"{'run':<22}" + "".join(f"{'warp@' + str(g):>10}" for g in GAPS)
         print(f"{header}{'first 1-3':>10}{'seam':>10}{'style':>8}{'content':>8}{'it/frame':>9}{'s/frame':>8}")
         for run in runs_for(args.study):
-            result = render(clip, start, args.frames, args.style, args.size, run.options)
+            with run.context():
+                result = render(clip, start, args.frames, args.style, args.size, run.options)
             gaps = "".join(
                 f"{result['gaps'][g]:>10.3e}" if result["gaps"][g] is not None else f"{'-':>10}" for g in GAPS
             )
