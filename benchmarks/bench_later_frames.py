@@ -3,8 +3,10 @@
 Renders the same frames of a real clip once per later-frame budget (``--budgets 50,15``;
 everything else at the --quality preset's defaults, the first frame included) and measures
 the lossless frames: style and content loss (unweighted, mirrored edges, as ``vidstyle
-metrics``), warping error, seconds and full-size evaluations per later frame. It writes
-chosen frames as PNG (``--pictures``) so that the results can be looked at side by side.
+metrics``), warping error, seconds and full-size evaluations per later frame, and the first
+frame's seconds. It writes chosen frames as PNG (``--pictures``) so that the results can be
+looked at side by side. ``--flow-beside`` renders each budget again the way the CPU path ran
+before the flows went between frames.
 
     python benchmarks/bench_later_frames.py --frames 10 --size 176 --budgets 50,15
 """
@@ -12,16 +14,31 @@ chosen frames as PNG (``--pictures``) so that the results can be looked at side 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
-from bench_video import render_kept, save_picture  # beside this script
+import torch
+from bench_gpu import replaced  # beside this script
+from bench_video import render_kept, save_picture
 
+from vidstyle import device
 from vidstyle.metrics import measure
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def flow_worker_beside(device_: torch.device, threads: int | None = None) -> int:
+    """device.configure_threads as it was: on a CPU one flow worker of one OpenCV thread beside
+    the network's threads."""
+    cores = device.network_threads(threads)
+    torch.set_num_threads(cores)
+    cv2.setNumThreads(1)
+    return 1 if device_.type == "cpu" else max(1, cores - 1)
 
 
 def main() -> None:
@@ -35,6 +52,13 @@ def main() -> None:
     parser.add_argument("--budgets", default="50,15", help="later-frame iteration budgets, comma-separated")
     parser.add_argument("--optimizer", default=None, help="lbfgs or adam (default: vidstyle's)")
     parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: vidstyle's)")
+    parser.add_argument("--first-iterations", type=int, default=None, help="the first frame's budget (default: preset)")
+    parser.add_argument(
+        "--flow-beside",
+        action="store_true",
+        help="render each budget again with a flow worker beside the network on a CPU, as before the flows "
+        "ran between frames",
+    )
     parser.add_argument("--pictures", type=Path, default=None, help="write each render's frames here as PNG")
     args = parser.parse_args()
 
@@ -44,7 +68,9 @@ def main() -> None:
     optimizer += f" --lr {args.lr:g}" if args.lr else ""
     where = f"{args.frames} frames from {args.start:g} s at {args.size} px"
     print(f"{args.clip.name}: {where}, --quality {args.quality}{optimizer}")
-    header = "later-frame budget | s/later frame | evaluations (full size) | style | content | warping error"
+    header = (
+        "later-frame budget | s/later frame | evaluations (full size) | style | content | warping error | first frame s"
+    )
     print(header)
     print("|".join("---" for _ in header.split("|")))
     for budget in (int(b) for b in args.budgets.split(",")):
@@ -54,15 +80,22 @@ def main() -> None:
             "frame_iterations": budget,
             "optimizer": args.optimizer,
             "learning_rate": args.lr,
+            "iterations": args.first_iterations,
         }
-        rendered = render_kept(args.clip, args.style, args.frames, args.size, options)
-        metrics = measure(sources, rendered.outputs, styles=(args.style,))
-        later = [r for r in rendered.records if not r.fresh]
-        print(
-            f"{budget} | {np.mean([r.seconds for r in later]):.2f} | {np.mean([r.evaluations for r in later]):.1f} | "
-            f"{metrics.style_loss:.4f} | {metrics.content_loss:.4f} | {metrics.warping_error:.3e}",
-            flush=True,
-        )
+        renders: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {"": contextlib.nullcontext}
+        if args.flow_beside:
+            renders[" (flow beside)"] = lambda: replaced(device, "configure_threads", flow_worker_beside)
+        for label, context in renders.items():
+            with context():
+                rendered = render_kept(args.clip, args.style, args.frames, args.size, options)
+            metrics = measure(sources, rendered.outputs, styles=(args.style,))
+            later = [r for r in rendered.records if not r.fresh]
+            print(
+                f"{budget}{label} | {np.mean([r.seconds for r in later]):.2f} | "
+                f"{np.mean([r.evaluations for r in later]):.1f} | {metrics.style_loss:.4f} | "
+                f"{metrics.content_loss:.4f} | {metrics.warping_error:.3e} | {rendered.records[0].seconds:.1f}",
+                flush=True,
+            )
         if args.pictures is not None:
             for index, frame in enumerate(rendered.outputs):
                 save_picture(args.pictures, f"budget{budget}_{index:03d}", frame)

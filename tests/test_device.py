@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+import cv2
 import pytest
 import torch
 
 from vidstyle import device as device_module
-from vidstyle.device import BYTES_PER_PIXEL, check_frame_fits, network_dtype, resolve_device
+from vidstyle.device import BYTES_PER_PIXEL, check_frame_fits, network_dtype, render_threads, resolve_device
 from vidstyle.errors import DeviceError
 
 
@@ -64,3 +65,14 @@ def test_a_frame_too_big_for_memory_names_a_size_that_fits(monkeypatch) -> None:
     assert suggested * height * BYTES_PER_PIXEL <= free
     ideal = (free / BYTES_PER_PIXEL * 3840 / 2160) ** 0.5  # the long side that just fits
     assert suggested >= 0.8 * ideal  # not needlessly small
+
+
+@pytest.mark.parametrize(("kind", "workers", "cv2_threads"), [("cpu", 0, 3), ("cuda", 2, 1)])
+def test_threads_for_a_render_and_back(kind: str, workers: int, cv2_threads: int) -> None:
+    # On a CPU the flows run between frames on every core (no worker beside the network); on
+    # a GPU one single-threaded worker per core but one. The caller's settings come back.
+    before = (torch.get_num_threads(), cv2.getNumThreads())
+    with render_threads(torch.device(kind), threads=3) as flow_workers:
+        assert flow_workers == workers
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (3, cv2_threads)
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == before

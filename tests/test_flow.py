@@ -212,7 +212,7 @@ def test_flat_areas_of_a_real_clip_stay_reliable(pens_clip: Path) -> None:
     assert min(coverages) > 0.55, coverages
 
 
-@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.parametrize("workers", [0, 1, 3])
 def test_motion_from_the_workers_equals_the_inline_motion(pens_clip: Path, workers: int) -> None:
     # Flows and reliability measured frames ahead in worker threads equal those measured inline
     # when the frame comes up, and so do the plans made from them.

@@ -447,7 +447,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("weights", "engine", "weights", ENGINE, "VGG19 weights: caffe (bundled) or torchvision (downloaded once)"),
     Option("seed", "engine", "seed", ENGINE, "seed for random starts", "N"),
     Option("threads", "engine", "threads", ENGINE,
-           "CPU threads for the network (on a CPU, one flow thread runs beside them)", "N",
+           "CPU threads for the network and, between frames, the optical flow", "N",
            default="every core this process may use"),
     Option("edge_margin", "engine", "edge_margin", ENGINE,
            "mirror PX pixels around the picture for the network; 16 removes a faint line along the edges", "PX"),

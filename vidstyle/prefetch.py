@@ -1,14 +1,16 @@
 """Motion for the frames ahead, computed in worker threads while the current one is optimized.
 
-Flows and their reliability depend on the source frames alone, so they can
-be computed several frames ahead: on a CPU one worker beside the network is enough, and on a
-GPU, where the network leaves the cores free, several workers keep up with frames that take a
-fraction of a second. OpenCV releases the GIL. The results are the same as computed inline
+Flows and their reliability depend on the source frames alone, so they can be computed
+several frames ahead: on a GPU, where the network leaves the cores free, several workers keep
+up with frames that take a fraction of a second. OpenCV releases the GIL. On a CPU, whose
+cores the network uses, there are no workers: each frame's motion is computed when the frame
+comes up (device.configure_threads says why). The results are the same either way
 (tests/test_flow.py): only their timing changes.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,14 +26,34 @@ from vidstyle.flow import FlowEstimator, FrameMotion, measure_motion
 T = TypeVar("T")
 
 
+class _OnDemand(Future[FrameMotion]):
+    """A future computed by the first thread that asks for its result (and timed as its work)."""
+
+    def __init__(self, compute: Callable[[], FrameMotion]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def result(self, timeout: float | None = None) -> FrameMotion:
+        if not self.done():
+            try:
+                self.set_result(self._compute())
+            except Exception as exc:
+                self.set_exception(exc)
+        return super().result(timeout)
+
+
 class MotionPrefetcher:
-    """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls)."""
+    """A pool of flow workers, each with its own estimator (OpenCV's keep state between calls).
+
+    ``workers`` 0 computes each frame's motion in the consumer's thread, when the consumer
+    asks for that frame: between frames, on a CPU whose cores the network uses.
+    """
 
     def __init__(self, settings: TemporalSettings, *, workers: int = 1) -> None:
         self.settings = settings
-        self.workers = max(1, workers)
+        self.workers = max(0, workers)
         self._local = threading.local()
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vidstyle-flow")
+        self._executor = ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix="vidstyle-flow")
 
     def __enter__(self) -> MotionPrefetcher:
         return self
@@ -53,6 +75,11 @@ class MotionPrefetcher:
         ``content(index)`` gives a content frame; it is called here, in the consumer's thread,
         ``workers + 1`` items ahead of the consumer so that every worker has a frame.
         """
+        if self.workers == 0:
+            for item in items:
+                others = {other: content(other) for other in needs(item)}
+                yield item, _OnDemand(functools.partial(self._measure, content(frame_of(item)), others))
+            return
         queue: deque[tuple[T, Future[FrameMotion]]] = deque()
         for item in items:
             others = {other: content(other) for other in needs(item)}
