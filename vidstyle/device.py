@@ -135,13 +135,14 @@ def configure_threads(device: torch.device, threads: int | None = None) -> int:
     cores. In a render, where a frame's flows are a few percent of its time, the gain is
     smaller: later frames at 480 px 47.9 s against 51.8 s in one run, 49.8 s against 49.5 s in
     another; the first frame 86 s against 97 s and 96 s against 107 s; the output the same to
-    the bit (README, "Speed"). On a GPU the cores are free
-    for flow: one worker per core but the one that drives the GPU, each with one OpenCV
-    thread. Frames in parallel scale where threads inside one flow do not: Farneback runs on
-    one thread whatever it is given, and DIS went from 330 to 190 ms with a second thread. On
-    an H200's 16 cores, 4 workers of 4 threads computed the default flows (three neighbours,
-    both ways) for 2.4 frames a second at 480 px, and the GPU, done in 0.16 s a frame, waited
-    on them.
+    the bit (README, "Speed").
+
+    On a GPU the cores are free for flow: one worker per core but the one that drives the
+    GPU, each with one OpenCV thread. Frames in parallel scale where threads inside one flow
+    do not: Farneback runs on one thread whatever it is given, and DIS went from 330 to 190 ms
+    with a second thread. On an H200's 16 cores, 4 workers of 4 threads computed the default
+    flows (three neighbours, both ways) for 2.4 frames a second at 480 px, and the GPU, done
+    in 0.16 s a frame, waited on them.
     """
     cores = network_threads(threads)
     torch.set_num_threads(cores)

@@ -1,4 +1,5 @@
-"""Motion for the frames ahead, computed in worker threads while the current one is optimized.
+"""Motion for the frames ahead: on a GPU computed in worker threads while the current frame is
+optimized, on a CPU when each frame comes up.
 
 Flows and their reliability depend on the source frames alone, so they can be computed
 several frames ahead: on a GPU, where the network leaves the cores free, several workers keep
@@ -73,7 +74,8 @@ class MotionPrefetcher:
         """Each item with the future of its frame's motion towards the frames it ``needs``.
 
         ``content(index)`` gives a content frame; it is called here, in the consumer's thread,
-        ``workers + 1`` items ahead of the consumer so that every worker has a frame.
+        ``workers + 1`` items ahead of the consumer so that every worker has a frame (with no
+        workers, for the item being handed over).
         """
         if self.workers == 0:
             for item in items:
