@@ -6,7 +6,7 @@ the lossless frames: style and content loss (unweighted, mirrored edges, as ``vi
 metrics``), warping error, seconds and full-size evaluations per later frame, and the first
 frame's seconds. It writes chosen frames as PNG (``--pictures``) so that the results can be
 looked at side by side. ``--flow-beside`` renders each budget again the way the CPU path ran
-before the flows went between frames.
+before the flows went between frames; ``--later-adam`` optimizes later frames with Adam.
 
     python benchmarks/bench_later_frames.py --frames 10 --size 176 --budgets 50,15
 """
@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,6 +29,7 @@ from bench_video import render_kept, save_picture
 
 from vidstyle import device
 from vidstyle.metrics import measure
+from vidstyle.stylizer import StylizedFrame, Stylizer
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +44,25 @@ def flow_worker_beside(device_: torch.device, threads: int | None = None) -> int
     return 1 if device_.type == "cpu" else max(1, cores - 1)
 
 
+def adam_for_later_frames(learning_rate: float | None) -> Callable[..., StylizedFrame]:
+    """Stylizer.stylize with Adam for the frames that start from an earlier one (no
+    coarse-to-fine) and the stylizer's own optimizer for the others."""
+    stylize = Stylizer.stylize
+
+    def later_by_adam(self: Stylizer, *args: Any, coarse_to_fine: bool = False, **kwargs: Any) -> StylizedFrame:
+        if coarse_to_fine:
+            return stylize(self, *args, coarse_to_fine=True, **kwargs)
+        own = self.optimizer
+        rate = learning_rate or own.learning_rate
+        self.optimizer = dataclasses.replace(own, optimizer="adam", learning_rate=rate)
+        try:
+            return stylize(self, *args, **kwargs)
+        finally:
+            self.optimizer = own
+
+    return later_by_adam
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
@@ -50,7 +72,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=176)
     parser.add_argument("--quality", default="normal")
     parser.add_argument("--budgets", default="50,15", help="later-frame iteration budgets, comma-separated")
-    parser.add_argument("--optimizer", default=None, help="lbfgs or adam (default: vidstyle's)")
+    parser.add_argument("--optimizer", default=None, help="lbfgs or adam, every frame (default: vidstyle's)")
+    parser.add_argument(
+        "--later-adam", action="store_true", help="Adam for later frames only, after an L-BFGS first frame (--lr)"
+    )
     parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: vidstyle's)")
     parser.add_argument("--first-iterations", type=int, default=None, help="the first frame's budget (default: preset)")
     parser.add_argument(
@@ -83,6 +108,8 @@ def main() -> None:
             "iterations": args.first_iterations,
         }
         renders: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {"": contextlib.nullcontext}
+        if args.later_adam:
+            renders = {" (Adam later)": lambda: replaced(Stylizer, "stylize", adam_for_later_frames(args.lr))}
         if args.flow_beside:
             renders[" (flow beside)"] = lambda: replaced(device, "configure_threads", flow_worker_beside)
         for label, context in renders.items():
