@@ -82,8 +82,9 @@ class StyleObjective:
     content features once per frame (``content_features``).
 
     ``compute_dtype`` is the dtype the network runs in (None: fp32); its weights are cast to it
-    once, here. On CUDA the network also runs channels-last, the layout cuDNN's tensor-core
-    convolutions read directly.
+    once, here. On CUDA and on the CPU the network runs channels-last, the layout that cuDNN's
+    tensor-core convolutions and oneDNN's read directly: on a 2-core AVX2 CPU one evaluation at
+    394x480 (forward, losses, backward) took 2.38-2.56 s instead of 2.75-2.84 s in fp32.
 
     ``margin`` mirrors that many pixels around each image before the network. VGG19 pads every
     convolution with zeros, so each layer sees a dark edge around the picture, and a stylized
@@ -101,7 +102,7 @@ class StyleObjective:
         margin: int = 0,
     ) -> None:
         self.device = encoder.mean.device
-        self.encoder = encoder.in_compute_form(compute_dtype, channels_last=self.device.type == "cuda")
+        self.encoder = encoder.in_compute_form(compute_dtype, channels_last=self.device.type in ("cuda", "cpu"))
         self.weights = weights
         self.compute_dtype = compute_dtype
         self.gradient_scale = FP16_GRADIENT_SCALE if compute_dtype == torch.float16 else 1.0
