@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 
@@ -24,6 +26,28 @@ def test_gram_does_not_depend_on_image_size() -> None:
 def test_gram_is_fp32_for_bf16_features() -> None:
     features = torch.rand(1, 4, 10, 10).to(torch.bfloat16)
     assert losses.gram(features).dtype == torch.float32
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_gram_gradient_equals_autograds_of_the_plain_formula(layout: torch.memory_format) -> None:
+    generator = torch.Generator().manual_seed(3)
+    features = torch.rand(2, 5, 6, 7, generator=generator).contiguous(memory_format=layout)
+    target = torch.rand(2, 5, 5, generator=generator)
+    weights = torch.rand(2, 5, 5, generator=generator)  # an asymmetric dG: the general case
+
+    def gradient(gram: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        leaf = features.clone().requires_grad_(True)
+        ((gram(leaf) - target).pow(2) * weights).sum().backward()
+        assert leaf.grad is not None
+        return leaf.grad
+
+    def plain(x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(2, 5, 42)
+        return torch.bmm(flat, flat.transpose(1, 2)) / 42
+
+    expected = gradient(plain)
+    assert expected.abs().max() > 0.1
+    torch.testing.assert_close(gradient(losses.gram), expected)
 
 
 def test_content_loss_is_relative_to_target_energy() -> None:

@@ -24,11 +24,30 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     """
     n, c, h, w = features.shape
     if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
-        # Channels-last features (CUDA): (N, H*W, C) is a view, (N, C, H*W) would be a copy.
-        positions = features.permute(0, 2, 3, 1).reshape(n, h * w, c).float()
-        return torch.bmm(positions.transpose(1, 2), positions) / (h * w)
-    flat = features.reshape(n, c, h * w).float()
-    return torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+        # Channels-last features: (N, H*W, C) is a view, (N, C, H*W) would be a copy.
+        positions = features.permute(0, 2, 3, 1).reshape(n, h * w, c)
+    else:
+        positions = features.reshape(n, c, h * w).transpose(1, 2)
+    return _Gram.apply(positions.float())
+
+
+class _Gram(torch.autograd.Function):
+    """G = X^T X / n for positions X (N, n, C), with a backward of one matrix product.
+
+    Autograd's backward of ``bmm(X^T, X)`` takes two products, one per operand, and adds them:
+    dX = X (dG + dG^T) / n is the same sum in one product, and no feature-sized addition. On a
+    2-core CPU the Gram products were a tenth of a later frame's time, two thirds of it backward.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, positions: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(positions)
+        return torch.bmm(positions.transpose(1, 2), positions) / positions.shape[1]
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+        (positions,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return torch.bmm(positions, grad + grad.transpose(1, 2)) / positions.shape[1]
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
