@@ -69,6 +69,18 @@ def test_same_iterates_as_torch_in_float64(history: int) -> None:
     assert _convex(ours[-1], q) < _convex(x0, q) - 10
 
 
+def test_a_history_as_long_as_the_steps_takes_the_same_iterates_as_a_longer_one() -> None:
+    # What _FrameRun relies on to keep only as many slots as a frame can fill.
+    q, x0 = _problem(7)
+    f = lambda x: _convex(x, q)  # noqa: E731
+    steps = 15
+    short, optimizer = _our_iterates(f, x0, steps - 1, steps)
+    long, _ = _our_iterates(f, x0, 50, steps)
+    assert bool(optimizer.used.all())  # every slot of the short history filled, none overwritten
+    for a, b in zip(short, long, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("history", [3, 10])
 def test_same_iterates_in_float32_to_float_tolerance(history: int) -> None:
     q, x0 = _problem(2)

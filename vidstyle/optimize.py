@@ -275,9 +275,11 @@ class _FrameRun:
         self.lbfgs: LBFGS | None = None
         self.settings = settings
         if settings.optimizer == "lbfgs":
-            self.lbfgs = LBFGS(
-                self.image.numel(), history_size=settings.history_size, device=device, dtype=torch.float32
-            )
+            # A frame of k iterations takes k - 1 steps and stores at most k - 1 pairs; further
+            # slots would hold zeros and still be read, seven times an iteration. The iterates
+            # are the same (tests/test_lbfgs.py): a 15-iteration later frame keeps 14 pairs, not 50.
+            history_size = min(settings.history_size, max(1, iterations - 1))
+            self.lbfgs = LBFGS(self.image.numel(), history_size=history_size, device=device, dtype=torch.float32)
         self.adam: torch.optim.Adam | None = None
         # Adam keeps its step count on the host: graphs are for L-BFGS only.
         self.graphable = objective.use_cuda_graphs and device.type == "cuda" and self.lbfgs is not None
