@@ -1,9 +1,9 @@
 """Where a frame's time goes: decode, flow, planning, forward, backward, optimizer, saving.
 
 Renders a few frames of a real clip the way the pipeline does and times each part of the
-last (a later frame, warm-started). The flow is timed inline; in a render it runs in a
-worker thread while the previous frame is optimized, so only the planning (reliability
-mask, warps) stays on the main thread.
+last (a later frame, warm-started). The flow is timed apart: in a render on a GPU it runs
+in worker threads while earlier frames are optimized; on a CPU it runs between frames, on
+every core, as part of the frame's time.
 
     python benchmarks/profile_frame.py [--size 480] [--frames 3]
 """
@@ -93,7 +93,7 @@ def main() -> None:
             COUNTS.clear()
         flow_started = time.perf_counter()
         motion = measure_motion(estimator, content, {i: contents[i] for i in planner.needs(visit)})
-        TIMES["flow (worker thread in a render)"] = time.perf_counter() - flow_started
+        TIMES["flow (between frames on a CPU)"] = time.perf_counter() - flow_started
         frame_started = time.perf_counter()
         plan = planner.plan(visit, content, motion, outputs.get)
         plan_seconds = time.perf_counter() - frame_started
@@ -122,7 +122,7 @@ def main() -> None:
     backward_per = backward / 3
     rows = [
         ("decode + resize", decode_seconds),
-        ("flow (worker thread in a render)", TIMES["flow (worker thread in a render)"]),
+        ("flow (between frames on a CPU)", TIMES["flow (between frames on a CPU)"]),
         ("plan: mask, warps, init", plan_seconds),
         ("network forward", TIMES["network forward"]),
         ("losses (Gram, content, tv, temporal)", TIMES["losses (Gram, content, tv, temporal)"]),
