@@ -6,7 +6,10 @@ the lossless frames: style and content loss (unweighted, mirrored edges, as ``vi
 metrics``), warping error, seconds and full-size evaluations per later frame, and the first
 frame's seconds. It writes chosen frames as PNG (``--pictures``) so that the results can be
 looked at side by side. ``--flow-beside`` renders each budget again the way the CPU path ran
-before the flows went between frames; ``--later-adam`` optimizes later frames with Adam.
+before the flows went between frames; ``--later-adam`` optimizes later frames with Adam;
+``--direct`` renders each budget again with oneDNN's direct convolutions instead of Winograd's
+(vidstyle/winograd.py). ``--nudges N`` renders each of those N more times with the first
+frame's start moved by 1e-6 (noise from seed 1 ... N): how far rounding alone moves a render.
 
     python benchmarks/bench_later_frames.py --frames 10 --size 176 --budgets 50,15
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +31,7 @@ import torch
 from bench_gpu import replaced  # beside this script
 from bench_video import render_kept, save_picture
 
-from vidstyle import device
+from vidstyle import device, winograd
 from vidstyle.metrics import measure
 from vidstyle.stylizer import StylizedFrame, Stylizer
 from vidstyle.video_io import Segment, read_frames
@@ -63,6 +67,18 @@ def adam_for_later_frames(learning_rate: float | None) -> Callable[..., Stylized
     return later_by_adam
 
 
+def nudged_first_frames(seed: int) -> Callable[..., torch.Tensor]:
+    """Stylizer.first_frame_init with noise of 1e-6 added: a start that differs by rounding."""
+    first_frame_init = Stylizer.first_frame_init
+
+    def nudged(self: Stylizer, *args: Any, **kwargs: Any) -> torch.Tensor:
+        start = first_frame_init(self, *args, **kwargs)
+        noise = torch.randn(start.shape, generator=torch.Generator().manual_seed(seed))
+        return start + 1e-6 * noise.to(start)
+
+    return nudged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
@@ -83,6 +99,12 @@ def main() -> None:
         action="store_true",
         help="render each budget again with a flow worker beside the network on a CPU, as before the flows "
         "ran between frames",
+    )
+    parser.add_argument(
+        "--direct", action="store_true", help="render each budget again with direct convolutions (no Winograd)"
+    )
+    parser.add_argument(
+        "--nudges", type=int, default=0, help="render each variant N more times from first frames moved by 1e-6"
     )
     parser.add_argument("--pictures", type=Path, default=None, help="write each render's frames here as PNG")
     args = parser.parse_args()
@@ -107,13 +129,22 @@ def main() -> None:
             "learning_rate": args.lr,
             "iterations": args.first_iterations,
         }
-        renders: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {"": contextlib.nullcontext}
+        Change = Callable[[], contextlib.AbstractContextManager[None]]
+        renders: dict[str, list[Change]] = {"": []}
         if args.later_adam:
-            renders = {" (Adam later)": lambda: replaced(Stylizer, "stylize", adam_for_later_frames(args.lr))}
+            renders = {" (Adam later)": [lambda: replaced(Stylizer, "stylize", adam_for_later_frames(args.lr))]}
         if args.flow_beside:
-            renders[" (flow beside)"] = lambda: replaced(device, "configure_threads", flow_worker_beside)
-        for label, context in renders.items():
-            with context():
+            renders[" (flow beside)"] = [lambda: replaced(device, "configure_threads", flow_worker_beside)]
+        if args.direct:
+            renders[" (direct)"] = [lambda: replaced(winograd, "wins_for", lambda conv: False)]
+        for label, changes in list(renders.items()):
+            for seed in range(1, args.nudges + 1):
+                nudge = functools.partial(replaced, Stylizer, "first_frame_init", nudged_first_frames(seed))
+                renders[f"{label} (nudged {seed})"] = [*changes, nudge]
+        for label, changes in renders.items():
+            with contextlib.ExitStack() as stack:
+                for change in changes:
+                    stack.enter_context(change())
                 rendered = render_kept(args.clip, args.style, args.frames, args.size, options)
             metrics = measure(sources, rendered.outputs, styles=(args.style,))
             later = [r for r in rendered.records if not r.fresh]

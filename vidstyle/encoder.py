@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
+from vidstyle import winograd as winograd_conv
 from vidstyle.errors import WeightsError
 from vidstyle.vgg_layout import BLOCK_DEPTHS, LAYER_NAMES, WeightsName, layer_plan
 
@@ -136,17 +137,27 @@ class VGG19Features(nn.Module):
         first: nn.Conv2d = self.features[0]  # type: ignore[assignment]
         return first.weight.dtype
 
-    def in_compute_form(self, dtype: torch.dtype | None, *, channels_last: bool = False) -> VGG19Features:
-        """A copy whose convolutions run in ``dtype`` (None: fp32) and, optionally, channels-last.
+    def in_compute_form(
+        self, dtype: torch.dtype | None, *, channels_last: bool = False, winograd: bool = False
+    ) -> VGG19Features:
+        """A copy whose convolutions run in ``dtype`` (None: fp32), optionally channels-last,
+        and with ``winograd`` (fp32 only) those with 256 outputs or more by Winograd's F(4x4,
+        3x3) (see vidstyle/winograd.py).
 
         The weights are cast once here. Autocast would cast all of them again at every forward
         (16 casts, 80 MB read, per evaluation). Preprocessing stays fp32 and the input is cast
         after it, which is what autocast does: the results are the same.
         """
+        if winograd and dtype not in (None, torch.float32):
+            raise ValueError("Winograd convolutions are for fp32 only")
         converted = copy.deepcopy(self)
         converted.features.to(dtype=dtype or torch.float32)
         converted.features.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
         converted.channels_last = channels_last
+        if winograd:
+            for index, module in enumerate(converted.features):
+                if isinstance(module, nn.Conv2d) and winograd_conv.wins_for(module):
+                    converted.features[index] = winograd_conv.WinogradConv2d(module)
         return converted
 
     def preprocess(self, image: torch.Tensor) -> torch.Tensor:

@@ -102,7 +102,11 @@ class StyleObjective:
         margin: int = 0,
     ) -> None:
         self.device = encoder.mean.device
-        self.encoder = encoder.in_compute_form(compute_dtype, channels_last=self.device.type in ("cuda", "cpu"))
+        self.encoder = encoder.in_compute_form(
+            compute_dtype,
+            channels_last=self.device.type in ("cuda", "cpu"),
+            winograd=self.device.type == "cpu" and compute_dtype in (None, torch.float32),
+        )
         self.weights = weights
         self.compute_dtype = compute_dtype
         self.gradient_scale = FP16_GRADIENT_SCALE if compute_dtype == torch.float16 else 1.0
