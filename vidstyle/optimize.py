@@ -84,7 +84,9 @@ class StyleObjective:
     ``compute_dtype`` is the dtype the network runs in (None: fp32); its weights are cast to it
     once, here. On CUDA and on the CPU the network runs channels-last, the layout that cuDNN's
     tensor-core convolutions and oneDNN's read directly: on a 2-core AVX2 CPU one evaluation at
-    394x480 (forward, losses, backward) took 2.38-2.56 s instead of 2.75-2.84 s in fp32.
+    394x480 (forward, losses, backward) took 2.38-2.56 s instead of 2.75-2.84 s in fp32. On the
+    CPU in fp32 the convolutions with 256 outputs or more run by Winograd's F(4x4, 3x3)
+    (winograd.py): a later frame at 394x480 took 32.4-32.5 s instead of 44.7 s.
 
     ``margin`` mirrors that many pixels around each image before the network. VGG19 pads every
     convolution with zeros, so each layer sees a dark edge around the picture, and a stylized
