@@ -38,12 +38,13 @@ def test_convolve_equals_the_direct_convolution(shape: tuple[int, int, int, int]
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_module_output_and_input_gradient_equal_conv2ds(layout: torch.memory_format) -> None:
+@pytest.mark.parametrize("size", [(18, 17), (18, 11)])  # 306 pixels by Winograd, 198 directly
+def test_module_output_and_input_gradient_equal_conv2ds(layout: torch.memory_format, size: tuple[int, int]) -> None:
     torch.manual_seed(1)
     conv = nn.Conv2d(6, 9, kernel_size=3, padding=1).requires_grad_(False)
     fast = winograd.WinogradConv2d(conv)
-    image = torch.randn(1, 6, 18, 11).contiguous(memory_format=layout)
-    upstream = torch.randn(1, 9, 18, 11)
+    image = torch.randn(1, 6, *size).contiguous(memory_format=layout)
+    upstream = torch.randn(1, 9, *size)
 
     def output_and_gradient(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
         leaf = image.clone().requires_grad_(True)
@@ -58,6 +59,16 @@ def test_module_output_and_input_gradient_equal_conv2ds(layout: torch.memory_for
     _close(gradient, expected_gradient)
 
 
+def test_small_inputs_are_convolved_directly() -> None:
+    conv = nn.Conv2d(4, 5, kernel_size=3, padding=1).requires_grad_(False)
+    image = torch.randn(1, 4, 15, 17)  # 255 pixels
+    assert 15 * 17 < winograd.MIN_PIXELS <= 16 * 17
+    # Bit for bit the direct convolution below the threshold; by F(4x4, 3x3) from it on.
+    assert torch.equal(winograd.WinogradConv2d(conv)(image), conv(image))
+    larger = torch.randn(1, 4, 16, 17)
+    assert not torch.equal(winograd.WinogradConv2d(conv)(larger), conv(larger))
+
+
 def test_only_3x3_convolutions_with_stride_1_and_padding_1() -> None:
     with pytest.raises(ValueError, match="stride 1"):
         winograd.WinogradConv2d(nn.Conv2d(4, 4, kernel_size=3, padding=1, stride=2))
@@ -70,7 +81,8 @@ def test_vgg19_in_winograd_form_from_conv3_1_on(encoder: VGG19Features) -> None:
     kinds = [type(module).__name__ for module in fast.features if not isinstance(module, (nn.ReLU, nn.MaxPool2d))]
     # conv1_1 to conv2_2 direct (fewer than 256 outputs), conv3_1 to conv5_1 by Winograd.
     assert kinds == ["Conv2d"] * 4 + ["WinogradConv2d"] * 9
-    image = torch.rand(1, 3, 64, 48, generator=torch.Generator().manual_seed(2))
+    # conv3_x at 32x24 by Winograd; conv4_x at 16x12 and conv5_1 under MIN_PIXELS, directly.
+    image = torch.rand(1, 3, 128, 96, generator=torch.Generator().manual_seed(2))
     direct = encoder.in_compute_form(None, channels_last=True)
 
     def features_and_gradient(network: VGG19Features) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
