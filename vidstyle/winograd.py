@@ -69,6 +69,9 @@ _G = torch.tensor(
 _A_T = torch.tensor(
     [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]], dtype=torch.float64
 )
+# The two transforms on flattened 6x6 blocks, built once: (36, 36) in and (16, 36) out.
+_INPUT_TRANSFORM = torch.kron(_B_T, _B_T).float()
+_OUTPUT_TRANSFORM = torch.kron(_A_T, _A_T).float()
 TILE = 4  # output pixels per block side
 SPAN = TILE + 2  # input pixels per block side
 MIN_OUT_CHANNELS = 256
@@ -97,8 +100,8 @@ def convolve(image: torch.Tensor, weights: torch.Tensor, *, tiles_per_band: int 
     outputs = weights.shape[2]
     rows, columns = -(-height // TILE), -(-width // TILE)
     device = image.device
-    input_transform = torch.kron(_B_T, _B_T).float().to(device)  # (36, 36)
-    output_transform = torch.kron(_A_T, _A_T).float().to(device)  # (16, 36)
+    input_transform = _INPUT_TRANSFORM.to(device)  # no copy on the CPU, where this runs
+    output_transform = _OUTPUT_TRANSFORM.to(device)
     # Channels last, with the zero border of padding 1 and enough more to fill the last blocks.
     padded = F.pad(image.permute(0, 2, 3, 1), (0, 0, 1, 1 + columns * TILE - width, 1, 1 + rows * TILE - height))
     # Channels last: (N, K, H, W) with the channels innermost, written through its NHWC view.
