@@ -54,6 +54,33 @@ def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch, native, expected
     assert network_dtype(torch.device("mps"), "auto") is None
 
 
+@pytest.mark.parametrize(
+    ("features", "native"),
+    [
+        ({"avx512_f": True, "avx512_bw": True, "avx512_bf16": False, "amx_bf16": False}, False),  # emulated
+        ({"avx512_f": True, "avx512_bf16": True, "amx_bf16": False}, True),  # Cooper Lake, Zen 4
+        ({"avx512_f": True, "avx512_bf16": True, "amx_bf16": True}, True),  # Sapphire Rapids
+        ({"avx2": True}, False),
+    ],
+)
+def test_native_bf16_is_read_from_the_cpu_features(monkeypatch, features, native) -> None:
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: features, raising=False)
+    assert device_module.cpu_has_native_bf16() is native
+    # Without torch's capabilities, Linux's flags answer the same.
+    monkeypatch.delattr(torch.cpu, "get_capabilities", raising=False)
+    monkeypatch.setattr(device_module, "linux_cpu_flags", lambda: {name for name, on in features.items() if on})
+    assert device_module.cpu_has_native_bf16() is native
+
+
+def test_linux_cpu_flags_agree_with_torch() -> None:
+    flags = device_module.linux_cpu_flags()
+    if not flags or not hasattr(torch.cpu, "get_capabilities"):
+        pytest.skip("needs /proc/cpuinfo and torch.cpu.get_capabilities")
+    capabilities = torch.cpu.get_capabilities()
+    for feature in ("avx2", *device_module.NATIVE_BF16_FEATURES):
+        assert (feature in flags) == bool(capabilities.get(feature, False)), feature
+
+
 def test_a_frame_too_big_for_memory_names_a_size_that_fits(monkeypatch) -> None:
     free = 2 * 2**30
     monkeypatch.setattr(device_module, "available_memory", lambda _: free)
