@@ -47,7 +47,8 @@ class _Gram(torch.autograd.Function):
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
         (positions,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        return torch.bmm(positions, grad + grad.transpose(1, 2)) / positions.shape[1]
+        # 1/n scales the (C, C) matrix, not the (n, C) result: a feature-sized division less.
+        return torch.bmm(positions, (grad + grad.transpose(1, 2)) / positions.shape[1])
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
