@@ -103,8 +103,8 @@ def test_a_killed_worker_is_survived(
 
 @pytest.mark.slow
 def test_a_long_shot_renders_in_chunks_the_same_as_sequentially(local_ray, tmp_path: Path) -> None:
-    sources = real_frames(SAMPLES / "pens.mp4", 0, 48, 64, 48)
-    clip = make_clip(tmp_path / "long.mp4", frames=48, make_frame=lambda i: sources[i], audio=None)
+    sources = real_frames(SAMPLES / "pens.mp4", 0, 26, 64, 48)
+    clip = make_clip(tmp_path / "long.mp4", frames=26, make_frame=lambda i: sources[i], audio=None)
     chunked = {**SAME, "chunk_frames": 24}
     reports = {
         where: stylize_video(
@@ -113,12 +113,12 @@ def test_a_long_shot_renders_in_chunks_the_same_as_sequentially(local_ray, tmp_p
         for where, ray in (("here", None), ("ray", "auto"))
     }
     for report in reports.values():
-        assert report.cuts == () and report.rendered == 48 + 8  # two chunks, one seam of 8 re-visits
+        assert report.cuts == () and report.rendered == 26 + 8  # two chunks, one seam of 8 re-visits
     # Three tasks: the two chunks, then the seam once both were done.
     tasks = {task.unit: task for task in reports["ray"].tasks}
-    first, second, seam = tasks["shot 1 frames 0-23"], tasks["shot 1 frames 24-47"], tasks["shot 1 seam at frame 24"]
+    first, second, seam = tasks["shot 1 frames 0-12"], tasks["shot 1 frames 13-25"], tasks["shot 1 seam at frame 13"]
     assert len(tasks) == 3 and seam.started >= max(first.ended, second.ended)
-    here, there = saved_frames(tmp_path / "here.mp4", 48), saved_frames(tmp_path / "ray.mp4", 48)
+    here, there = saved_frames(tmp_path / "here.mp4", 26), saved_frames(tmp_path / "ray.mp4", 26)
     for index, (a, b) in enumerate(zip(here, there, strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs on Ray"
 
