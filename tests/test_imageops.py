@@ -25,6 +25,16 @@ def test_frame_image_round_trip_is_exact() -> None:
     assert np.array_equal(imageops.image_to_frame(image), frame)
 
 
+def test_a_warped_float_frame_is_converted_without_being_changed() -> None:
+    # Warped outputs are float32 frames; the warm start and the nearest temporal target share one.
+    warped = textured_frame(33, 17).astype(np.float32) + 0.25
+    kept = warped.copy()
+    first, second = imageops.frame_to_image(warped), imageops.frame_to_image(warped)
+    assert np.array_equal(warped, kept)
+    assert torch.equal(first, second) and first.dtype == torch.float32
+    torch.testing.assert_close(first[0].permute(1, 2, 0) * 255.0, torch.from_numpy(kept), rtol=1e-6, atol=1e-4)
+
+
 def test_fit_long_side() -> None:
     assert fit_long_side(1920, 1080, 480) == (480, 270)
     assert fit_long_side(1080, 1920, 480) == (270, 480)

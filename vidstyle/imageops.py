@@ -87,9 +87,12 @@ def encode_image(frame: np.ndarray, extension: str) -> bytes:
 
 
 def frame_to_image(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(H, W, 3) RGB, uint8 or float 0-255 (a warped frame) -> float32 (1, 3, H, W) in [0, 1]."""
+    """(H, W, 3) RGB, uint8 or float 0-255 (a warped frame) -> float32 (1, 3, H, W) in [0, 1].
+
+    Always a new tensor: ``frame`` is left as it was. (An in-place division here once divided
+    a float32 frame's own memory, so converting one warped frame twice gave 1/255 of it.)"""
     tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(device)
-    return tensor.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    return tensor.permute(2, 0, 1).unsqueeze(0).div(255.0).float()
 
 
 def image_to_frame(image: torch.Tensor) -> np.ndarray:
