@@ -19,7 +19,8 @@ The baseline takes long (about 12 minutes a frame at 480 px on a 2-core CPU); it
 are cached in benchmarks/.cache/ under a key of everything that shapes them, so that
 tuning the defaults reruns only the defaults. --fresh ignores the cache.
 
-    python benchmarks/bench_video.py [--size 480] [--frames 8] [--quality normal] [--no-baseline]
+    python benchmarks/bench_video.py [--size 480] [--frames 6] [--quality normal] [--no-baseline]
+        [--pictures DIR]
 """
 
 from __future__ import annotations
@@ -100,9 +101,15 @@ def save_picture(folder: Path, name: str, picture: np.ndarray) -> None:
     cv2.imwrite(str(folder / f"{safe}.png"), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
 
 
-def run(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> dict[str, Any]:
-    """Render, then measure the saved (lossless) frames against the source frames."""
+def run(
+    clip: Path, style: Path, frames: int, size: int, options: dict[str, Any], pictures: Path | None = None
+) -> dict[str, Any]:
+    """Render, then measure the saved (lossless) frames against the source frames; with
+    ``pictures``, write each frame there to look at (``NNN.png``)."""
     rendered = render_kept(clip, style, frames, size, options)
+    if pictures is not None:
+        for index, picture in enumerate(rendered.outputs):
+            save_picture(pictures, f"{index:03d}", picture)
     report, records, seconds = rendered.report, rendered.records, rendered.seconds
     sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
     metrics = measure(sources, rendered.outputs, styles=(style,))
@@ -124,7 +131,9 @@ def run(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]
     }
 
 
-def cached_baseline(clip: Path, style: Path, frames: int, size: int, fresh: bool) -> dict[str, Any]:
+def cached_baseline(
+    clip: Path, style: Path, frames: int, size: int, fresh: bool, pictures: Path | None = None
+) -> dict[str, Any]:
     key_source = json.dumps(
         {
             "clip": [clip.name, clip.stat().st_size],
@@ -141,7 +150,7 @@ def cached_baseline(clip: Path, style: Path, frames: int, size: int, fresh: bool
     if path.exists() and not fresh:
         print(f"(baseline from cache {path.relative_to(ROOT)})")
         return dict(json.loads(path.read_text()))
-    result = run(clip, style, frames, size, BASELINE)
+    result = run(clip, style, frames, size, BASELINE, pictures)
     CACHE.mkdir(exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
     return result
@@ -158,13 +167,19 @@ def main() -> None:
     parser.add_argument(
         "--no-baseline", action="store_true", help="measure the defaults only (the baseline takes 90 minutes)"
     )
+    parser.add_argument(
+        "--pictures",
+        type=Path,
+        help="write the frames as PNG to look at: DIR/defaults/, and DIR/baseline/ when it is rendered (not cached)",
+    )
     args = parser.parse_args()
+    pictures = {name: args.pictures / name if args.pictures else None for name in ("defaults", "baseline")}
 
-    defaults = run(args.clip, args.style, args.frames, args.size, {"quality": args.quality})
+    defaults = run(args.clip, args.style, args.frames, args.size, {"quality": args.quality}, pictures["defaults"])
     if args.no_baseline:
         print(json.dumps(defaults, indent=2))
         return
-    baseline = cached_baseline(args.clip, args.style, args.frames, args.size, args.fresh)
+    baseline = cached_baseline(args.clip, args.style, args.frames, args.size, args.fresh, pictures["baseline"])
     width, height = defaults["width"], defaults["height"]
     print(f"clip {args.clip.name}, first {args.frames} frames at {width}x{height}, style {args.style.name}")
     print("baseline: per-frame Gatys stylization: content start, 500 L-BFGS iterations, fp32, no temporal terms")
