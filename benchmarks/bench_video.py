@@ -15,7 +15,7 @@ half size a quarter: a cost that does not drift with the machine's load), mean s
 content loss (unweighted, measured the same way on both results) and warping error, and the
 ratios.
 
-The baseline takes long (about 12 minutes a frame at 480 px on a 2-core CPU); its results
+The baseline takes long (12 to 16 minutes a frame at 480 px on a 2-core CPU); its results
 are cached in benchmarks/.cache/ under a key of everything that shapes them, so that
 tuning the defaults reruns only the defaults. --fresh ignores the cache.
 
