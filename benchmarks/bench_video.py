@@ -20,7 +20,10 @@ are cached in benchmarks/.cache/ under a key of everything that shapes them, so 
 tuning the defaults reruns only the defaults. --fresh ignores the cache.
 
     python benchmarks/bench_video.py [--size 480] [--frames 6] [--quality normal] [--no-baseline]
-        [--pictures DIR]
+        [--pictures DIR] [--set iterations=100 ...]
+
+--set KEY=VALUE measures a variant of the defaults: any of stylize_video's options, the value
+read as JSON where it parses (numbers, true/false) and as text otherwise.
 """
 
 from __future__ import annotations
@@ -156,6 +159,17 @@ def cached_baseline(
     return result
 
 
+def option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from the command line: the value as JSON where it parses, else as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.replace("-", "_"), json.loads(value)
+    except json.JSONDecodeError:
+        return key.replace("-", "_"), value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
@@ -172,10 +186,20 @@ def main() -> None:
         type=Path,
         help="write the frames as PNG to look at: DIR/defaults/, and DIR/baseline/ when it is rendered (not cached)",
     )
+    parser.add_argument(
+        "--set",
+        type=option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a stylize_video option for the defaults' render (repeatable), e.g. --set iterations=100",
+    )
     args = parser.parse_args()
+    variant = dict(args.set)
     pictures = {name: args.pictures / name if args.pictures else None for name in ("defaults", "baseline")}
 
-    defaults = run(args.clip, args.style, args.frames, args.size, {"quality": args.quality}, pictures["defaults"])
+    options = {"quality": args.quality, **variant}
+    defaults = run(args.clip, args.style, args.frames, args.size, options, pictures["defaults"])
     if args.no_baseline:
         print(json.dumps(defaults, indent=2))
         return
@@ -183,7 +207,8 @@ def main() -> None:
     width, height = defaults["width"], defaults["height"]
     print(f"clip {args.clip.name}, first {args.frames} frames at {width}x{height}, style {args.style.name}")
     print("baseline: per-frame Gatys stylization: content start, 500 L-BFGS iterations, fp32, no temporal terms")
-    print(f"defaults: vidstyle --quality {args.quality} --size {args.size}\n")
+    changed = "".join(f" {key}={value}" for key, value in variant.items())
+    print(f"defaults: vidstyle --quality {args.quality} --size {args.size}{changed}\n")
     rows = [
         ("wall s/frame", "seconds_per_frame", ".1f"),
         ("  first frame s", "first_frame_seconds", ".1f"),
