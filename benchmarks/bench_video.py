@@ -196,6 +196,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     variant = dict(args.set)
+    for own in ("size", "frames", "quality"):
+        if own in variant:
+            parser.error(f"--set {own}=... : use --{own}")
     pictures = {name: args.pictures / name if args.pictures else None for name in ("defaults", "baseline")}
 
     options = {"quality": args.quality, **variant}
