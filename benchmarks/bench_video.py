@@ -164,10 +164,11 @@ def option(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    name = key.replace("-", "_")
     try:
-        return key.replace("-", "_"), json.loads(value)
+        return name, json.loads(value)
     except json.JSONDecodeError:
-        return key.replace("-", "_"), value
+        return name, value
 
 
 def main() -> None:
