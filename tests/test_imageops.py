@@ -67,6 +67,17 @@ def test_read_image_applies_size_cap(tmp_path: Path) -> None:
     assert frame.shape == (50, 150, 3)
 
 
+@pytest.mark.parametrize("extension", [".png", ".webp", ".bmp", ".tif", ".jpg"])
+def test_read_image_reads_images_under_8_px(tmp_path: Path, extension: str) -> None:
+    # OpenCV's 1/8 decoders of most formats raise on these; the image is read whole instead.
+    path = tmp_path / f"tiny{extension}"
+    bgr = np.full((5, 7, 3), (10, 120, 240), np.uint8)
+    cv2.imwrite(str(path), bgr)
+    frame = imageops.read_image(path, max_long_side=16)
+    assert frame.shape == (5, 7, 3)
+    assert np.abs(frame[2, 3].astype(int) - (240, 120, 10)).max() <= 3
+
+
 _HUGE_READ = """
 import resource, sys
 from vidstyle.imageops import read_image

@@ -46,30 +46,38 @@ def read_image(path: str | os.PathLike[str], *, max_long_side: int | None = None
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    probe = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_8)
+    probe = _decode(data, cv2.IMREAD_REDUCED_COLOR_8)
     if probe is None:
-        raise NotMediaError(f"{path}: not an image that can be decoded")
-    reduction = 1
-    if max_long_side is not None:
-        # The 1/8 probe tells the full size to within 8 px; pick the strongest reduction
-        # that still decodes at least the wanted size.
-        approx_long = max(probe.shape[:2]) * 8
-        for factor in (8, 4, 2):
-            if approx_long // factor >= max_long_side:
-                reduction = factor
-                break
-    bgr: np.ndarray | None = probe
-    if reduction != 8:
-        flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}[reduction]
-        bgr = cv2.imdecode(data, flag)
-    if bgr is None:
-        raise NotMediaError(f"{path}: image data is corrupt")
+        # OpenCV's reduced decoders of PNG, WebP, BMP and TIFF fail on images under 8 px a
+        # side: such an image is decoded whole.
+        bgr = _decode(data, cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise NotMediaError(f"{path}: not an image that can be decoded")
+    else:
+        reduction = 1
+        if max_long_side is not None:
+            # The 1/8 probe tells the full size to within 8 px; pick the strongest reduction
+            # that still decodes at least the wanted size.
+            approx_long = max(probe.shape[:2]) * 8
+            reduction = next((factor for factor in (8, 4, 2) if approx_long // factor >= max_long_side), 1)
+        flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4}.get(reduction)
+        bgr = probe if flag is None else _decode(data, flag)
+        if bgr is None:
+            raise NotMediaError(f"{path}: image data is corrupt")
     del data
     frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     if max_long_side is not None and max(frame.shape[:2]) > max_long_side:
         width, height = fit_long_side(frame.shape[1], frame.shape[0], max_long_side)
         frame = resize_frame(frame, width, height)
     return frame
+
+
+def _decode(data: np.ndarray, flag: int) -> np.ndarray | None:
+    """cv2.imdecode, with None for OpenCV's errors as for its other failures."""
+    try:
+        return cv2.imdecode(data, flag)
+    except cv2.error:
+        return None
 
 
 def encode_image(frame: np.ndarray, extension: str) -> bytes:
