@@ -79,6 +79,19 @@ def test_linux_cpu_flags_agree_with_torch() -> None:
     capabilities = torch.cpu.get_capabilities()
     for feature in ("avx2", *device_module.NATIVE_BF16_FEATURES):
         assert (feature in flags) == bool(capabilities.get(feature, False)), feature
+    # Linux names AVX-512's foundation avx512f, torch avx512_f.
+    assert ("avx512f" in flags) == bool(capabilities.get("avx512_f", False))
+
+
+@pytest.mark.parametrize(
+    ("features", "flags", "avx512"), [({"avx512_f": True}, {"avx512f"}, True), ({"avx2": True}, {"avx2"}, False)]
+)
+def test_avx512_is_read_from_the_cpu_features(monkeypatch, features, flags, avx512) -> None:
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: features, raising=False)
+    assert device_module.cpu_has_avx512() is avx512
+    monkeypatch.delattr(torch.cpu, "get_capabilities", raising=False)
+    monkeypatch.setattr(device_module, "linux_cpu_flags", lambda: flags)
+    assert device_module.cpu_has_avx512() is avx512
 
 
 def test_a_frame_too_big_for_memory_names_a_size_that_fits(monkeypatch) -> None:

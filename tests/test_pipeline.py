@@ -198,6 +198,7 @@ def test_interrupted_render_resumes_to_identical_frames(clip: Path, starry_night
     for index, (a, b) in enumerate(zip(expected, frames, strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs after resuming"
     assert [f.time for f in read_frames(resumed)] == [f.time for f in read_frames(whole)]
+    assert resumed.read_bytes() == whole.read_bytes()
 
 
 def test_changed_settings_are_not_mixed_in(clip: Path, starry_night: Path, tmp_path: Path, capsys) -> None:

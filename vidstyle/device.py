@@ -71,6 +71,14 @@ def cpu_has_native_bf16() -> bool:
     return bool(linux_cpu_flags() & set(NATIVE_BF16_FEATURES))
 
 
+def cpu_has_avx512() -> bool:
+    """Whether the CPU has AVX-512 (its foundation, AVX512F), as torch or Linux's flags say."""
+    get_capabilities = getattr(torch.cpu, "get_capabilities", None)
+    if get_capabilities is not None:
+        return bool(get_capabilities().get("avx512_f", False))
+    return "avx512f" in linux_cpu_flags()
+
+
 def linux_cpu_flags() -> set[str]:
     """The first processor's flags in /proc/cpuinfo; empty where there is no such file."""
     try:

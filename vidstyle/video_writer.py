@@ -25,11 +25,20 @@ from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 
 from vidstyle.config import DEFAULT_CRF, EncodeSettings
+from vidstyle.device import cpu_has_avx512
 from vidstyle.errors import OutputPathError
 from vidstyle.outputs import temporary_output
 from vidstyle.video_io import RGB_TO_YUV, VideoInfo, open_input
 
 log = logging.getLogger(__name__)
+
+# x264's AVX-512 code makes its output differ from run to run, as if it read memory it never
+# wrote: on a 2-core AVX-512 Xeon, 12 frames of a render encoded 12 times in one process gave
+# 2 to 6 different streams at widths of 48 to 200 px (not at 64), also with threads=1; with
+# x264's instructions capped at AVX2, one stream (30 encodes at 200 px, 10 at 394 px), as
+# without macroblock-tree (8 encodes). So the same render could give another file. Every CPU
+# with AVX-512 also has what x264's AVX2 level needs. libvpx (webm) was stable either way.
+X264_DETERMINISTIC: dict[str, str] = {"x264-params": "asm=avx2"} if cpu_has_avx512() else {}
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,7 @@ class VideoWriter:
         stream.codec_context.time_base = self.time_base
         crf = self.encode.crf if self.encode.crf is not None else DEFAULT_CRF[self.plan.video_codec]
         if self.plan.video_codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": self.encode.preset}
+            stream.options = {"crf": str(crf), "preset": self.encode.preset, **X264_DETERMINISTIC}
         else:
             stream.options = {"crf": str(crf), "b": "0", "row-mt": "1"}
         # Tag what we write, so players need not guess: BT.709, limited range.
