@@ -9,7 +9,16 @@ import pytest
 import torch
 
 from vidstyle import device as device_module
-from vidstyle.device import BYTES_PER_PIXEL, check_frame_fits, network_dtype, render_threads, resolve_device
+from vidstyle.cli import main
+from vidstyle.device import (
+    BYTES_PER_PIXEL,
+    STYLE_BYTES_PER_PIXEL,
+    check_frame_fits,
+    check_style_fits,
+    network_dtype,
+    render_threads,
+    resolve_device,
+)
 from vidstyle.errors import DeviceError
 
 
@@ -105,6 +114,34 @@ def test_a_frame_too_big_for_memory_names_a_size_that_fits(monkeypatch) -> None:
     assert suggested * height * BYTES_PER_PIXEL <= free
     ideal = (free / BYTES_PER_PIXEL * 3840 / 2160) ** 0.5  # the long side that just fits
     assert suggested >= 0.8 * ideal  # not needlessly small
+
+
+def test_a_style_too_big_for_memory_names_a_style_scale_that_fits(
+    monkeypatch, capsys, starry_night, pens_clip, tmp_path
+) -> None:
+    free = 2 * 2**30
+    monkeypatch.setattr(device_module, "available_memory", lambda _: free)
+    check_style_fits(torch.device("cpu"), 1200, 950, 3.0)  # 1.1 GB: fits
+    with pytest.raises(DeviceError, match=r"--style-scale [\d.]+ or smaller") as caught:
+        check_style_fits(torch.device("cpu"), 4000, 3000, 8.0)
+    suggested = float(re.search(r"--style-scale ([\d.]+) or", str(caught.value)).group(1))  # type: ignore[union-attr]
+    assert 4000 * 3000 * (suggested / 8) ** 2 * STYLE_BYTES_PER_PIXEL <= free
+    assert suggested >= 0.8 * 8 * (free / (4000 * 3000 * STYLE_BYTES_PER_PIXEL)) ** 0.5  # not needlessly small
+    # Through the CLI: one line and exit 1 before anything that size is made.
+    args = [
+        str(pens_clip),
+        "--style",
+        str(starry_night),
+        "--size",
+        "64",
+        "--style-scale",
+        "40",
+        "-o",
+        str(tmp_path / "x.mp4"),
+    ]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "makes a 2560x2010 style image" in err[0]
 
 
 @pytest.mark.parametrize(("kind", "workers", "cv2_threads"), [("cpu", 0, 3), ("cuda", 2, 1)])

@@ -18,7 +18,7 @@ import torch
 from vidstyle import imageops
 from vidstyle.borders import uniform_border
 from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
-from vidstyle.device import network_dtype, resolve_device
+from vidstyle.device import check_style_fits, network_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
 from vidstyle.sizes import fit_long_side
@@ -108,6 +108,10 @@ class Stylizer:
         levels = self._pyramid(*self.full_size)
         full_long_side = self._style_long_side(self.full_size)
         paintings = [self._painting(path, full_long_side) for path in self.style.paths]
+        for painting in paintings:
+            check_style_fits(
+                self.device, *fit_long_side(painting.shape[1], painting.shape[0], full_long_side), self.style.scale
+            )
         targets = {}
         for level in levels:
             style_long_side = self._style_long_side(level)
