@@ -201,6 +201,15 @@ def test_interrupted_render_resumes_to_identical_frames(clip: Path, starry_night
     assert resumed.read_bytes() == whole.read_bytes()
 
 
+def test_a_failed_start_leaves_no_work_folder(clip: Path, starry_night: Path, tmp_path: Path, capsys) -> None:
+    # The work folder is made before the shots are planned, which finds nothing after --start.
+    output = tmp_path / "out.mp4"
+    args = [str(clip), "--style", str(starry_night), "-o", str(output), *TINY_ARGS, "--start", "99", "-q"]
+    assert main(args) == 1
+    assert "no decodable frame after 99" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4"]
+
+
 def test_changed_settings_are_not_mixed_in(clip: Path, starry_night: Path, tmp_path: Path, capsys) -> None:
     output = tmp_path / "out.mp4"
 

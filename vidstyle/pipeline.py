@@ -221,7 +221,8 @@ def run_video_job(
         setup=_setup(threads),
         restart=restart,
     )
-    plan, planning_decoded = _shot_plan(work, info, segment, job)
+    with work.removed_on_error():
+        plan, planning_decoded = _shot_plan(work, info, segment, job)
     units = work_units(job, plan)
     expected = sum(len(list(planner_for(job, plan, unit).visits())) for unit in units)
     chunks = sum(1 for unit in units if unit.handover is None)
@@ -240,7 +241,8 @@ def run_video_job(
     for name, text in plan.describe():
         log.debug("%s: %s", name, text)
     records = work.records()
-    work.check_space(plan.frame_count - len(records), width, height)
+    with work.removed_on_error():
+        work.check_space(plan.frame_count - len(records), width, height)
     passes = job.temporal.passes
     done_before = sum(r.pass_number for r in records.values())
     unfinished = (i for i in range(plan.frame_count) if i not in records or records[i].pass_number < passes)

@@ -18,10 +18,12 @@ video.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,7 @@ class WorkDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.frames_dir = path / FRAMES_DIR
+        self.created = False  # by this run's open()
 
     @classmethod
     def open(
@@ -165,7 +168,20 @@ class WorkDir:
         except OSError as exc:
             raise OutputPathError(f"cannot create the work folder {path} ({exc.strerror or exc})") from exc
         write_bytes_atomically(path / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        work.created = True
         return work
+
+    @contextlib.contextmanager
+    def removed_on_error(self) -> Iterator[None]:
+        """Remove the work dir when an error ends a run that created it before any frame was
+        saved (no frames after --start, a full disk): a failed start leaves nothing beside the
+        user's files. An interruption keeps it, as its message says."""
+        try:
+            yield
+        except Exception:
+            if self.created and not self.records():
+                self.remove()
+            raise
 
     def _mismatch_message(self, saved: dict[str, Any], wanted: dict[str, Any]) -> str:
         old, new = _flatten(saved), _flatten(wanted)
