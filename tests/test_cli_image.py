@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from vidstyle import stylize_image
@@ -66,6 +67,13 @@ def test_never_overwrites_the_input(photo_path: Path, starry_night: Path, capsys
         (["{photo}", "--style", "{style}", "--precision", "fp8"], 2, "invalid choice: 'fp8'"),
         (["{photo}", "--style", "{style}", "-o", "out.gif"], 1, "needs an image output"),
         (["{photo}"], 2, "--style"),
+        (["{photo}", "--style", "{style}", "--preview"], 2, "--preview only applies to video input"),
+        (
+            ["{photo}", "--style", "{style}", "--start", "3", "--frames", "2"],
+            2,
+            "--start, --frames only apply to video",
+        ),
+        (["{tiny}", "--style", "{style}"], 2, "7x5 is too small to stylize"),
     ],
 )
 def test_bad_input_gives_one_clear_line(
@@ -74,7 +82,9 @@ def test_bad_input_gives_one_clear_line(
     monkeypatch.chdir(tmp_path)
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG but not really")
-    filled = [a.format(style=starry_night, photo=photo_path, junk=junk) for a in args]
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), np.zeros((5, 7, 3), np.uint8))
+    filled = [a.format(style=starry_night, photo=photo_path, junk=junk, tiny=tiny) for a in args]
     assert main([*filled, "--quiet"]) == code
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()

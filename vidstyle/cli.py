@@ -534,7 +534,7 @@ def _reject_video_options(args: argparse.Namespace) -> None:
     )  # fmt: skip
     given = [option_flag(name) for name in video_only if getattr(args, name) not in (None, False)]
     if given:
-        raise UsageError(f"{', '.join(given)} only apply to video input")
+        raise UsageError(f"{', '.join(given)} only {'applies' if len(given) == 1 else 'apply'} to video input")
 
 
 def _interrupt_on_termination() -> None:
