@@ -16,6 +16,7 @@ import pytest
 from tests.clips import make_clip, saved_frames
 from tests.test_pipeline import TINY_ARGS
 from vidstyle.cli import main
+from vidstyle.video_io import read_frames
 from vidstyle.workdir import LOG_NAME, work_dir_for
 
 FRAMES = 30
@@ -69,3 +70,37 @@ def test_a_killed_render_resumes_to_the_same_frames(
     assert main([*args, "--keep-frames", "-q"]) == 0
     for index, (a, b) in enumerate(zip(uninterrupted, saved_frames(output, FRAMES), strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs after the {signal.Signals(signum).name}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX record locks")
+def test_a_second_run_into_the_same_work_folder_stops_with_one_line(
+    long_clip: Path, starry_night: Path, tmp_path: Path, capsys
+) -> None:
+    # Without the lock, the second run rendered the same frames beside the first and crashed
+    # when the first finished and removed the folder.
+    output = tmp_path / "out.mp4"
+    args = [str(long_clip), "--style", str(starry_night), *TINY_ARGS, "--frame-iterations", "30", "-o", str(output)]
+    first = subprocess.Popen(
+        [sys.executable, "-m", "vidstyle", *args, "--threads", "1", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = work_dir_for(output) / LOG_NAME
+    deadline = time.monotonic() + 300
+    while first.poll() is None and time.monotonic() < deadline and not (log.exists() and log.read_text()):
+        time.sleep(0.05)
+    try:
+        for extra in ([], ["--restart"]):  # --restart must not empty the folder under it either
+            assert main([*args, *extra, "-q"]) == 1
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1 and "another vidstyle run is rendering into" in err[0], err
+        assert first.poll() is None, "the first run ended before the second was refused"
+        assert (work_dir_for(output) / LOG_NAME).read_text()  # its frames are still there
+    finally:
+        first.kill()
+        first.communicate(timeout=60)
+    # The lock went with the killed process: a new run goes ahead (other settings, so --restart).
+    assert main([*args, "--frames", "2", "--restart", "-q"]) == 0
+    assert len(list(read_frames(output))) == 2

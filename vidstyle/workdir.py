@@ -9,7 +9,9 @@ Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
   multi-pass algorithm replaces it);
 - ``frames.jsonl``: one line per finished visit of a frame (pass, iterations, losses,
   timing), appended and fsynced after its PNG, so a line always has its frame;
-- ``shots.jsonl``: one line per finished shot.
+- ``shots.jsonl``: one line per finished shot;
+- ``lock``: locked while a process renders into the folder, so that a second run of the
+  same command stops with a clear line instead of rendering the same frames beside it.
 
 A render resumes at the first visit without both, in the first unfinished shot; a manifest
 that differs from the current settings stops the render rather than mixing two looks in one
@@ -23,10 +25,11 @@ import json
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import cv2
 import numpy as np
@@ -36,12 +39,16 @@ from vidstyle.errors import OutputPathError, ResumeMismatchError
 from vidstyle.imageops import encode_image
 from vidstyle.outputs import remove_stale_partials, write_bytes_atomically
 
+if sys.platform != "win32":
+    import fcntl
+
 MANIFEST_NAME = "manifest.json"
 SETUP_KEY = "setup"  # in the manifest: what the render ran on, which a resume may change
 SHOT_PLAN_NAME = "shots.json"
 LOG_NAME = "frames.jsonl"
 SHOT_LOG_NAME = "shots.jsonl"
 FRAMES_DIR = "frames"
+LOCK_NAME = "lock"
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +135,7 @@ class WorkDir:
         self.path = path
         self.frames_dir = path / FRAMES_DIR
         self.created = False  # by this run's open()
+        self._lock_file: IO[str] | None = None
 
     @classmethod
     def open(
@@ -142,10 +150,16 @@ class WorkDir:
         work = cls(path)
         setup = json.loads(json.dumps(setup or {}))
         manifest = json.loads(json.dumps({**manifest, SETUP_KEY: setup}))  # the JSON form, as compared later
-        if path.exists() and restart:
-            if not (path / MANIFEST_NAME).exists() and any(path.iterdir()):
-                raise OutputPathError(f"{path} is not a vidstyle work folder (no {MANIFEST_NAME}); not deleting it")
-            work.remove()
+        ours = not path.exists() or (path / MANIFEST_NAME).exists()
+        if restart and not ours and any(entry.name != LOCK_NAME for entry in path.iterdir()):
+            raise OutputPathError(f"{path} is not a vidstyle work folder (no {MANIFEST_NAME}); not deleting it")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputPathError(f"cannot create the work folder {path} ({exc.strerror or exc})") from exc
+        work._lock()
+        if restart:
+            work._clear()
         if (path / MANIFEST_NAME).exists():
             saved = json.loads((path / MANIFEST_NAME).read_text())
             saved_setup = saved.pop(SETUP_KEY, {})
@@ -260,6 +274,36 @@ class WorkDir:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def _clear(self) -> None:
+        """Remove everything in the work dir but its lock."""
+        for entry in self.path.iterdir():
+            if entry.name == LOCK_NAME:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def _lock(self) -> None:
+        """Lock the work dir against other processes while this one renders into it. Without
+        it a second run of the same command rendered the same frames beside the first, and
+        crashed when the first finished and removed the folder. A POSIX record lock (lockf)
+        belongs to the process: the system drops it however the process ends, and a later
+        render in the same process (a resume after Ctrl-C in a notebook) takes it again; it
+        also ends when any of the process's handles on the file closes, which only two renders
+        of one output in one process would meet. Windows goes without."""
+        if sys.platform == "win32":
+            return
+        lock_file = open(self.path / LOCK_NAME, "a")  # noqa: SIM115 - held open for the lock's life
+        try:
+            fcntl.lockf(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock_file.close()
+            raise OutputPathError(
+                f"another vidstyle run is rendering into {self.path}; let it finish, or stop it and run this again"
+            ) from None
+        self._lock_file = lock_file
 
 
 def _size_text(count: int) -> str:
