@@ -111,6 +111,22 @@ def test_the_cli_says_what_it_will_do_before_the_first_frame(clip: Path, starry_
     assert re.search(r"stylizing: 0frame \[[\d:]+, \?frame/s, it=1/6\]", err), err  # up during the first frame
 
 
+def test_the_shot_plan_reports_its_progress_and_a_resume_skips_it(
+    clip: Path, starry_night: Path, tmp_path: Path, capsys
+) -> None:
+    output = tmp_path / "out.mp4"
+    planned: list[tuple[int, int]] = []
+    render_interrupted(clip, starry_night, output, after=2, on_plan=lambda *done: planned.append(done), **TINY)
+    assert planned == [(done, 10) for done in range(11)]
+    planned.clear()
+    stylize_video(clip, starry_night, output, on_plan=lambda *done: planned.append(done), **TINY)
+    assert planned == []  # the plan was kept in the work folder
+    # The command line shows it as a bar.
+    args = [str(clip), "--style", str(starry_night), *TINY_ARGS, "-o", str(tmp_path / "cli.mp4")]
+    assert main(args) == 0
+    assert re.search(r"planning shots: 100%\|\S+\| 10/10", capsys.readouterr().err)
+
+
 def test_progress_after_a_resume_tells_the_visits_done_before_apart(
     clip: Path, starry_night: Path, tmp_path: Path
 ) -> None:

@@ -307,6 +307,14 @@ class _LazyBar:
             return
         self.shown = time.monotonic()
 
+    def count(self, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` at most twice a second, and at the end: for counts that
+        run fast (the shot plan looks at dozens of frames a second)."""
+        if self.bar is not None and done < total and time.monotonic() - self.shown < 0.5:
+            return
+        self.update_to(done, total, {})
+        self.shown = time.monotonic()
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -371,14 +379,19 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     run_job = build_job(args.style, **{**options, "quality": "preview"}) if args.preview else job
     segment = _segment(args)
     encode = encode_settings(args.crf, args.preset)
-    with _progress("frame", "stylizing", args.quiet) as bar:
+    with (
+        _progress("frame", "planning shots", args.quiet) as plan_bar,
+        _progress("frame", "stylizing", args.quiet) as bar,
+    ):
 
         def on_frame(progress: FrameProgress) -> None:
+            plan_bar.close()
             record = progress.record
             postfix = {"s_frame": f"{record.seconds:.1f}", "it": str(record.iterations)}
             bar.update_to(progress.done, progress.expected, postfix, initial=progress.done_before)
 
         def on_step(done: int, planned: int, loss: float) -> None:
+            plan_bar.close()
             bar.working({"it": f"{done}/{planned}"})
 
         try:
@@ -394,9 +407,11 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 preview=args.preview,
                 on_frame=on_frame,
                 on_step=on_step,
+                on_plan=plan_bar.count,
                 cluster=cluster_settings(args.ray, args.ray_cpus_per_task),
             )
         except KeyboardInterrupt:
+            plan_bar.close()
             bar.close()
             output = video_output_path(args.input, run_job, args.output, preview=args.preview)
             print(
@@ -481,7 +496,7 @@ def full_render_command(argv: Sequence[str]) -> list[str]:
 def _run_probe(argv: Sequence[str]) -> int:
     args = build_probe_parser().parse_args(argv)
     from vidstyle.shots import plan_shots
-    from vidstyle.video_io import Segment, probe
+    from vidstyle.video_io import Segment, expected_frame_count, probe
 
     info = probe(args.file)
     rate = f"{float(info.frame_rate):.3f} fps ({info.frame_rate})" if info.frame_rate else "unknown"
@@ -506,7 +521,11 @@ def _run_probe(argv: Sequence[str]) -> int:
         for a in info.audio
     ] or [("audio", "none")]
     rows += [(f"meta {key}", value) for key, value in info.metadata.items()]
-    shots = plan_shots(args.file, Segment(), TemporalSettings(), info.frame_rate)
+    expected = expected_frame_count(info, Segment())
+    with _progress("frame", "planning shots", False) as bar:
+        shots = plan_shots(
+            args.file, Segment(), TemporalSettings(), info.frame_rate, lambda done: bar.count(done, expected)
+        )
     rows += [("shots", str(len(shots.shots))), *shots.describe()]
     width = max(len(key) for key, _ in rows)
     for key, value in rows:

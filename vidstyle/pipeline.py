@@ -47,7 +47,7 @@ from vidstyle.shot_render import RenderedVisit, SourceFrames, render_unit
 from vidstyle.shots import Shot, ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer
 from vidstyle.version import __version__
-from vidstyle.video_io import Segment, VideoInfo, probe, read_frames, stream_metadata
+from vidstyle.video_io import Segment, VideoInfo, expected_frame_count, probe, read_frames, stream_metadata
 from vidstyle.video_writer import VIDEO_EXTENSIONS, VideoWriter, container_plan
 from vidstyle.work_units import WorkUnit, planner_for, waits_for, work_units
 from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, saved_setting, work_dir_for
@@ -55,6 +55,7 @@ from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, saved_setti
 log = logging.getLogger(__name__)
 
 FrameCallback = Callable[["FrameProgress"], None]
+PlanCallback = Callable[[int, int], None]  # frames the shot plan has looked at, and expected
 
 
 @dataclass(frozen=True)
@@ -152,14 +153,18 @@ def _setup(threads: int) -> dict[str, Any]:
     }
 
 
-def _shot_plan(work: WorkDir, info: VideoInfo, segment: Segment, job: Job) -> tuple[ShotPlan, int]:
+def _shot_plan(
+    work: WorkDir, info: VideoInfo, segment: Segment, job: Job, on_plan: PlanCallback | None
+) -> tuple[ShotPlan, int]:
     """The work directory's shot plan, or a new one (a pre-pass over the segment) saved
     there; and how many frames that decoded."""
     saved = work.load_shot_plan()
     if saved is not None:
         return ShotPlan.from_json(saved), 0
     log.info("planning shots: a quick pass over the frames at low resolution")
-    plan = plan_shots(info.path, segment, job.temporal, info.frame_rate)
+    expected = expected_frame_count(info, segment)
+    on_frame = None if on_plan is None else (lambda done: on_plan(done, expected))
+    plan = plan_shots(info.path, segment, job.temporal, info.frame_rate, on_frame)
     if plan.frame_count == 0:
         raise NoFramesError(f"{info.path}: no frames to stylize")
     work.save_shot_plan(plan.to_json())
@@ -179,6 +184,7 @@ def run_video_job(
     preview: bool = False,
     on_frame: FrameCallback | None = None,
     on_step: StepCallback | None = None,
+    on_plan: PlanCallback | None = None,
     cluster: ClusterSettings | None = None,
 ) -> VideoReport:
     """Stylize the video at ``source`` as ``job`` says; returns what was done.
@@ -222,7 +228,7 @@ def run_video_job(
         restart=restart,
     )
     with work.removed_on_error():
-        plan, planning_decoded = _shot_plan(work, info, segment, job)
+        plan, planning_decoded = _shot_plan(work, info, segment, job, on_plan)
     units = work_units(job, plan)
     expected = sum(len(list(planner_for(job, plan, unit).visits())) for unit in units)
     chunks = sum(1 for unit in units if unit.handover is None)
@@ -459,6 +465,7 @@ def stylize_video(
     keep_frames: bool = False,
     restart: bool = False,
     on_frame: FrameCallback | None = None,
+    on_plan: PlanCallback | None = None,
     ray: str | None = None,
     ray_cpus_per_task: int | None = None,
     **options: object,
@@ -466,7 +473,8 @@ def stylize_video(
     """Stylize a video. ``options`` are the CLI's options in snake case (``size=384``,
     ``temporal_weight=200``, ``quality="draft"`` ...); ``start``/``duration`` (seconds) or
     ``frames`` render a part of it; ``ray`` (``local``, ``auto`` or an address) renders its
-    shots in parallel on a Ray cluster."""
+    shots in parallel on a Ray cluster. ``on_plan(done, expected)`` follows the pass that plans
+    the shots, ``on_frame`` the render."""
     style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
     job = build_job([Path(s) for s in style_list], **options)
     segment = Segment(
@@ -486,5 +494,6 @@ def stylize_video(
         keep_frames=keep_frames,
         restart=restart,
         on_frame=on_frame,
+        on_plan=on_plan,
         cluster=cluster_settings(ray, ray_cpus_per_task),
     )

@@ -19,7 +19,7 @@ need not decode the frames they do not render.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -136,9 +136,28 @@ class TimedFrame:
     frame: np.ndarray
 
 
-def plan_shots(path: Path, segment: Segment, settings: TemporalSettings, frame_rate: Fraction | None) -> ShotPlan:
-    """Decode ``segment`` of the video at ``path`` small and find its shots."""
-    return find_shots(_small_frames(path, segment), settings, frame_rate)
+def plan_shots(
+    path: Path,
+    segment: Segment,
+    settings: TemporalSettings,
+    frame_rate: Fraction | None,
+    on_frame: Callable[[int], None] | None = None,
+) -> ShotPlan:
+    """Decode ``segment`` of the video at ``path`` small and find its shots; ``on_frame(n)``
+    as each frame is taken (n frames before it), and with the count at the end."""
+    frames: Iterable[TimedFrame] = _small_frames(path, segment)
+    if on_frame is not None:
+        frames = _counted(frames, on_frame)
+    return find_shots(frames, settings, frame_rate)
+
+
+def _counted(frames: Iterable[TimedFrame], on_frame: Callable[[int], None]) -> Iterator[TimedFrame]:
+    count = 0
+    for frame in frames:
+        on_frame(count)
+        yield frame
+        count += 1
+    on_frame(count)
 
 
 def _small_frames(path: Path, segment: Segment) -> Iterator[TimedFrame]:
