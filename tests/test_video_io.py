@@ -329,9 +329,10 @@ def test_ten_bit_input_keeps_its_colours(tmp_path: Path) -> None:
 
 
 def test_the_same_frames_encode_to_the_same_bytes(tmp_path: Path, pens_clip: Path) -> None:
-    # x264's AVX-512 code reads memory it never wrote (video_writer.X264_DETERMINISTIC): with
-    # the heap left full of random bytes before each encode, as a render leaves it, these 12
-    # frames gave 2 or 3 different streams in 8 encodes. On other CPUs this holds either way.
+    # With x264's AVX-512 code the stream depends on what the heap held (video_writer's
+    # X264_DETERMINISTIC): with random bytes left there before each encode, as a render leaves
+    # it, 8 encodes of these 12 frames gave 2 or 3 different streams, and this test failed 3
+    # runs in 4. On CPUs without AVX-512 it holds either way.
     frames = [imageops.resize_frame(decoded.frame, 96, 64) for decoded in read_frames(pens_clip, Segment(frames=12))]
     sizes = np.random.default_rng(0).integers(1_000, 120_000, size=200)
     streams = set()
