@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +22,17 @@ def test_metrics_command_reports_json(tmp_path: Path, starry_night: Path, capsys
     output = tmp_path / "out.mp4"
     stylize_video(source, starry_night, output, **TINY)
     assert main(["metrics", str(source), str(output), "--style", str(starry_night), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert "measuring" not in captured.err  # JSON is for scripts: no bar
+    result = json.loads(captured.out)
     assert result["frames"] == 6 and (result["width"], result["height"]) == (64, 48)
     assert len(result["warping_errors"]) == 5 and result["cuts"] == []
     assert 0 < result["warping_error"] < 0.05
     assert 0 < result["style_loss"] < 1.0  # stylized: far below an unstyled frame's (see below)
     assert main(["metrics", str(source), str(output)]) == 0
-    table = capsys.readouterr().out
-    assert "warping error" in table and "give --style" in table
+    captured = capsys.readouterr()
+    assert "warping error" in captured.out and "give --style" in captured.out
+    assert re.search(r"measuring: 100%\|\S+\| 6/6", captured.err), captured.err
 
 
 def test_the_render_and_metrics_measure_one_warping_error(tmp_path: Path, starry_night: Path) -> None:
@@ -69,5 +73,6 @@ def test_mismatched_lengths_are_a_clear_error(tmp_path: Path, capsys) -> None:
     a = make_clip(tmp_path / "a.mp4", frames=5, audio=None)
     b = make_clip(tmp_path / "b.mp4", frames=3, audio=None)
     assert main(["metrics", str(a), str(b)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    # Found when the shorter ends: the progress bar has been shown, then one line says why.
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("measuring:")]
     assert len(err) == 1 and "more frames" in err[0]

@@ -209,20 +209,23 @@ def build_metrics_parser() -> argparse.ArgumentParser:
 def _run_metrics(argv: Sequence[str]) -> int:
     args = build_metrics_parser().parse_args(argv)
     from vidstyle.metrics import measure_videos
-    from vidstyle.video_io import Segment
+    from vidstyle.video_io import Segment, expected_frame_count, probe
 
     if args.every < 1:
         raise UsageError("--every must be at least 1")
     temporal = TemporalSettings(cut_threshold=args.cut_threshold)
-    result = measure_videos(
-        args.source,
-        args.stylized,
-        segment=Segment(start=args.start or Fraction(0), duration=args.duration, frames=args.frames),
-        styles=tuple(args.style or ()),
-        style_scale=args.style_scale,
-        temporal=temporal,
-        losses_every=args.every,
-    )
+    expected = expected_frame_count(probe(args.stylized), Segment())  # the whole stylized file is measured
+    with _progress("frame", "measuring", args.json) as bar:
+        result = measure_videos(
+            args.source,
+            args.stylized,
+            segment=Segment(start=args.start or Fraction(0), duration=args.duration, frames=args.frames),
+            styles=tuple(args.style or ()),
+            style_scale=args.style_scale,
+            temporal=temporal,
+            losses_every=args.every,
+            on_frame=lambda done: bar.count(done, expected),
+        )
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
         return 0

@@ -14,7 +14,7 @@ shows such a line directly; it is given for the source too, which may carry one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -65,11 +65,13 @@ def measure(
     temporal: TemporalSettings | None = None,
     engine: EngineSettings | None = None,
     losses_every: int = 1,
+    on_frame: Callable[[int], None] | None = None,
 ) -> VideoMetrics:
     """Metrics of ``outputs`` (stylized frames) against ``sources`` (the originals), in order.
 
     Sources are resized to the outputs' size. With ``styles``, style and content losses are
     measured on every ``losses_every``-th frame (the network is the slow part).
+    ``on_frame(n)`` after each frame measured.
     """
     temporal = temporal or TemporalSettings()
     flow = FlowEstimator(temporal.flow, temporal.dis_preset)
@@ -105,6 +107,8 @@ def measure(
             content_losses.append(parts.content)
         previous = (source, output)
         count += 1
+        if on_frame is not None:
+            on_frame(count)
     if count == 0:
         raise UsageError("no frames to measure")
     return VideoMetrics(
@@ -192,6 +196,7 @@ def measure_videos(
     temporal: TemporalSettings | None = None,
     engine: EngineSettings | None = None,
     losses_every: int = 1,
+    on_frame: Callable[[int], None] | None = None,
 ) -> VideoMetrics:
     """``measure`` on two video files (the source's ``segment`` against the whole stylized file)."""
     return measure(
@@ -202,4 +207,5 @@ def measure_videos(
         temporal=temporal,
         engine=engine,
         losses_every=losses_every,
+        on_frame=on_frame,
     )
