@@ -140,14 +140,23 @@ def available_memory(device: torch.device) -> int | None:
     return None
 
 
+def _shortfall(device: torch.device, needed: int) -> tuple[int, float] | None:
+    """None when ``needed`` bytes fit on ``device`` (or its memory cannot be told); else the
+    bytes free, and the factor that shrinks an image's sides to fit with 10% to spare."""
+    free = available_memory(device)
+    if free is None or needed <= free:
+        return None
+    return free, (free / needed) ** 0.5 * 0.9
+
+
 def check_frame_fits(device: torch.device, width: int, height: int) -> None:
     """Raise DeviceError, with a --size that would fit, when a frame is too big for memory."""
-    free = available_memory(device)
     needed = width * height * BYTES_PER_PIXEL
-    if free is None or needed <= free:
+    short = _shortfall(device, needed)
+    if short is None:
         return
-    scale = (free / needed) ** 0.5
-    fitting = int(max(width, height) * scale * 0.9) // 16 * 16
+    free, shrink = short
+    fitting = int(max(width, height) * shrink) // 16 * 16
     raise DeviceError(
         f"a {width}x{height} frame needs about {needed / 2**30:.1f} GiB to stylize and {device.type} has "
         f"{free / 2**30:.1f} GiB free; use --size {max(16, fitting)} or smaller"
@@ -163,11 +172,12 @@ STYLE_BYTES_PER_PIXEL = 1024
 def check_style_fits(device: torch.device, width: int, height: int, scale: float) -> None:
     """Raise DeviceError, with a --style-scale that would fit, when a style image this big
     (``scale`` times the content) is too big to measure."""
-    free = available_memory(device)
     needed = width * height * STYLE_BYTES_PER_PIXEL
-    if free is None or needed <= free:
+    short = _shortfall(device, needed)
+    if short is None:
         return
-    fitting = scale * (free / needed) ** 0.5 * 0.9
+    free, shrink = short
+    fitting = scale * shrink
     raise DeviceError(
         f"--style-scale {scale:g} makes a {width}x{height} style image, which needs about {needed / 2**30:.1f} GiB "
         f"to measure and {device.type} has {free / 2**30:.1f} GiB free; use --style-scale {fitting:.1f} or smaller"
