@@ -153,10 +153,7 @@ class WorkDir:
         ours = not path.exists() or (path / MANIFEST_NAME).exists()
         if restart and not ours and any(entry.name != LOCK_NAME for entry in path.iterdir()):
             raise OutputPathError(f"{path} is not a vidstyle work folder (no {MANIFEST_NAME}); not deleting it")
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputPathError(f"cannot create the work folder {path} ({exc.strerror or exc})") from exc
+        _make_folder(path, path)
         work._lock()
         if restart:
             work._clear()
@@ -177,10 +174,7 @@ class WorkDir:
             for folder in (path, work.frames_dir):  # writes a killed run did not finish: not records
                 remove_stale_partials(folder)
             return work
-        try:
-            work.frames_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputPathError(f"cannot create the work folder {path} ({exc.strerror or exc})") from exc
+        _make_folder(work.frames_dir, path)
         write_bytes_atomically(path / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
         work.created = True
         return work
@@ -304,6 +298,14 @@ class WorkDir:
                 f"another vidstyle run is rendering into {self.path}; let it finish, or stop it and run this again"
             ) from None
         self._lock_file = lock_file
+
+
+def _make_folder(folder: Path, work: Path) -> None:
+    """Make ``folder`` (of the work dir ``work``), or say in one line why it cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"cannot create the work folder {work} ({exc.strerror or exc})") from exc
 
 
 def _size_text(count: int) -> str:
