@@ -299,24 +299,26 @@ class _LazyBar:
 
     def working(self, postfix: dict[str, str]) -> None:
         """Show the bar (from the first iteration, before a frame is done), at most twice a second."""
-        if self.quiet:
+        if self.quiet or not self._due():
             return
         if self.bar is None:
             self.update_to(0, None, postfix)
-        elif time.monotonic() - self.shown > 0.5:
+        else:
             self.bar.set_postfix(postfix, refresh=False)
             self.bar.refresh()
-        else:
-            return
         self.shown = time.monotonic()
 
     def count(self, done: int, total: int) -> None:
         """Show ``done`` of ``total`` at most twice a second, and at the end: for counts that
         run fast (the shot plan looks at dozens of frames a second)."""
-        if self.bar is not None and done < total and time.monotonic() - self.shown < 0.5:
+        if done < total and not self._due():
             return
         self.update_to(done, total, {})
         self.shown = time.monotonic()
+
+    def _due(self) -> bool:
+        """Whether the bar is yet to appear, or was last refreshed half a second ago or more."""
+        return self.bar is None or time.monotonic() - self.shown >= 0.5
 
     def close(self) -> None:
         if self.bar is not None:
