@@ -29,3 +29,13 @@ def test_probe_of_a_text_file_is_one_line(tmp_path: Path, capsys) -> None:
 def test_probe_without_a_file_is_a_usage_error(capsys) -> None:
     assert main(["probe"]) == 2
     assert "required: file" in capsys.readouterr().err
+
+
+def test_probe_of_an_image_shows_its_size_and_no_video_rows(great_wave: Path, capsys) -> None:
+    assert main(["probe", str(great_wave)]) == 0
+    captured = capsys.readouterr()
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in captured.out.splitlines())
+    assert set(rows) == {"file", "image", "size"}
+    assert rows["size"] == "665x450"
+    assert rows["image"].startswith("mjpeg, ")
+    assert "planning shots" not in captured.err

@@ -259,7 +259,7 @@ def build_probe_parser() -> argparse.ArgumentParser:
         description="Show what a video file holds, and its shots as a render will plan them "
         "(a quick pass over every frame at low resolution).",
     )
-    parser.add_argument("file", type=Path, help="video file")
+    parser.add_argument("file", type=Path, help="video file (or image)")
     return parser
 
 
@@ -504,6 +504,11 @@ def _run_probe(argv: Sequence[str]) -> int:
     from vidstyle.video_io import Segment, expected_frame_count, probe
 
     info = probe(args.file)
+    if is_image_path(args.file):
+        # A still image has no frame rate, duration, audio or shots to speak of.
+        size = f"{info.width}x{info.height}"
+        _print_rows([("file", str(info.path)), ("image", f"{info.codec}, {info.pixel_format}"), ("size", size)])
+        return 0
     rate = f"{float(info.frame_rate):.3f} fps ({info.frame_rate})" if info.frame_rate else "unknown"
     count = f"{info.frame_count}" + ("" if info.frame_count_exact else " (estimate)")
     duration = f"{float(info.duration):.3f} s" if info.duration is not None else "unknown"
@@ -532,10 +537,14 @@ def _run_probe(argv: Sequence[str]) -> int:
             args.file, Segment(), TemporalSettings(), info.frame_rate, lambda done: bar.count(done, expected)
         )
     rows += [("shots", str(len(shots.shots))), *shots.describe()]
+    _print_rows(rows)
+    return 0
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
-    return 0
 
 
 def _dispatch(argv: list[str]) -> int:
