@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -130,3 +131,19 @@ def test_ray_missing_is_one_line(monkeypatch, tmp_path: Path, capsys) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["vidstyle: error: --ray needs Ray: pip install 'vidstyle[ray]'"]
+
+
+@pytest.mark.slow
+def test_a_quiet_render_on_a_local_cluster_prints_only_the_output(tmp_path: Path) -> None:
+    """Ray announces the token authentication of every new local cluster on stderr; under -q
+    a render on its own cluster prints nothing there, and the output's path on stdout."""
+    pytest.importorskip("ray")
+    clip = glued_shots_clip(tmp_path / "c.mp4", SAMPLES, width=64, height=48, lengths=(2, 2, 2))
+    output = tmp_path / "out.mp4"
+    args = [str(clip), "--style", str(SAMPLES / "starry_night.jpg"), "--ray", "local", "-q", "-o", str(output)]
+    options = ["--size", "32", "--iterations", "3", "--frame-iterations", "2"]
+    env = {**os.environ, "HOME": str(tmp_path)}  # no token saved yet: Ray makes one, as on a new machine
+    env.pop("RAY_AUTH_MODE", None)
+    done = subprocess.run([sys.executable, "-m", "vidstyle", *args, *options], capture_output=True, text=True, env=env)
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", f"{output}\n")
+    assert (tmp_path / ".ray" / "auth_token").exists()

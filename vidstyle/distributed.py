@@ -85,6 +85,7 @@ def connect(address: str) -> Any:
         return ray
     try:
         if address == "local":
+            _quiet_token_notice()
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
@@ -92,6 +93,18 @@ def connect(address: str) -> Any:
         where = "a running cluster (ray start --head, or RAY_ADDRESS)" if address == "auto" else address
         raise UsageError(f"--ray {address}: cannot join {where} ({exc})") from exc
     return ray
+
+
+def _drop_token_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled for this Ray cluster")
+
+
+def _quiet_token_notice() -> None:
+    """A new local cluster gets token authentication by default, and Ray says so on stderr
+    whatever our -q. The cluster is this render's own and ends with it: the line is noise."""
+    notices = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    if _drop_token_notice not in notices.filters:
+        notices.addFilter(_drop_token_notice)
 
 
 def _render_task(
