@@ -153,3 +153,25 @@ def test_threads_for_a_render_and_back(kind: str, workers: int, cv2_threads: int
         assert flow_workers == workers
         assert (torch.get_num_threads(), cv2.getNumThreads()) == (3, cv2_threads)
     assert (torch.get_num_threads(), cv2.getNumThreads()) == before
+
+
+@pytest.mark.parametrize(
+    ("precision", "native_bf16", "warned"),
+    [
+        ("fp16", True, True),
+        ("bf16", False, True),
+        ("bf16", True, False),
+        ("fp32", False, False),
+        ("auto", False, False),
+    ],
+)
+def test_an_emulated_precision_asked_for_is_warned_of_once(
+    monkeypatch, photo_path, starry_night, tmp_path, capsys, precision, native_bf16, warned
+) -> None:
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: native_bf16)
+    args = [str(photo_path), "--style", str(starry_night), "-o", str(tmp_path / "out.png"), "--device", "cpu"]
+    options = ["--precision", precision, "--size", "24", "--iterations", "1", "--scales", "1", "-q"]
+    assert main(args + options) == 0
+    err = capsys.readouterr().err.splitlines()
+    expected = [f"vidstyle: warning: --precision {precision} is emulated on this CPU, and runs slower than fp32"]
+    assert [line.partition(" (")[0] for line in err] == (expected if warned else [])

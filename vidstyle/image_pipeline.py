@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vidstyle import imageops
 from vidstyle.config import Job, build_job
-from vidstyle.device import check_frame_fits, render_threads, resolve_device
+from vidstyle.device import check_frame_fits, render_threads, resolve_device, warn_if_emulated
 from vidstyle.errors import OutputPathError
 from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS
 from vidstyle.optimize import LossParts, StepCallback
@@ -62,7 +62,9 @@ def run_image_job(
     wanted = job.size or max(job.processing_size(100_000, 100_000, still=True))
     source_frame = imageops.read_image(source, max_long_side=wanted if job.output_size == "processing" else None)
     width, height = job.processing_size(source_frame.shape[1], source_frame.shape[0], still=True)
-    check_frame_fits(resolve_device(job.engine.device), width, height)  # before anything that size is made
+    device = resolve_device(job.engine.device)
+    check_frame_fits(device, width, height)  # before anything that size is made
+    warn_if_emulated(device, job.engine.precision)
     frame = imageops.resize_frame(source_frame, width, height)
     stylizer = Stylizer(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=frame
