@@ -86,6 +86,16 @@ def test_variable_frame_rate_survives(tmp_path: Path) -> None:
         assert abs(a - b) <= Fraction(1, 100)
 
 
+def test_a_repeated_timestamp_is_nudged_and_warned_of_once(tmp_path: Path, caplog) -> None:
+    source = make_clip(
+        tmp_path / "dup.mkv", pts=[0, 33, 33, 66, 100], time_base=Fraction(1, 1000), rate=Fraction(30), audio=None
+    )
+    for _ in range(2):  # a render reads its frames twice: to plan the shots, then to stylize them
+        assert [f.pts for f in read_frames(source)] == [0, 33, 34, 66, 100]
+    warned = [r.getMessage() for r in caplog.records if "does not increase" in r.getMessage()]
+    assert warned == [f"{source}: frame 2 has a timestamp that does not increase; moved by one tick"]
+
+
 def test_segment_cut_keeps_audio_in_sync(tmp_path: Path) -> None:
     # A white flash and an audio burst both start at 1.0 s; cut from 0.6 s for 1 s.
     flash_at = 1.0

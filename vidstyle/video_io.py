@@ -7,6 +7,7 @@ pts in the stream's time base, never a float.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Iterator
@@ -284,6 +285,12 @@ def to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     return rgb
 
 
+@functools.cache
+def _warn_nudged(path: Path, index: int) -> None:
+    """Once per frame and process: a render reads its frames more than once (shots, then frames)."""
+    log.warning("%s: frame %d has a timestamp that does not increase; moved by one tick", path, index)
+
+
 def read_frames(path: Path, segment: Segment | None = None) -> Iterator[DecodedFrame]:
     """Yield the frames of ``path`` (or of ``segment`` of it) in display order.
 
@@ -317,7 +324,7 @@ def read_frames(path: Path, segment: Segment | None = None) -> Iterator[DecodedF
             if end is not None and time >= end:
                 return
             if last_pts is not None and pts <= last_pts:
-                log.warning("%s: frame %d has a timestamp that does not increase; moved by one tick", path, index)
+                _warn_nudged(path, index)
                 pts = last_pts + 1
                 time = (pts - origin) * time_base
             if rotation is None:
