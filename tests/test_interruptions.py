@@ -64,7 +64,8 @@ def test_a_killed_render_resumes_to_the_same_frames(
     assert 5 <= len(done) < FRAMES, "the signal came too late to stop the render in the middle"
     assert not output.exists()
     if signum == signal.SIGTERM:  # a clean stop: says how to resume
-        assert stopped.returncode == 130 and "Run the same command again to resume" in stopped.stderr
+        message = f"vidstyle: interrupted; {len(set(done))} finished frames are kept in {work_dir_for(output)}. "
+        assert stopped.returncode == 130 and message + "Run the same command again to resume." in stopped.stderr
     else:
         assert stopped.returncode == -signal.SIGKILL
     assert main([*args, "--keep-frames", "-q"]) == 0
@@ -104,3 +105,26 @@ def test_a_second_run_into_the_same_work_folder_stops_with_one_line(
     # The lock went with the killed process: a new run goes ahead (other settings, so --restart).
     assert main([*args, "--frames", "2", "--restart", "-q"]) == 0
     assert len(list(read_frames(output))) == 2
+
+
+@pytest.mark.parametrize("where", ["vidstyle.stylizer.Stylizer.__init__", "vidstyle.pipeline.plan_shots"])
+def test_an_interruption_before_the_first_frame_says_so(
+    where: str, long_clip: Path, starry_night: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(where, interrupt)
+    output = tmp_path / "out.mp4"
+    assert main([str(long_clip), "--style", str(starry_night), *TINY_ARGS, "-q", "-o", str(output)]) == 130
+    err = capsys.readouterr().err.strip()
+    if where.endswith("__init__"):  # before the work folder is made
+        assert err == "vidstyle: interrupted before the first frame was finished; nothing was kept."
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+    else:
+        work = work_dir_for(output)
+        assert err == (
+            f"vidstyle: interrupted before the first frame was finished; the work so far is kept in {work}. "
+            "Run the same command again to go on."
+        )
+        assert work.is_dir()

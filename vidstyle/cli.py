@@ -419,11 +419,7 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
             plan_bar.close()
             bar.close()
             output = video_output_path(args.input, run_job, args.output, preview=args.preview)
-            print(
-                f"{PROG}: interrupted; finished frames are kept in {work_dir_for(output)}. "
-                "Run the same command again to resume.",
-                file=sys.stderr,
-            )
+            print(f"{PROG}: {_interrupted_message(work_dir_for(output))}", file=sys.stderr)
             return 130
     if args.quiet:
         print(report.output)
@@ -432,6 +428,22 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.preview:
         _print_estimate(args, argv, job, run_job, report)
     return 0
+
+
+def _interrupted_message(work: Path) -> str:
+    """What an interrupted render left, in words: it may stop before its work folder exists."""
+    from vidstyle.workdir import WorkDir
+
+    if not work.is_dir():
+        return "interrupted before the first frame was finished; nothing was kept."
+    finished = len(WorkDir(work).records())
+    if not finished:
+        return (
+            f"interrupted before the first frame was finished; the work so far is kept in {work}. "
+            "Run the same command again to go on."
+        )
+    frames = "frame is" if finished == 1 else "frames are"
+    return f"interrupted; {finished} finished {frames} kept in {work}. Run the same command again to resume."
 
 
 def _duration_text(seconds: float) -> str:
