@@ -122,14 +122,14 @@ def network_dtype(device: torch.device, precision: PrecisionName) -> torch.dtype
 
 
 def warn_if_emulated(device: torch.device, precision: PrecisionName) -> None:
-    """Warn once where the user asked for a precision this device only emulates. One step at
+    """A warning where the user asked for a precision this device only emulates. One step at
     128x96 on a 2-core AVX-512 Xeon without AVX512-BF16 took 217 ms in fp32, 528 ms in bf16
     and 11.2 s in fp16 (2026-11-29)."""
     slow = (precision == "bf16" and not bf16_is_fast(device)) or (precision == "fp16" and not fp16_is_fast(device))
     if slow and device.type in ("cpu", "cuda"):
         log.warning(
-            "--precision %s is emulated on this %s, and runs slower than fp32 (fp16 on a CPU some 50 times "
-            "slower); --precision auto chooses the fastest",
+            "--precision %s is emulated on this %s and runs slower than fp32 there; --precision auto chooses the "
+            "fastest",
             precision,
             "CPU" if device.type == "cpu" else "GPU",
         )
