@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import textured_frame
 from vidstyle import stylize_image
 from vidstyle.cli import main
 from vidstyle.outputs import _umask
@@ -101,3 +102,47 @@ def test_python_api(photo_path: Path, starry_night: Path, great_wave: Path, tmp_
     assert report.output == output and output.exists()
     assert (report.width, report.height) == (36, 48)
     assert report.iterations == 5
+
+
+def _cut_out(path: Path, bits: int = 8) -> np.ndarray:
+    """A 80x60 picture, opaque in a 40x40 square and transparent around it; returns its alpha."""
+    peak = 255 if bits == 8 else 65535
+    rgba = np.zeros((60, 80, 4), np.uint8 if bits == 8 else np.uint16)
+    rgba[..., :3] = textured_frame(80, 60).astype(rgba.dtype) * (peak // 255)
+    rgba[10:50, 20:60, 3] = peak
+    cv2.imwrite(str(path), rgba)
+    return rgba[..., 3]
+
+
+@pytest.mark.parametrize(("name", "bits"), [("out.png", 8), ("out.webp", 8), ("out.png", 16)])
+def test_a_transparent_input_keeps_its_transparency(
+    name: str, bits: int, tmp_path: Path, starry_night: Path, capsys
+) -> None:
+    source = tmp_path / "cut_out.png"
+    _cut_out(source, bits)
+    output = tmp_path / name
+    assert main([str(source), "--style", str(starry_night), "-o", str(output), *FAST]) == 0
+    written = cv2.imread(str(output), cv2.IMREAD_UNCHANGED)
+    assert written.shape == (48, 64, 4)
+    alpha = written[..., 3].astype(int)
+    assert alpha[8:40, 16:48].min() >= 250 and alpha[:6].max() <= 5 and alpha[:, :14].max() <= 5
+    assert capsys.readouterr().err == ""
+
+
+def test_a_transparent_input_written_as_jpeg_says_the_transparency_is_lost(
+    tmp_path: Path, starry_night: Path, capsys
+) -> None:
+    source = tmp_path / "cut_out.png"
+    _cut_out(source)
+    output = tmp_path / "out.jpg"
+    assert main([str(source), "--style", str(starry_night), "-o", str(output), *FAST]) == 0
+    assert cv2.imread(str(output), cv2.IMREAD_UNCHANGED).shape == (48, 64, 3)
+    assert capsys.readouterr().err.splitlines() == [
+        "vidstyle: warning: cut_out.png: its transparency is not kept in out.jpg; write .png or .webp to keep it"
+    ]
+
+
+def test_an_opaque_input_stays_rgb(photo_path: Path, starry_night: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.png"
+    assert main([str(photo_path), "--style", str(starry_night), "-o", str(output), *FAST]) == 0
+    assert cv2.imread(str(output), cv2.IMREAD_UNCHANGED).shape[2] == 3

@@ -104,3 +104,18 @@ def test_huge_image_is_downscaled_on_load_without_full_decode(tmp_path: Path) ->
     height, width, grown_mb = (int(v) for v in result.stdout.split())
     assert (height, width) == (512, 512)
     assert grown_mb < 100, f"peak memory grew by {grown_mb} MB"
+
+
+def test_read_alpha(tmp_path: Path) -> None:
+    rgba = np.full((60, 80, 4), 255, np.uint8)
+    rgba[:, :40, 3] = 0  # the left half transparent
+    cv2.imwrite(str(tmp_path / "half.png"), rgba)
+    alpha = imageops.read_alpha(tmp_path / "half.png", 40, 30)
+    assert alpha is not None and alpha.shape == (30, 40)
+    assert alpha[:, :19].max() == 0 and alpha[:, 21:].min() == 255
+    assert imageops.read_alpha(tmp_path / "half.png", 30, 40) is None  # turned: it would not line up
+    rgba[..., 3] = 255
+    cv2.imwrite(str(tmp_path / "opaque.png"), rgba)
+    assert imageops.read_alpha(tmp_path / "opaque.png", 40, 30) is None
+    cv2.imwrite(str(tmp_path / "plain.png"), rgba[..., :3])
+    assert imageops.read_alpha(tmp_path / "plain.png", 40, 30) is None

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from vidstyle import imageops
 from vidstyle.config import Job, build_job
 from vidstyle.device import check_frame_fits, render_threads, resolve_device, warn_if_emulated
@@ -77,6 +79,7 @@ def run_image_job(
     result_frame = stylized.frame
     if job.output_size == "source":
         result_frame = imageops.resize_frame(result_frame, source_frame.shape[1], source_frame.shape[0])
+    result_frame = _keep_transparency(source, output, result_frame)
     write_bytes_atomically(output, imageops.encode_image(result_frame, output.suffix))
     return ImageReport(
         output=output,
@@ -86,6 +89,18 @@ def run_image_job(
         losses=stylized.result.losses,
         seconds=time.perf_counter() - started,
     )
+
+
+def _keep_transparency(source: Path, output: Path, frame: np.ndarray) -> np.ndarray:
+    """The source's alpha on the stylized frame, where the output format can hold it: a logo
+    or a cut-out stays cut out. The network itself sees colour only."""
+    alpha = imageops.read_alpha(source, frame.shape[1], frame.shape[0])
+    if alpha is None:
+        return frame
+    if output.suffix.lower() not in imageops.ALPHA_WRITE_EXTENSIONS:
+        log.warning("%s: its transparency is not kept in %s; write .png or .webp to keep it", source.name, output.name)
+        return frame
+    return imageops.with_alpha(frame, alpha)
 
 
 def stylize_image(

@@ -1,8 +1,9 @@
 """Conversions between frames and images, resizing and colour spaces.
 
-A *frame* is always a numpy uint8 array (H, W, 3), RGB. An *image* is always a float32
-torch tensor (1, 3, H, W) with values in [0, 1]. This module is the only place where one
-becomes the other.
+A *frame* is always a numpy uint8 array (H, W, 3), RGB (an image file's transparency is
+read apart, and joined to a frame only to write it). An *image* is always a float32 torch
+tensor (1, 3, H, W) with values in [0, 1]. This module is the only place where one becomes
+the other.
 """
 
 from __future__ import annotations
@@ -72,6 +73,36 @@ def read_image(path: str | os.PathLike[str], *, max_long_side: int | None = None
     return frame
 
 
+# Formats that can carry transparency, as vidstyle reads and writes them.
+ALPHA_READ_EXTENSIONS = (".png", ".webp", ".tif", ".tiff")
+ALPHA_WRITE_EXTENSIONS = (".png", ".webp")
+
+
+def read_alpha(path: str | os.PathLike[str], width: int, height: int) -> np.ndarray | None:
+    """The image's transparency as (H, W) uint8 at ``width`` x ``height``, or None where it has
+    none (every pixel opaque, a format without alpha, or an orientation tag that would turn
+    the pixels and not the alpha: OpenCV applies EXIF orientation only to colour reads)."""
+    path = Path(path)
+    if path.suffix.lower() not in ALPHA_READ_EXTENSIONS:
+        return None
+    raw = _decode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.ndim != 3 or raw.shape[2] != 4:
+        return None
+    alpha = raw[:, :, 3]
+    if alpha.dtype != np.uint8:  # 16-bit PNG
+        alpha = (alpha.astype(np.float32) * (255 / np.iinfo(alpha.dtype).max)).round().astype(np.uint8)
+    if alpha.min() == 255:
+        return None
+    if abs(alpha.shape[0] * width / alpha.shape[1] - height) > 1 + 0.01 * height:
+        return None  # turned by an orientation tag: the colours no longer line up with it
+    return resize_frame(alpha, width, height)
+
+
+def with_alpha(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB and (H, W) alpha -> (H, W, 4) RGBA."""
+    return np.dstack([frame, alpha])
+
+
 def _decode(data: np.ndarray, flag: int) -> np.ndarray | None:
     """cv2.imdecode, with None for OpenCV's errors as for its other failures."""
     try:
@@ -81,14 +112,16 @@ def _decode(data: np.ndarray, flag: int) -> np.ndarray | None:
 
 
 def encode_image(frame: np.ndarray, extension: str) -> bytes:
-    """Encode a frame as PNG, JPEG (quality 95) or WebP (quality 95) bytes."""
+    """Encode a frame (RGB, or RGBA for PNG and WebP) as PNG, JPEG (quality 95) or WebP
+    (quality 95) bytes."""
     extension = extension.lower()
     params: list[int] = []
     if extension in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, 95]
     elif extension == ".webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, 95]
-    ok, buffer = cv2.imencode(extension, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), params)
+    conversion = cv2.COLOR_RGBA2BGRA if frame.ndim == 3 and frame.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    ok, buffer = cv2.imencode(extension, cv2.cvtColor(frame, conversion), params)
     if not ok:
         raise ValueError(f"cannot encode an image as {extension}")
     return buffer.tobytes()
