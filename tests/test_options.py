@@ -7,6 +7,7 @@ import inspect
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vidstyle.cli import build_parser
@@ -63,3 +64,38 @@ def test_a_parsed_command_line_builds_the_same_job_as_the_api(starry_night: Path
 def test_a_bad_value_is_refused_in_the_words_of_its_flag(starry_night: Path, name: str, value: object) -> None:
     with pytest.raises(UsageError, match=f"^{option_flag(name)}"):
         build_job([starry_night], **{name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("size", "big", "--size takes a whole number; got 'big'"),
+     ("size", 64.5, "--size takes a whole number; got 64.5"),
+     ("iterations", True, "--iterations takes a whole number; got True"),
+     ("tv_weight", "5", "--tv-weight takes a number; got '5'"),
+     ("preserve_colors", 1, "--preserve-colors takes True or False; got 1"),
+     ("style_weights", ["a"], "--style-weights takes a list of numbers; got ['a']"),
+     ("long_term", "1,2", "--long-term takes a list of whole numbers; got '1,2'"),
+     ("init", 3, "--init takes text; got 3")],
+)  # fmt: skip
+def test_an_api_value_of_the_wrong_type_is_refused_in_one_line(
+    starry_night: Path, name: str, value: object, message: str
+) -> None:
+    with pytest.raises(UsageError) as refused:
+        build_job([starry_night], **{name: value})
+    assert str(refused.value) == message
+
+
+def test_api_values_of_numpy_types_and_paths_are_taken(starry_night: Path, great_wave: Path) -> None:
+    job = build_job([starry_night], size=np.int64(64), style_weight=np.float32(3), init=great_wave, long_term=[1, 2])
+    assert (job.size, job.losses.style, job.init, job.temporal.long_term) == (64, 3.0, str(great_wave), (1, 2))
+
+
+def test_a_video_starts_from_an_init_image_given_as_a_path(
+    pens_clip: Path, starry_night: Path, great_wave: Path, tmp_path: Path
+) -> None:
+    """The work folder's manifest is JSON: a Path there once failed the render with a TypeError."""
+    output = tmp_path / "out.mp4"
+    report = stylize_video(
+        pens_clip, starry_night, output, init=great_wave, frames=2, size=32, iterations=2, frame_iterations=1
+    )
+    assert report.output == output and output.exists()

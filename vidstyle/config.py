@@ -7,6 +7,9 @@ and the Python API reject the same bad values in the same words.
 
 from __future__ import annotations
 
+import numbers
+import os
+import types
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -485,6 +488,36 @@ def option_type(option: Option) -> Any:
     return get_type_hints(GROUPS[option.group])[option.field]
 
 
+# What each annotated type accepts from the Python API (the command line parses its text to
+# these first), and its name in a message. numbers' classes take numpy's scalars too.
+_API_TYPES: dict[type, tuple[tuple[type, ...], str]] = {
+    bool: ((bool,), "True or False"),
+    int: ((numbers.Integral,), "a whole number"),
+    float: ((numbers.Real,), "a number"),
+    str: ((str, os.PathLike), "text"),
+}
+
+
+def check_option_type(option: Option, value: object) -> None:
+    """Raise UsageError unless an API value has the option's type: ``size="big"`` is refused
+    in one line, as ``--size big`` is, instead of failing somewhere inside."""
+    kind = option_type(option)
+    if isinstance(kind, types.UnionType):  # ``int | None``: None was taken as "not given"
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    if get_origin(kind) is Literal:
+        return  # the settings' own checks name the choices
+    items = get_origin(kind) is tuple
+    item_kind = get_args(kind)[0] if items else kind
+    accepted, words = _API_TYPES[item_kind]
+
+    def fits(item: object) -> bool:
+        return isinstance(item, accepted) and (item_kind is bool or not isinstance(item, bool))
+
+    if not (all(map(fits, value)) if items and isinstance(value, (list, tuple)) else not items and fits(value)):
+        expected = f"a list of {words.removeprefix('a ')}s" if items else words
+        raise UsageError(f"{option_flag(option.name)} takes {expected}; got {value!r}")
+
+
 def option_choices(option: Option) -> tuple[str, ...]:
     """The values an option takes, where its field's type is a ``Literal``; else ()."""
     kind = option_type(option)
@@ -524,6 +557,9 @@ def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: obje
         if value is None:
             continue
         option = _OPTIONS_BY_NAME[name]
+        check_option_type(option, value)
+        if isinstance(value, os.PathLike):  # --init's image file
+            value = os.fspath(value)
         groups[option.group][option.field] = tuple(value) if isinstance(value, list) else value
     quality = groups["job"].get("quality", "normal")
     check_choice(_flag("job", "quality"), quality, QualityName)
