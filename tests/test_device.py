@@ -178,3 +178,16 @@ def test_an_emulated_precision_asked_for_is_warned_of_once(
         "--precision auto chooses the fastest"
     ]
     assert err == (expected if warned else [])
+
+
+@pytest.mark.parametrize("extra", [0, 7])
+def test_more_threads_than_cores_are_warned_of(photo_path, starry_night, tmp_path, capsys, extra: int) -> None:
+    cores = device_module.network_threads(None)
+    args = [str(photo_path), "--style", str(starry_night), "-o", str(tmp_path / "out.png"), "--device", "cpu"]
+    options = ["--threads", str(cores + extra), "--size", "24", "--iterations", "1", "--scales", "1", "-q"]
+    assert main(args + options) == 0
+    expected = [
+        f"vidstyle: warning: --threads {cores + extra} is more than the {cores} cores this process may use: the "
+        f"threads wait for each other, and a render runs slower than with {cores}"
+    ]
+    assert capsys.readouterr().err.splitlines() == (expected if extra else [])

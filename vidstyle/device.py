@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import cv2
 import torch
 
-from vidstyle.config import DeviceName, PrecisionName
+from vidstyle.config import DeviceName, EngineSettings, PrecisionName
 from vidstyle.errors import DeviceError
 
 log = logging.getLogger(__name__)
@@ -121,10 +121,15 @@ def network_dtype(device: torch.device, precision: PrecisionName) -> torch.dtype
     return torch.bfloat16 if bf16_is_fast(device) else None
 
 
-def warn_if_emulated(device: torch.device, precision: PrecisionName) -> None:
-    """A warning where the user asked for a precision this device only emulates. One step at
-    128x96 on a 2-core AVX-512 Xeon without AVX512-BF16 took 217 ms in fp32, 528 ms in bf16
-    and 11.2 s in fp16 (2026-11-29)."""
+def warn_of_slow_settings(device: torch.device, engine: EngineSettings) -> None:
+    """A warning for each engine setting the user chose that makes this device slow.
+
+    A precision it only emulates: one step at 128x96 on a 2-core AVX-512 Xeon without
+    AVX512-BF16 took 217 ms in fp32, 528 ms in bf16 and 11.2 s in fp16. More CPU threads than
+    cores: one step at 176x144 there took 280 ms with 2 threads, 307 with 8 and 602 with 64,
+    the threads waiting for each other (2026-11-29).
+    """
+    precision = engine.precision
     slow = (precision == "bf16" and not bf16_is_fast(device)) or (precision == "fp16" and not fp16_is_fast(device))
     if slow and device.type in ("cpu", "cuda"):
         log.warning(
@@ -132,6 +137,15 @@ def warn_if_emulated(device: torch.device, precision: PrecisionName) -> None:
             "fastest",
             precision,
             "CPU" if device.type == "cpu" else "GPU",
+        )
+    cores = network_threads(None)
+    if device.type == "cpu" and engine.threads is not None and engine.threads > cores:
+        log.warning(
+            "--threads %d is more than the %s this process may use: the threads wait for each other, and a "
+            "render runs slower than with %d",
+            engine.threads,
+            "1 core" if cores == 1 else f"{cores} cores",
+            cores,
         )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from vidstyle import imageops
 from vidstyle.config import Job, build_job
-from vidstyle.device import check_frame_fits, render_threads, resolve_device, warn_if_emulated
+from vidstyle.device import check_frame_fits, render_threads, resolve_device, warn_of_slow_settings
 from vidstyle.errors import OutputPathError
 from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS
 from vidstyle.optimize import LossParts, StepCallback
@@ -66,7 +66,7 @@ def run_image_job(
     width, height = job.processing_size(source_frame.shape[1], source_frame.shape[0], still=True)
     device = resolve_device(job.engine.device)
     check_frame_fits(device, width, height)  # before anything that size is made
-    warn_if_emulated(device, job.engine.precision)
+    warn_of_slow_settings(device, job.engine)
     frame = imageops.resize_frame(source_frame, width, height)
     stylizer = Stylizer(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=frame

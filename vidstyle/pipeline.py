@@ -36,7 +36,7 @@ from vidstyle.config import (
     cluster_settings,
     encode_settings,
 )
-from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device, warn_if_emulated
+from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device, warn_of_slow_settings
 from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
 from vidstyle.filetypes import IMAGE_EXTENSIONS
@@ -217,7 +217,7 @@ def run_video_job(
     width, height = job.processing_size(info.width, info.height, still=False)
     device = resolve_device(job.engine.device)
     check_frame_fits(device, width, height)  # before anything that size is made
-    warn_if_emulated(device, job.engine.precision)
+    warn_of_slow_settings(device, job.engine)
     reference = _first_content(info, segment, (width, height)) if job.style.preserve_colors else None
     stylizer = Stylizer(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=reference
