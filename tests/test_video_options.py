@@ -1,4 +1,4 @@
-"""Options of a video render, end to end: --preserve-colors and --temporal-init."""
+"""Options of a video render, end to end: --preserve-colors, --temporal-init and --init."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from tests.clips import make_clip, moving_texture, real_frames, saved_frames
 from tests.conftest import SAMPLES
+from vidstyle.errors import NotMediaError
 from vidstyle.pipeline import stylize_video
 
 
@@ -61,3 +62,15 @@ def test_temporal_init_sets_where_a_later_frame_starts(tmp_path: Path, starry_ni
     assert distance(later["random"], first) > 2 * distance(later["prev"], first)
     assert distance(later["random"], content[1]) > 2 * distance(later["content"], content[1])
     assert len({later[m].tobytes() for m in later}) == 4
+
+
+def test_an_init_file_that_is_not_an_image_is_refused_before_the_shots_are_planned(
+    tmp_path: Path, starry_night: Path, pens_clip: Path
+) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=4, audio=None)
+    planned: list[int] = []
+    with pytest.raises(NotMediaError) as refused:
+        output = tmp_path / "out.mp4"
+        stylize_video(clip, starry_night, output, init=pens_clip, on_plan=lambda done, _: planned.append(done))
+    assert str(refused.value) == f"--init {pens_clip}: not an image that can be decoded"
+    assert planned == [] and not (tmp_path / "out.mp4.vidstyle-work").exists()

@@ -28,6 +28,8 @@ QualityName = Literal["preview", "draft", "normal", "high"]
 OutputSizeName = Literal["processing", "source"]
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
+# --init's words; anything else names an image file.
+INIT_MODES = ("content", "random")
 # Gatys et al. use relu4_2 for content and relu{1..5}_1 for style.
 DEFAULT_CONTENT_LAYER = "relu4_2"
 DEFAULT_STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -324,7 +326,7 @@ class Job:
         check_choice(_flag("job", "output_size"), self.output_size, OutputSizeName)
         if self.size is not None and self.size < MIN_SIDE:
             raise UsageError(f"{_flag('job', 'size')} must be at least {MIN_SIDE} px; got {self.size}")
-        if self.init not in ("content", "random") and not Path(self.init).is_file():
+        if self.init not in INIT_MODES and not Path(self.init).is_file():
             init = _flag("job", "init")
             raise UsageError(f"{init} must be content, random or an image file; {self.init!r} is none of these")
 

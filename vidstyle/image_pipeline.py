@@ -17,7 +17,7 @@ from vidstyle.errors import OutputPathError
 from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS
 from vidstyle.optimize import LossParts, StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, write_bytes_atomically
-from vidstyle.stylizer import Stylizer
+from vidstyle.stylizer import Stylizer, check_images
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,7 @@ def run_image_job(
     imageops.read_image(source, max_long_side=16)  # fail fast on a bad input, before any work
     output = image_output_path(source, job, output)
     check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
-    for style_path in job.style.paths:
-        imageops.read_image(style_path, max_long_side=16)  # fail fast on a bad style file
+    check_images(job.style, job.init)
     # Read no bigger than needed: a 12000 px photo is decoded at a fraction of its size.
     wanted = job.size or max(job.processing_size(100_000, 100_000, still=True))
     source_frame = imageops.read_image(source, max_long_side=wanted if job.output_size == "processing" else None)

@@ -45,7 +45,7 @@ from vidstyle.outputs import check_output_path, default_output_path, remove_stal
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shot_render import RenderedVisit, SourceFrames, render_unit
 from vidstyle.shots import Shot, ShotPlan, plan_shots
-from vidstyle.stylizer import Stylizer
+from vidstyle.stylizer import Stylizer, check_images
 from vidstyle.version import __version__
 from vidstyle.video_io import Segment, VideoInfo, expected_frame_count, probe, read_frames, stream_metadata
 from vidstyle.video_writer import VIDEO_EXTENSIONS, VideoWriter, container_plan
@@ -209,8 +209,7 @@ def run_video_job(
     output = video_output_path(source, job, output, preview=preview)
     check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
     remove_stale_partials(output.parent, of=output)
-    for style_path in job.style.paths:
-        imageops.read_image(style_path, max_long_side=16)  # fail fast on a bad style file
+    check_images(job.style, job.init)
     if cluster is not None:
         connect(cluster.address)  # fail fast: Ray missing, or no cluster there
     job = _choose_chunking(job, cluster, work_dir_for(output), restart=restart)

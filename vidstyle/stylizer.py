@@ -17,9 +17,10 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.borders import uniform_border
-from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
+from vidstyle.config import INIT_MODES, EngineSettings, LossWeights, OptimizerSettings, StyleSettings, option_flag
 from vidstyle.device import check_style_fits, network_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
+from vidstyle.errors import InputFileError
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
 from vidstyle.sizes import fit_long_side
 
@@ -42,6 +43,18 @@ class StylizedFrame:
     result: FrameResult
     iterations: int
     evaluations: float
+
+
+def check_images(style: StyleSettings, init: str) -> None:
+    """Fail fast, before any long pass over a video, on a style or ``--init`` file that does not
+    decode (each is read at 1/8 size here, where the decoder allows)."""
+    for path in style.paths:
+        imageops.read_image(path, max_long_side=16)
+    if init not in INIT_MODES:
+        try:
+            imageops.read_image(Path(init), max_long_side=16)
+        except InputFileError as exc:
+            raise type(exc)(f"{option_flag('init')} {exc}") from None
 
 
 class Stylizer:
