@@ -515,7 +515,8 @@ def check_option_type(option: Option, value: object) -> None:
     def fits(item: object) -> bool:
         return isinstance(item, accepted) and (item_kind is bool or not isinstance(item, bool))
 
-    if not (all(map(fits, value)) if items and isinstance(value, (list, tuple)) else not items and fits(value)):
+    fitting = isinstance(value, (list, tuple)) and all(map(fits, value)) if items else fits(value)
+    if not fitting:
         expected = f"a list of {words.removeprefix('a ')}s" if items else words
         raise UsageError(f"{option_flag(option.name)} takes {expected}; got {value!r}")
 
