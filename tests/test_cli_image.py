@@ -75,6 +75,9 @@ def test_never_overwrites_the_input(photo_path: Path, starry_night: Path, capsys
             "--start, --frames only apply to video",
         ),
         (["{tiny}", "--style", "{style}"], 2, "7x5 is too small to stylize"),
+        (["https://example.com/clip.mp4", "--style", "{style}"], 2, "https://example.com/clip.mp4: vidstyle takes"),
+        (["{photo}", "--style", "http://example.com/a.jpg"], 2, "http://example.com/a.jpg: vidstyle takes files"),
+        (["{photo}", "--style", "{style}", "-o", "s3://bucket/out.png"], 2, "s3://bucket/out.png: vidstyle"),
     ],
 )
 def test_bad_input_gives_one_clear_line(

@@ -99,3 +99,17 @@ def test_a_video_starts_from_an_init_image_given_as_a_path(
         pens_clip, starry_night, output, init=great_wave, frames=2, size=32, iterations=2, frame_iterations=1
     )
     assert report.output == output and output.exists()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("12.5", 12.5), ("1/3", 1 / 3), ("1:20", 80), ("1:02:03.5", 3723.5)])
+def test_a_time_is_read_as_seconds_or_clock_time(starry_night: Path, text: str, seconds: float) -> None:
+    args = build_parser().parse_args(["clip.mp4", "--style", str(starry_night), "--start", text])
+    assert float(args.start) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["1:99", "1:60", "1:-5", "-1:30", "ten", "1:2:3:4"])
+def test_a_clock_time_out_of_range_is_refused(starry_night: Path, text: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["clip.mp4", "--style", str(starry_night), f"--start={text}"])
+    assert exit_info.value.code == 2
+    assert f"not a time: {text!r}" in capsys.readouterr().err

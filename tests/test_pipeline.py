@@ -16,7 +16,7 @@ from tests.conftest import SAMPLES
 from tests.test_video_io import packet_bytes
 from vidstyle.cli import main
 from vidstyle.config import build_job
-from vidstyle.errors import ResumeMismatchError
+from vidstyle.errors import InputFileError, ResumeMismatchError
 from vidstyle.estimate import estimate_full_render
 from vidstyle.imageops import read_image, resize_frame
 from vidstyle.pipeline import VideoReport, stylize_video
@@ -222,7 +222,9 @@ def test_a_failed_start_leaves_no_work_folder(clip: Path, starry_night: Path, tm
     output = tmp_path / "out.mp4"
     args = [str(clip), "--style", str(starry_night), "-o", str(output), *TINY_ARGS, "--start", "99", "-q"]
     assert main(args) == 1
-    assert "no decodable frame after 99" in capsys.readouterr().err
+    # The line says where the video ends, so that the user can pick a --start inside it.
+    last = float(list(read_frames(clip))[-1].time)
+    assert f"no decodable frame after 99.000 s (its last frame is at {last:.3f} s)" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4"]
 
 
@@ -354,6 +356,14 @@ def test_video_errors_are_one_line(tmp_path: Path, starry_night: Path, capsys) -
     clip = make_clip(tmp_path / "c.mp4", frames=2, audio=None)
     assert main([str(clip), "--style", str(starry_night), "-o", str(tmp_path / "x.gif"), "-q"]) == 1
     assert "unsupported output type" in capsys.readouterr().err
+
+
+def test_the_api_names_a_url_as_such(starry_night: Path) -> None:
+    # As a Path, "rtsp://cam/1" would fold to "rtsp:/cam/1" and be reported as a missing file.
+    with pytest.raises(InputFileError, match=r"^rtsp://cam/1: vidstyle takes files on this machine, not URLs"):
+        stylize_video("rtsp://cam/1", starry_night)
+    with pytest.raises(InputFileError, match=r"^https://a\.org/s\.jpg: vidstyle takes"):
+        stylize_video("clip.mp4", "https://a.org/s.jpg")
 
 
 @pytest.mark.slow

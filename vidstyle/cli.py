@@ -40,8 +40,8 @@ from vidstyle.config import (
     option_named,
     option_type,
 )
-from vidstyle.errors import DeviceError, UsageError, VidstyleError
-from vidstyle.filetypes import is_image_path
+from vidstyle.errors import DeviceError, InputFileError, UsageError, VidstyleError
+from vidstyle.filetypes import is_image_path, local_path
 from vidstyle.version import __version__
 
 # The modules that do the work (torch, OpenCV, PyAV) are imported where work starts, so that
@@ -76,11 +76,22 @@ def _fraction(text: str) -> Fraction:
         if len(parts) > 3:
             raise ValueError
         value = Fraction(0)
-        for part in parts:
-            value = value * 60 + Fraction(part)
+        for position, part in enumerate(parts):
+            number = Fraction(part)
+            # In mm:ss, 1:99 is more likely a typo than 2:39.
+            if len(parts) > 1 and (number < 0 or (position > 0 and number >= 60)):
+                raise ValueError
+            value = value * 60 + number
         return value
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"not a time: {text!r} (use seconds like 12.5, or mm:ss)") from None
+
+
+def _path(text: str) -> Path:
+    try:
+        return local_path(text)
+    except InputFileError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _offsets(text: str) -> list[int]:
@@ -144,11 +155,11 @@ quality presets (explicit options override them):
 
 An interrupted video render resumes when the same command is run again.""",
     )
-    parser.add_argument("input", type=Path, help="video or image to stylize")
+    parser.add_argument("input", type=_path, help="video or image to stylize")
     parser.add_argument(
-        "-s", "--style", type=Path, nargs="+", required=True, metavar="IMAGE", help="painting(s) to imitate"
+        "-s", "--style", type=_path, nargs="+", required=True, metavar="IMAGE", help="painting(s) to imitate"
     )
-    parser.add_argument("-o", "--output", type=Path, help="output file (default: INPUT.STYLE.ext beside the input)")
+    parser.add_argument("-o", "--output", type=_path, help="output file (default: INPUT.STYLE.ext beside the input)")
     parser.add_argument("-y", "--overwrite", action="store_true", help="replace the output if it exists")
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
 
@@ -190,10 +201,10 @@ def build_metrics_parser() -> argparse.ArgumentParser:
         "measure a render prints, there taken on its lossless frames before encoding: on an encoded file it "
         "reads higher by what the compression adds.",
     )
-    parser.add_argument("source", type=Path, help="the original video")
-    parser.add_argument("stylized", type=Path, help="the stylized video")
+    parser.add_argument("source", type=_path, help="the original video")
+    parser.add_argument("stylized", type=_path, help="the stylized video")
     parser.add_argument(
-        "-s", "--style", type=Path, nargs="+", metavar="IMAGE", help="style image(s), for the style loss"
+        "-s", "--style", type=_path, nargs="+", metavar="IMAGE", help="style image(s), for the style loss"
     )
     for name in ("style_scale", "cut_threshold"):  # as used for the render
         option = option_named(name)
@@ -259,7 +270,7 @@ def build_probe_parser() -> argparse.ArgumentParser:
         description="Show what a video file holds, and its shots as a render will plan them "
         "(a quick pass over every frame at low resolution).",
     )
-    parser.add_argument("file", type=Path, help="video file (or image)")
+    parser.add_argument("file", type=_path, help="video file (or image)")
     return parser
 
 

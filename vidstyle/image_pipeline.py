@@ -14,7 +14,7 @@ from vidstyle import imageops
 from vidstyle.config import Job, build_job
 from vidstyle.device import check_frame_fits, render_threads, resolve_device, warn_of_slow_settings
 from vidstyle.errors import OutputPathError
-from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS
+from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS, local_path
 from vidstyle.optimize import LossParts, StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, write_bytes_atomically
 from vidstyle.stylizer import Stylizer, check_images
@@ -114,7 +114,7 @@ def stylize_image(
     """Stylize one image. ``options`` are the CLI's options in snake case (``size=512``,
     ``style_weight=20``, ``preserve_colors=True`` ...)."""
     style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
-    job = build_job([Path(s) for s in style_list], **options)
+    job = build_job([local_path(s) for s in style_list], **options)
     return run_image_job(
-        Path(input), job, Path(output) if output is not None else None, overwrite=overwrite, on_step=on_step
+        local_path(input), job, local_path(output) if output is not None else None, overwrite=overwrite, on_step=on_step
     )

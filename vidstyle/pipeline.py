@@ -39,7 +39,7 @@ from vidstyle.config import (
 from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device, warn_of_slow_settings
 from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
-from vidstyle.filetypes import IMAGE_EXTENSIONS
+from vidstyle.filetypes import IMAGE_EXTENSIONS, local_path
 from vidstyle.optimize import StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, remove_stale_partials
 from vidstyle.prefetch import MotionPrefetcher
@@ -477,7 +477,7 @@ def stylize_video(
     shots in parallel on a Ray cluster. ``on_plan(done, expected)`` follows the pass that plans
     the shots, ``on_frame`` the render."""
     style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
-    job = build_job([Path(s) for s in style_list], **options)
+    job = build_job([local_path(s) for s in style_list], **options)
     segment = Segment(
         start=Fraction(start or 0).limit_denominator(1_000_000),
         duration=Fraction(duration).limit_denominator(1_000_000) if duration is not None else None,
@@ -486,9 +486,9 @@ def stylize_video(
     if output is not None and Path(output).suffix.lower() in IMAGE_EXTENSIONS:
         raise OutputPathError(f"{output}: a video input needs a video output ({', '.join(VIDEO_EXTENSIONS)})")
     return run_video_job(
-        Path(input),
+        local_path(input),
         job,
-        Path(output) if output is not None else None,
+        local_path(output) if output is not None else None,
         segment=segment,
         encode=encode_settings(crf, preset),
         overwrite=overwrite,

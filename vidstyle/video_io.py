@@ -314,12 +314,14 @@ def read_frames(path: Path, segment: Segment | None = None) -> Iterator[DecodedF
         index = 0
         last_pts: int | None = None
         rotation: int | None = None
+        skipped_to: Fraction | None = None  # the time of the last frame before start
         for frame in _decode(container, stream, path):
             pts = frame.pts
             if pts is None:
                 pts = 0 if last_pts is None else last_pts + tick
             time = (pts - origin) * time_base
             if time < segment.start:
+                skipped_to = time
                 continue
             if end is not None and time >= end:
                 return
@@ -336,6 +338,8 @@ def read_frames(path: Path, segment: Segment | None = None) -> Iterator[DecodedF
                 return
         if index == 0:
             where = f" after {float(segment.start):.3f} s" if segment.start > 0 else ""
+            if skipped_to is not None:
+                where += f" (its last frame is at {float(skipped_to):.3f} s)"
             raise NoFramesError(f"{path}: no decodable frame{where}")
 
 
