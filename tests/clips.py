@@ -178,3 +178,31 @@ def saved_frames(output: Path, count: int) -> list[np.ndarray]:
 
     work = WorkDir(work_dir_for(output))
     return [work.load(i) for i in range(count)]
+
+
+def with_subtitles(clip: Path, output: Path, cues: Sequence[tuple[float, float, str]], *, webvtt: bool = False) -> Path:
+    """``clip``'s streams remuxed into ``output`` with a subtitle track of ``cues`` (start and end
+    in seconds, text): SubRip, or WebVTT for webm. Every track is tagged as Swedish."""
+    text_file = output.with_suffix(".vtt" if webvtt else ".srt")
+
+    def stamp(seconds: float) -> str:
+        millis = round(seconds * 1000)
+        clock = f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}"
+        return f"{clock}{'.' if webvtt else ','}{millis % 1000:03d}"
+
+    blocks = [f"{i + 1}\n{stamp(a)} --> {stamp(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues)]
+    text_file.write_text(("WEBVTT\n\n" if webvtt else "") + "\n".join(blocks))
+    with av.open(str(clip)) as source, av.open(str(text_file)) as subtitles, av.open(str(output), "w") as out:
+        copies = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        subtitle_copy = out.add_stream_from_template(subtitles.streams.subtitles[0])
+        for stream in [*copies.values(), subtitle_copy]:
+            stream.metadata["language"] = "swe"
+        for packet in source.demux():
+            if packet.dts is not None:
+                packet.stream = copies[packet.stream.index]
+                out.mux(packet)
+        for packet in subtitles.demux(subtitles.streams.subtitles[0]):
+            if packet.dts is not None:
+                packet.stream = subtitle_copy
+                out.mux(packet)
+    return output

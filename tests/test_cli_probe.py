@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.clips import make_clip, with_subtitles
 from vidstyle.cli import main
 
 
@@ -16,6 +17,14 @@ def test_probe_prints_the_video_info(pens_clip: Path, capsys) -> None:
     assert rows["video"] == "h264, yuvj420p, full range"
     assert rows["frames"] == "64"
     assert rows["audio #1"] == "aac, 48000 Hz, 2 channels"
+    assert not any(name.startswith("subtitles") for name in rows)
+
+
+def test_probe_lists_subtitle_tracks(tmp_path: Path, capsys) -> None:
+    clip = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=5), tmp_path / "in.mkv", [(0.0, 0.1, "hej")])
+    assert main(["probe", str(clip)]) == 0
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in capsys.readouterr().out.splitlines())
+    assert rows["subtitles #2"] == "srt (swe)"
 
 
 def test_probe_of_a_text_file_is_one_line(tmp_path: Path, capsys) -> None:

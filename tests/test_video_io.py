@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.clips import PATCH_COLOURS, audio_onset, flat_patches, make_clip, moving_texture
+from tests.clips import PATCH_COLOURS, audio_onset, flat_patches, make_clip, moving_texture, with_subtitles
 from tests.conftest import SAMPLES
 from vidstyle import imageops
 from vidstyle.errors import InputFileError, NoFramesError, NotMediaError, NoVideoStreamError, OutputExistsError
@@ -32,7 +32,7 @@ def round_trip(source: Path, output: Path, segment: Segment | None = None) -> Pa
         height=info.height,
         time_base=info.time_base,
         frame_rate=info.frame_rate,
-        audio_source=info,
+        source=info,
         origin=origin + info.start_time if origin else Fraction(0),
         end=(origin + info.start_time + segment.duration) if segment and segment.duration else None,
         metadata=info.metadata,
@@ -196,6 +196,54 @@ def test_mkv_copies_audio(tmp_path: Path) -> None:
     source = make_clip(tmp_path / "in.mp4", frames=8)
     output = round_trip(source, tmp_path / "out.mkv")
     assert packet_bytes(output, "audio") == packet_bytes(source, "audio")
+
+
+def cues_of(path: Path) -> list[tuple[float, float, str]]:
+    """Each subtitle cue of ``path``: start and end in seconds, and its text."""
+    with av.open(str(path)) as container:
+        if not container.streams.subtitles:
+            return []
+        packets = [p for p in container.demux(container.streams.subtitles[0]) if p.pts is not None]
+        return [(_seconds(p.pts, p), _seconds(p.pts + p.duration, p), bytes(p).decode()) for p in packets]
+
+
+def _seconds(ticks: int, packet: av.Packet) -> float:
+    return round(float(ticks * packet.time_base), 3)
+
+
+def languages_of(path: Path) -> dict[str, str | None]:
+    with av.open(str(path)) as container:
+        return {s.type: s.metadata.get("language") for s in container.streams if s.type != "video"}
+
+
+CUES = [(0.0, 0.5, "one"), (0.6, 0.9, "two")]
+
+
+@pytest.mark.parametrize(("source_name", "output_name"), [("in.mkv", "out.mkv"), ("in.webm", "out.webm")])
+def test_subtitles_and_track_languages_are_carried(tmp_path: Path, source_name: str, output_name: str) -> None:
+    webm = source_name.endswith(".webm")
+    clip = make_clip(tmp_path / "plain.mkv", frames=25, **({"codec": "libvpx-vp9", "audio": "libopus"} if webm else {}))
+    source = with_subtitles(clip, tmp_path / source_name, CUES, webvtt=webm)
+    output = round_trip(source, tmp_path / output_name)
+    assert cues_of(output) == cues_of(source) == CUES
+    assert languages_of(output) == {"audio": "swe", "subtitle": "swe"}
+
+
+def test_subtitles_an_mp4_cannot_hold_are_left_out_with_a_warning(tmp_path: Path, caplog) -> None:
+    source = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=25), tmp_path / "in.mkv", CUES)
+    with caplog.at_level(logging.WARNING):
+        output = round_trip(source, tmp_path / "out.mp4")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{source}: subtitle stream 2 (srt) cannot be copied into .mp4 and is left out; write .mkv to keep it"
+    ]
+    assert cues_of(output) == [] and languages_of(output) == {"audio": "swe"}
+
+
+def test_a_part_keeps_the_cues_shown_in_it(tmp_path: Path) -> None:
+    source = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=25), tmp_path / "in.mkv", CUES)
+    # From 0.4 s (frame 10) for 0.4 s: "one" is on screen at the start, "two" runs past the end.
+    output = round_trip(source, tmp_path / "out.mkv", Segment(start=Fraction(2, 5), duration=Fraction(2, 5)))
+    assert cues_of(output) == [(0.0, 0.1, "one"), (0.2, 0.4, "two")]
 
 
 def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:

@@ -553,6 +553,7 @@ def _run_probe(argv: Sequence[str]) -> int:
         (f"audio #{a.index}", f"{a.codec}, {a.sample_rate} Hz, {a.channels} channel{'s' if a.channels != 1 else ''}")
         for a in info.audio
     ] or [("audio", "none")]
+    rows += [(f"subtitles #{s.index}", s.codec + (f" ({s.language})" if s.language else "")) for s in info.subtitles]
     rows += [(f"meta {key}", value) for key, value in info.metadata.items()]
     expected = expected_frame_count(info, Segment())
     with _progress("frame", "planning shots", False) as bar:

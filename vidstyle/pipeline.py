@@ -438,7 +438,7 @@ def _encode(
         height=out_h,
         time_base=info.time_base,
         frame_rate=info.frame_rate,
-        audio_source=info,
+        source=info,
         origin=origin,
         end=end,
         encode=encode,

@@ -47,6 +47,15 @@ class AudioInfo:
     time_base: Fraction
 
 
+@dataclass(frozen=True)
+class SubtitleInfo:
+    """One subtitle stream of the input."""
+
+    index: int
+    codec: str
+    language: str | None
+
+
 # The colour tags vidstyle tells apart (ITU-T H.273 code points); everything is read as BT.709.
 _TRANSFERS = {1: "bt709", 2: "unknown", 6: "bt601", 13: "srgb", 14: "bt2020", 15: "bt2020", 16: "pq", 18: "hlg"}
 _PRIMARIES = {1: "bt709", 2: "unknown", 5: "bt601", 6: "bt601", 9: "bt2020"}
@@ -77,6 +86,7 @@ class VideoInfo:
     color_range: str
     audio: tuple[AudioInfo, ...]
     metadata: dict[str, str] = field(default_factory=dict)
+    subtitles: tuple[SubtitleInfo, ...] = ()
     transfer: str = "unknown"
     primaries: str = "unknown"
 
@@ -182,6 +192,11 @@ def probe(path: Path) -> VideoInfo:
             for s in container.streams.audio
             if s.codec_context is not None
         )
+        subtitles = tuple(
+            SubtitleInfo(index=s.index, codec=s.codec_context.name, language=s.metadata.get("language"))
+            for s in container.streams.subtitles
+            if s.codec_context is not None
+        )
         metadata = {k: v for k, v in container.metadata.items() if k not in _DROPPED_CONTAINER_METADATA}
         return VideoInfo(
             path=path,
@@ -200,6 +215,7 @@ def probe(path: Path) -> VideoInfo:
             color_range="full" if _is_full_range(first) else "limited",
             audio=audio,
             metadata=metadata,
+            subtitles=subtitles,
             transfer=_colour_name(_TRANSFERS, stream.codec_context.color_trc),
             primaries=_colour_name(_PRIMARIES, stream.codec_context.color_primaries),
         )

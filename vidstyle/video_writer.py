@@ -2,14 +2,18 @@
 
 H.264 (yuv420p) into mp4, mov or mkv; VP9 into webm. Every frame keeps its source
 timestamp, so variable frame rates and durations survive. Audio is stream-copied where the
-output container accepts its codec, and transcoded (AAC, or Opus for webm) where not. The
-file is written beside the target under a temporary name and renamed at the end.
+output container accepts its codec, and transcoded (AAC, or Opus for webm) where not.
+Subtitles are stream-copied where the container accepts them (mkv any, mp4 and mov their
+mov_text, webm WebVTT) and left out with a warning where not: FFmpeg converts text subtitles
+only through a decode and encode that PyAV does not offer. The file is written beside the
+target under a temporary name and renamed at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -49,16 +53,20 @@ class ContainerPlan:
     video_codec: str
     audio_copyable: frozenset[str] | None  # None: any codec may be copied
     audio_fallback: str
+    subtitles_copyable: frozenset[str] | None
 
 
+_MOV_TEXT = frozenset({"mov_text"})
 _CONTAINERS: dict[str, ContainerPlan] = {
-    ".mp4": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac"),
-    ".m4v": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3"}), "aac"),
-    ".mov": ContainerPlan(
-        "mov", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}), "aac"
+    ".mp4": ContainerPlan(
+        "mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac", _MOV_TEXT
     ),
-    ".mkv": ContainerPlan("matroska", "libx264", None, "aac"),
-    ".webm": ContainerPlan("webm", "libvpx-vp9", frozenset({"opus", "vorbis"}), "libopus"),
+    ".m4v": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3"}), "aac", _MOV_TEXT),
+    ".mov": ContainerPlan(
+        "mov", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}), "aac", _MOV_TEXT
+    ),
+    ".mkv": ContainerPlan("matroska", "libx264", None, "aac", None),
+    ".webm": ContainerPlan("webm", "libvpx-vp9", frozenset({"opus", "vorbis"}), "libopus", frozenset({"webvtt"})),
 }
 VIDEO_EXTENSIONS: tuple[str, ...] = tuple(_CONTAINERS)
 
@@ -68,6 +76,13 @@ def container_plan(path: Path) -> ContainerPlan:
     if plan is None:
         raise OutputPathError(f"{path}: unsupported output type; use one of {', '.join(VIDEO_EXTENSIONS)}")
     return plan
+
+
+def _copy_tags(source: av.stream.Stream, copy: av.stream.Stream) -> None:
+    """A stream's language and title, which players show in their track menus."""
+    for key in ("language", "title"):
+        if key in source.metadata:
+            copy.metadata[key] = source.metadata[key]
 
 
 class _AudioTrack:
@@ -103,14 +118,43 @@ class _AudioTrack:
             log.info(
                 "audio stream %d (%s) is transcoded to %s", source.index, source.codec_context.name, plan.audio_fallback
             )
+        _copy_tags(source, self.stream)
+
+
+@dataclass(frozen=True)
+class _SubtitleTrack:
+    """One source subtitle stream, stream-copied into the output."""
+
+    source: av.stream.Stream
+    stream: av.stream.Stream
+
+
+def _trim_cue(packet: av.Packet, origin: Fraction, end: Fraction | None) -> None:
+    """Fit a subtitle cue into the rendered part: one still shown at ``origin`` starts there
+    instead (a render from --start keeps the line on screen at its first frame), and one
+    shown past ``end`` ends there."""
+    assert packet.pts is not None and packet.time_base is not None
+    time_base = Fraction(packet.time_base)
+    start, duration = packet.pts * time_base, (packet.duration or 0) * time_base
+    stop = start + duration
+    if end is not None and start < end < stop:
+        stop = end
+    if start < origin < stop:
+        start = origin
+        packet.pts = packet.dts = math.ceil(start / time_base)
+    if duration:
+        packet.duration = round(stop / time_base) - packet.pts
 
 
 class VideoWriter:
-    """Write RGB frames with their timestamps to a video file, with the source's audio.
+    """Write RGB frames with their timestamps to a video file, with the audio and subtitles
+    of ``source``.
 
     Use as a context manager: the file appears under its final name only when the block ends
     without an exception. ``origin`` (seconds, in the source's timeline) becomes time zero in
-    the output, for both video and audio: 0 keeps the source's timestamps as they are.
+    the output, for video, audio and subtitles alike: 0 keeps the source's timestamps as they
+    are. Audio packets and subtitle cues that start before ``origin`` or at ``end`` or later
+    are left out.
     """
 
     def __init__(
@@ -121,7 +165,7 @@ class VideoWriter:
         height: int,
         time_base: Fraction,
         frame_rate: Fraction | None,
-        audio_source: VideoInfo | None = None,
+        source: VideoInfo | None = None,
         origin: Fraction = Fraction(0),
         end: Fraction | None = None,
         encode: EncodeSettings | None = None,
@@ -133,7 +177,7 @@ class VideoWriter:
         self.width, self.height = width, height
         self.time_base = time_base
         self.frame_rate = frame_rate or Fraction(25)
-        self.audio_source = audio_source if audio_source and audio_source.audio else None
+        self.source = source if source and (source.audio or source.subtitles) else None
         self.origin = origin
         self.end = end
         self.encode = encode or EncodeSettings()
@@ -147,10 +191,11 @@ class VideoWriter:
             self._output = self._stack.enter_context(av.open(str(temp), mode="w", format=self.plan.muxer))
             self._setup_video()
             self._audio_tracks: list[_AudioTrack] = []
-            self._audio_packets: Iterator[av.Packet] | None = None
+            self._subtitle_tracks: list[_SubtitleTrack] = []
+            self._carried_packets: Iterator[av.Packet] | None = None
             self._pending: av.Packet | None = None
-            if self.audio_source is not None:
-                self._setup_audio(self.audio_source)
+            if self.source is not None:
+                self._setup_carried_streams(self.source)
         except BaseException:
             self._stack.close()
             raise
@@ -192,14 +237,28 @@ class VideoWriter:
             self._output.metadata[key] = value
         self._video = stream
 
-    def _setup_audio(self, info: VideoInfo) -> None:
+    def _setup_carried_streams(self, info: VideoInfo) -> None:
         source = self._stack.enter_context(open_input(info.path))
-        streams = [cast(AudioStream, s) for s in source.streams.audio if s.codec_context is not None]
-        for stream in streams:
-            self._audio_tracks.append(_AudioTrack(self._output, stream, self.plan))
+        audio = [cast(AudioStream, s) for s in source.streams.audio if s.codec_context is not None]
+        for audio_stream in audio:
+            self._audio_tracks.append(_AudioTrack(self._output, audio_stream, self.plan))
+        subtitles: list[av.stream.Stream] = []
+        for subtitle_stream in source.streams.subtitles:
+            codec = subtitle_stream.codec_context.name if subtitle_stream.codec_context is not None else "unknown"
+            copyable = self.plan.subtitles_copyable
+            if copyable is not None and codec not in copyable:
+                log.warning(
+                    "%s: subtitle stream %d (%s) cannot be copied into %s and is left out; write .mkv to keep it",
+                    info.path, subtitle_stream.index, codec, self.path.suffix,
+                )  # fmt: skip
+                continue
+            copy = self._output.add_stream_from_template(subtitle_stream)
+            _copy_tags(subtitle_stream, copy)
+            self._subtitle_tracks.append(_SubtitleTrack(subtitle_stream, copy))
+            subtitles.append(subtitle_stream)
         if self.origin > 0:
             source.seek(int(self.origin * av.time_base), backward=True, any_frame=False)
-        self._audio_packets = source.demux(*streams)
+        self._carried_packets = source.demux(*audio, *subtitles) if audio or subtitles else None
 
     def write(self, frame: np.ndarray, pts: int) -> None:
         """Encode one RGB frame (H, W, 3) uint8 shown at ``pts`` (source time base)."""
@@ -218,20 +277,22 @@ class VideoWriter:
         )
         video_frame.pts = pts - round(self.origin / self.time_base)
         video_frame.time_base = self.time_base
-        self._mux_audio_until(video_frame.pts * self.time_base + self.origin)
+        self._mux_carried_until(video_frame.pts * self.time_base + self.origin)
         for packet in self._video.encode(video_frame):
             self._output.mux(packet)
 
-    def _mux_audio_until(self, time: Fraction | None) -> None:
-        """Mux source audio up to ``time`` (source seconds), or all of it (within the end) for None."""
-        if self._audio_packets is None:
+    def _mux_carried_until(self, time: Fraction | None) -> None:
+        """Mux source audio and subtitles up to ``time`` (source seconds), or all of them (within
+        the end) for None."""
+        if self._carried_packets is None:
             return
-        tracks = {track.source.index: track for track in self._audio_tracks}
+        tracks: dict[int, _AudioTrack | _SubtitleTrack] = {t.source.index: t for t in self._audio_tracks}
+        tracks.update({t.source.index: t for t in self._subtitle_tracks})
         while True:
-            packet = self._pending or next(self._audio_packets, None)
+            packet = self._pending or next(self._carried_packets, None)
             self._pending = None
             if packet is None:
-                self._audio_packets = None
+                self._carried_packets = None
                 return
             if packet.pts is None or packet.time_base is None:
                 continue
@@ -239,28 +300,39 @@ class VideoWriter:
             if time is not None and packet_time > time:
                 self._pending = packet
                 return
+            track = tracks[packet.stream.index]
+            if isinstance(track, _SubtitleTrack):
+                _trim_cue(packet, self.origin, self.end)
+                packet_time = packet.pts * Fraction(packet.time_base)
             # A full render keeps everything, encoder priming (negative times) included.
             before_cut = self.origin > 0 and packet_time < self.origin
             if before_cut or (self.end is not None and packet_time >= self.end):
                 continue
-            self._mux_audio_packet(tracks[packet.stream.index], packet)
+            if isinstance(track, _SubtitleTrack):
+                self._mux_copied([packet], track.stream, Fraction(packet.time_base))
+            else:
+                self._mux_audio_packet(track, packet)
+
+    def _mux_copied(self, packets: list[av.Packet], stream: av.stream.Stream, time_base: Fraction) -> None:
+        """Mux stream-copied packets, their times moved so that ``origin`` becomes zero."""
+        shift = round(self.origin / time_base)
+        for out in packets:
+            if out.pts is not None:
+                out.pts -= shift
+            if out.dts is not None:
+                out.dts -= shift
+            out.stream = stream
+            self._output.mux(out)
 
     def _mux_audio_packet(self, track: _AudioTrack, packet: av.Packet) -> None:
-        shift = round(self.origin / Fraction(packet.time_base))
         if track.copy:
             packets = track.bsf.filter(packet) if track.bsf is not None else [packet]
-            for out in packets:
-                if out.pts is not None:
-                    out.pts -= shift
-                if out.dts is not None:
-                    out.dts -= shift
-                out.stream = track.stream
-                self._output.mux(out)
+            self._mux_copied(packets, track.stream, Fraction(packet.time_base))
             return
         try:
             frames = packet.decode()
         except av.error.InvalidDataError:
-            log.warning("%s: a corrupt audio packet was skipped", self.audio_source.path if self.audio_source else "")
+            log.warning("%s: a corrupt audio packet was skipped", self.source.path if self.source else "")
             return
         for frame in frames:
             assert isinstance(frame, av.AudioFrame)
@@ -284,7 +356,7 @@ class VideoWriter:
     def _finish(self) -> None:
         for packet in self._video.encode(None):
             self._output.mux(packet)
-        self._mux_audio_until(None)
+        self._mux_carried_until(None)
         for track in self._audio_tracks:
             if track.copy:
                 if track.bsf is not None:
