@@ -180,9 +180,17 @@ def saved_frames(output: Path, count: int) -> list[np.ndarray]:
     return [work.load(i) for i in range(count)]
 
 
-def with_subtitles(clip: Path, output: Path, cues: Sequence[tuple[float, float, str]], *, webvtt: bool = False) -> Path:
+def with_subtitles(
+    clip: Path,
+    output: Path,
+    cues: Sequence[tuple[float, float, str]],
+    *,
+    webvtt: bool = False,
+    chapters: Sequence[tuple[float, float, str]] = (),
+) -> Path:
     """``clip``'s streams remuxed into ``output`` with a subtitle track of ``cues`` (start and end
-    in seconds, text): SubRip, or WebVTT for webm. Every track is tagged as Swedish."""
+    in seconds, text; SubRip, or WebVTT for webm) and ``chapters`` (start, end, title). Every
+    track is tagged as Swedish."""
     text_file = output.with_suffix(".vtt" if webvtt else ".srt")
 
     def stamp(seconds: float) -> str:
@@ -197,6 +205,14 @@ def with_subtitles(clip: Path, output: Path, cues: Sequence[tuple[float, float, 
         subtitle_copy = out.add_stream_from_template(subtitles.streams.subtitles[0])
         for stream in [*copies.values(), subtitle_copy]:
             stream.metadata["language"] = "swe"
+        marks = [(round(a * 1000), round(b * 1000), title) for a, b, title in chapters]
+        milli = Fraction(1, 1000)
+        out.set_chapters(
+            [
+                {"id": i + 1, "start": a, "end": b, "time_base": milli, "metadata": {"title": title}}
+                for i, (a, b, title) in enumerate(marks)
+            ]
+        )
         for packet in source.demux():
             if packet.dts is not None:
                 packet.stream = copies[packet.stream.index]

@@ -211,39 +211,54 @@ def _seconds(ticks: int, packet: av.Packet) -> float:
     return round(float(ticks * packet.time_base), 3)
 
 
+def chapters_of(path: Path) -> list[tuple[float, float, str]]:
+    with av.open(str(path)) as container:
+        return [
+            (round(float(c["start"] * c["time_base"]), 3), round(float(c["end"] * c["time_base"]), 3),
+             c["metadata"]["title"])
+            for c in container.chapters()
+        ]  # fmt: skip
+
+
 def languages_of(path: Path) -> dict[str, str | None]:
     with av.open(str(path)) as container:
-        return {s.type: s.metadata.get("language") for s in container.streams if s.type != "video"}
+        return {s.type: s.metadata.get("language") for s in container.streams if s.type in ("audio", "subtitle")}
 
 
 CUES = [(0.0, 0.5, "one"), (0.6, 0.9, "two")]
+CHAPTERS = [(0.0, 0.3, "opening"), (0.3, 1.0, "the rest")]
 
 
 @pytest.mark.parametrize(("source_name", "output_name"), [("in.mkv", "out.mkv"), ("in.webm", "out.webm")])
 def test_subtitles_and_track_languages_are_carried(tmp_path: Path, source_name: str, output_name: str) -> None:
     webm = source_name.endswith(".webm")
     clip = make_clip(tmp_path / "plain.mkv", frames=25, **({"codec": "libvpx-vp9", "audio": "libopus"} if webm else {}))
-    source = with_subtitles(clip, tmp_path / source_name, CUES, webvtt=webm)
+    source = with_subtitles(clip, tmp_path / source_name, CUES, webvtt=webm, chapters=CHAPTERS)
     output = round_trip(source, tmp_path / output_name)
     assert cues_of(output) == cues_of(source) == CUES
     assert languages_of(output) == {"audio": "swe", "subtitle": "swe"}
+    assert chapters_of(output) == chapters_of(source) == CHAPTERS
 
 
 def test_subtitles_an_mp4_cannot_hold_are_left_out_with_a_warning(tmp_path: Path, caplog) -> None:
-    source = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=25), tmp_path / "in.mkv", CUES)
+    source = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=25), tmp_path / "in.mkv", CUES, chapters=CHAPTERS)
     with caplog.at_level(logging.WARNING):
         output = round_trip(source, tmp_path / "out.mp4")
     assert [r.getMessage() for r in caplog.records] == [
         f"{source}: subtitle stream 2 (srt) cannot be copied into .mp4 and is left out; write .mkv to keep it"
     ]
     assert cues_of(output) == [] and languages_of(output) == {"audio": "swe"}
+    assert chapters_of(output) == CHAPTERS
 
 
-def test_a_part_keeps_the_cues_shown_in_it(tmp_path: Path) -> None:
-    source = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=25), tmp_path / "in.mkv", CUES)
-    # From 0.4 s (frame 10) for 0.4 s: "one" is on screen at the start, "two" runs past the end.
+def test_a_part_keeps_the_cues_and_chapters_in_it(tmp_path: Path) -> None:
+    plain = make_clip(tmp_path / "plain.mkv", frames=25)
+    source = with_subtitles(plain, tmp_path / "in.mkv", CUES, chapters=[*CHAPTERS, (1.0, 2.0, "credits")])
+    # From 0.4 s (frame 10) for 0.4 s: "one" is on screen at the start, "two" runs past the
+    # end; the first chapter is over before the part, the last starts after it.
     output = round_trip(source, tmp_path / "out.mkv", Segment(start=Fraction(2, 5), duration=Fraction(2, 5)))
     assert cues_of(output) == [(0.0, 0.1, "one"), (0.2, 0.4, "two")]
+    assert chapters_of(output) == [(0.0, 0.4, "the rest")]
 
 
 def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import av
 import av.error
@@ -33,6 +33,9 @@ from vidstyle.device import cpu_has_avx512
 from vidstyle.errors import OutputPathError
 from vidstyle.outputs import temporary_output
 from vidstyle.video_io import RGB_TO_YUV, VideoInfo, open_input
+
+if TYPE_CHECKING:
+    from av.container.core import Chapter  # a TypedDict of PyAV's stubs only
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,19 @@ def container_plan(path: Path) -> ContainerPlan:
     if plan is None:
         raise OutputPathError(f"{path}: unsupported output type; use one of {', '.join(VIDEO_EXTENSIONS)}")
     return plan
+
+
+def _chapters_within(chapters: list[Chapter], origin: Fraction, end: Fraction | None) -> list[Chapter]:
+    """The chapters that overlap the rendered part, cut to it, with ``origin`` as time zero."""
+    kept: list[Chapter] = []
+    for chapter in chapters:
+        time_base = Fraction(chapter["time_base"] or Fraction(1, av.time_base))
+        start = max(chapter["start"] * time_base, origin)
+        stop = chapter["end"] * time_base if end is None else min(chapter["end"] * time_base, end)
+        if stop > start:
+            cut = round((start - origin) / time_base), round((stop - origin) / time_base)
+            kept.append({**chapter, "start": cut[0], "end": cut[1], "time_base": time_base})
+    return kept
 
 
 def _copy_tags(source: av.stream.Stream, copy: av.stream.Stream) -> None:
@@ -147,14 +163,14 @@ def _trim_cue(packet: av.Packet, origin: Fraction, end: Fraction | None) -> None
 
 
 class VideoWriter:
-    """Write RGB frames with their timestamps to a video file, with the audio and subtitles
-    of ``source``.
+    """Write RGB frames with their timestamps to a video file, with the audio, subtitles and
+    chapters of ``source``.
 
     Use as a context manager: the file appears under its final name only when the block ends
     without an exception. ``origin`` (seconds, in the source's timeline) becomes time zero in
     the output, for video, audio and subtitles alike: 0 keeps the source's timestamps as they
     are. Audio packets and subtitle cues that start before ``origin`` or at ``end`` or later
-    are left out.
+    are left out; chapters are cut to the part.
     """
 
     def __init__(
@@ -177,7 +193,7 @@ class VideoWriter:
         self.width, self.height = width, height
         self.time_base = time_base
         self.frame_rate = frame_rate or Fraction(25)
-        self.source = source if source and (source.audio or source.subtitles) else None
+        self.source = source
         self.origin = origin
         self.end = end
         self.encode = encode or EncodeSettings()
@@ -239,6 +255,9 @@ class VideoWriter:
 
     def _setup_carried_streams(self, info: VideoInfo) -> None:
         source = self._stack.enter_context(open_input(info.path))
+        chapters = _chapters_within(source.chapters(), self.origin, self.end)
+        if chapters:
+            self._output.set_chapters(chapters)
         audio = [cast(AudioStream, s) for s in source.streams.audio if s.codec_context is not None]
         for audio_stream in audio:
             self._audio_tracks.append(_AudioTrack(self._output, audio_stream, self.plan))
