@@ -187,10 +187,11 @@ def with_subtitles(
     *,
     webvtt: bool = False,
     chapters: Sequence[tuple[float, float, str]] = (),
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> Path:
     """``clip``'s streams remuxed into ``output`` with a subtitle track of ``cues`` (start and end
-    in seconds, text; SubRip, or WebVTT for webm) and ``chapters`` (start, end, title). Every
-    track is tagged as Swedish."""
+    in seconds, text; SubRip, or WebVTT for webm), ``chapters`` (start, end, title) and
+    ``attachments`` (name, MIME type, content; mkv only). Every track is tagged as Swedish."""
     text_file = output.with_suffix(".vtt" if webvtt else ".srt")
 
     def stamp(seconds: float) -> str:
@@ -205,6 +206,8 @@ def with_subtitles(
         subtitle_copy = out.add_stream_from_template(subtitles.streams.subtitles[0])
         for stream in [*copies.values(), subtitle_copy]:
             stream.metadata["language"] = "swe"
+        for name, mimetype, data in attachments:
+            out.add_attachment(name=name, mimetype=mimetype, data=data)
         marks = [(round(a * 1000), round(b * 1000), title) for a, b, title in chapters]
         milli = Fraction(1, 1000)
         out.set_chapters(

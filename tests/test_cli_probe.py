@@ -17,14 +17,19 @@ def test_probe_prints_the_video_info(pens_clip: Path, capsys) -> None:
     assert rows["video"] == "h264, yuvj420p, full range"
     assert rows["frames"] == "64"
     assert rows["audio #1"] == "aac, 48000 Hz, 2 channels"
-    assert not any(name.startswith("subtitles") for name in rows)
+    assert not any(name.startswith(("subtitles", "chapters", "attachments")) for name in rows)
 
 
-def test_probe_lists_subtitle_tracks(tmp_path: Path, capsys) -> None:
-    clip = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=5), tmp_path / "in.mkv", [(0.0, 0.1, "hej")])
+def test_probe_lists_subtitle_tracks_chapters_and_attachments(tmp_path: Path, capsys) -> None:
+    plain = make_clip(tmp_path / "plain.mkv", frames=5)
+    chapters = [(0.0, 0.1, "a"), (0.1, 0.2, "b")]
+    attachments = [("a.ttf", "font/ttf", b"1"), ("b.otf", "font/otf", b"2")]
+    clip = with_subtitles(plain, tmp_path / "in.mkv", [(0.0, 0.1, "hej")], chapters=chapters, attachments=attachments)
     assert main(["probe", str(clip)]) == 0
     rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in capsys.readouterr().out.splitlines())
     assert rows["subtitles #2"] == "srt (swe)"
+    assert rows["chapters"] == "2"
+    assert rows["attachments"] == "a.ttf, b.otf"
 
 
 def test_probe_of_a_text_file_is_one_line(tmp_path: Path, capsys) -> None:

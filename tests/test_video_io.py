@@ -227,25 +227,35 @@ def languages_of(path: Path) -> dict[str, str | None]:
 
 CUES = [(0.0, 0.5, "one"), (0.6, 0.9, "two")]
 CHAPTERS = [(0.0, 0.3, "opening"), (0.3, 1.0, "the rest")]
+FONT = ("subtitles.ttf", "font/ttf", b"\x00\x01\x00\x00 not really a font")
+
+
+def attachments_of(path: Path) -> list[tuple[str | None, str | None, bytes]]:
+    with av.open(str(path)) as container:
+        return [(a.name, a.mimetype, a.data) for a in container.streams.attachments]
 
 
 @pytest.mark.parametrize(("source_name", "output_name"), [("in.mkv", "out.mkv"), ("in.webm", "out.webm")])
 def test_subtitles_and_track_languages_are_carried(tmp_path: Path, source_name: str, output_name: str) -> None:
     webm = source_name.endswith(".webm")
     clip = make_clip(tmp_path / "plain.mkv", frames=25, **({"codec": "libvpx-vp9", "audio": "libopus"} if webm else {}))
-    source = with_subtitles(clip, tmp_path / source_name, CUES, webvtt=webm, chapters=CHAPTERS)
+    attachments = [] if webm else [FONT]
+    source = with_subtitles(clip, tmp_path / source_name, CUES, webvtt=webm, chapters=CHAPTERS, attachments=attachments)
     output = round_trip(source, tmp_path / output_name)
+    assert attachments_of(output) == attachments_of(source) == attachments
     assert cues_of(output) == cues_of(source) == CUES
     assert languages_of(output) == {"audio": "swe", "subtitle": "swe"}
     assert chapters_of(output) == chapters_of(source) == CHAPTERS
 
 
-def test_subtitles_an_mp4_cannot_hold_are_left_out_with_a_warning(tmp_path: Path, caplog) -> None:
-    source = with_subtitles(make_clip(tmp_path / "plain.mkv", frames=25), tmp_path / "in.mkv", CUES, chapters=CHAPTERS)
+def test_subtitles_and_files_an_mp4_cannot_hold_are_left_out_with_a_warning(tmp_path: Path, caplog) -> None:
+    plain = make_clip(tmp_path / "plain.mkv", frames=25)
+    source = with_subtitles(plain, tmp_path / "in.mkv", CUES, chapters=CHAPTERS, attachments=[FONT])
     with caplog.at_level(logging.WARNING):
         output = round_trip(source, tmp_path / "out.mp4")
     assert [r.getMessage() for r in caplog.records] == [
-        f"{source}: subtitle stream 2 (srt) cannot be copied into .mp4 and is left out; write .mkv to keep it"
+        f"{source}: 1 attached file(s) (subtitles.ttf) cannot go into .mp4 and are left out; write .mkv to keep them",
+        f"{source}: subtitle stream 2 (srt) cannot be copied into .mp4 and is left out; write .mkv to keep it",
     ]
     assert cues_of(output) == [] and languages_of(output) == {"audio": "swe"}
     assert chapters_of(output) == CHAPTERS

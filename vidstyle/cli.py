@@ -554,6 +554,8 @@ def _run_probe(argv: Sequence[str]) -> int:
         for a in info.audio
     ] or [("audio", "none")]
     rows += [(f"subtitles #{s.index}", s.codec + (f" ({s.language})" if s.language else "")) for s in info.subtitles]
+    rows += [("chapters", str(info.chapters))] if info.chapters else []
+    rows += [("attachments", ", ".join(info.attachments))] if info.attachments else []
     rows += [(f"meta {key}", value) for key, value in info.metadata.items()]
     expected = expected_frame_count(info, Segment())
     with _progress("frame", "planning shots", False) as bar:

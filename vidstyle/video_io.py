@@ -87,6 +87,8 @@ class VideoInfo:
     audio: tuple[AudioInfo, ...]
     metadata: dict[str, str] = field(default_factory=dict)
     subtitles: tuple[SubtitleInfo, ...] = ()
+    chapters: int = 0
+    attachments: tuple[str, ...] = ()  # file names
     transfer: str = "unknown"
     primaries: str = "unknown"
 
@@ -216,6 +218,8 @@ def probe(path: Path) -> VideoInfo:
             audio=audio,
             metadata=metadata,
             subtitles=subtitles,
+            chapters=len(container.chapters()),
+            attachments=tuple(a.name or "unnamed" for a in container.streams.attachments),
             transfer=_colour_name(_TRANSFERS, stream.codec_context.color_trc),
             primaries=_colour_name(_PRIMARIES, stream.codec_context.color_primaries),
         )

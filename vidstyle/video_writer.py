@@ -5,7 +5,8 @@ timestamp, so variable frame rates and durations survive. Audio is stream-copied
 output container accepts its codec, and transcoded (AAC, or Opus for webm) where not.
 Subtitles are stream-copied where the container accepts them (mkv any, mp4 and mov their
 mov_text, webm WebVTT) and left out with a warning where not: FFmpeg converts text subtitles
-only through a decode and encode that PyAV does not offer. The file is written beside the
+only through a decode and encode that PyAV does not offer. Chapters come along, and attached
+files (fonts for subtitles) into mkv. The file is written beside the
 target under a temporary name and renamed at the end.
 """
 
@@ -258,6 +259,7 @@ class VideoWriter:
         chapters = _chapters_within(source.chapters(), self.origin, self.end)
         if chapters:
             self._output.set_chapters(chapters)
+        self._copy_attachments(source, info.path)
         audio = [cast(AudioStream, s) for s in source.streams.audio if s.codec_context is not None]
         for audio_stream in audio:
             self._audio_tracks.append(_AudioTrack(self._output, audio_stream, self.plan))
@@ -278,6 +280,20 @@ class VideoWriter:
         if self.origin > 0:
             source.seek(int(self.origin * av.time_base), backward=True, any_frame=False)
         self._carried_packets = source.demux(*audio, *subtitles) if audio or subtitles else None
+
+    def _copy_attachments(self, source: av.container.InputContainer, path: Path) -> None:
+        """Attached files (the fonts that ASS subtitles are drawn with, cover pictures) go into
+        Matroska, the one output container that holds them."""
+        attachments = list(source.streams.attachments)
+        if attachments and self.plan.muxer != "matroska":
+            log.warning(
+                "%s: %d attached file(s) (%s) cannot go into %s and are left out; write .mkv to keep them",
+                path, len(attachments), ", ".join(a.name or "unnamed" for a in attachments), self.path.suffix,
+            )  # fmt: skip
+            return
+        for index, attachment in enumerate(attachments):
+            name, mimetype = attachment.name or f"attachment{index}", attachment.mimetype or "application/octet-stream"
+            self._output.add_attachment(name=name, mimetype=mimetype, data=attachment.data)
 
     def write(self, frame: np.ndarray, pts: int) -> None:
         """Encode one RGB frame (H, W, 3) uint8 shown at ``pts`` (source time base)."""
