@@ -190,8 +190,9 @@ def with_subtitles(
     attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> Path:
     """``clip``'s streams remuxed into ``output`` with a subtitle track of ``cues`` (start and end
-    in seconds, text; SubRip, or WebVTT for webm), ``chapters`` (start, end, title) and
-    ``attachments`` (name, MIME type, content; mkv only). Every track is tagged as Swedish."""
+        in seconds, text; SubRip, or WebVTT for webm), ``chapters`` (start, end, title) and
+        ``attachments`` (name, MIME type, content; mkv only). Every track is tagged as Swedish, and
+    the subtitles as forced."""
     text_file = output.with_suffix(".vtt" if webvtt else ".srt")
 
     def stamp(seconds: float) -> str:
@@ -206,6 +207,7 @@ def with_subtitles(
         subtitle_copy = out.add_stream_from_template(subtitles.streams.subtitles[0])
         for stream in [*copies.values(), subtitle_copy]:
             stream.metadata["language"] = "swe"
+        subtitle_copy.disposition = av.stream.Disposition.forced
         for name, mimetype, data in attachments:
             out.add_attachment(name=name, mimetype=mimetype, data=data)
         marks = [(round(a * 1000), round(b * 1000), title) for a, b, title in chapters]

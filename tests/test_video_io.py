@@ -220,9 +220,14 @@ def chapters_of(path: Path) -> list[tuple[float, float, str]]:
         ]  # fmt: skip
 
 
-def languages_of(path: Path) -> dict[str, str | None]:
+def languages_of(path: Path) -> dict[str, tuple[str | None, int]]:
+    """Each audio and subtitle track's language and disposition."""
     with av.open(str(path)) as container:
-        return {s.type: s.metadata.get("language") for s in container.streams if s.type in ("audio", "subtitle")}
+        return {
+            s.type: (s.metadata.get("language"), int(s.disposition))
+            for s in container.streams
+            if s.type in ("audio", "subtitle")
+        }
 
 
 CUES = [(0.0, 0.5, "one"), (0.6, 0.9, "two")]
@@ -244,7 +249,8 @@ def test_subtitles_and_track_languages_are_carried(tmp_path: Path, source_name: 
     output = round_trip(source, tmp_path / output_name)
     assert attachments_of(output) == attachments_of(source) == attachments
     assert cues_of(output) == cues_of(source) == CUES
-    assert languages_of(output) == {"audio": "swe", "subtitle": "swe"}
+    forced = int(av.stream.Disposition.forced)
+    assert languages_of(output) == languages_of(source) == {"audio": ("swe", 0), "subtitle": ("swe", forced)}
     assert chapters_of(output) == chapters_of(source) == CHAPTERS
 
 
@@ -257,7 +263,9 @@ def test_subtitles_and_files_an_mp4_cannot_hold_are_left_out_with_a_warning(tmp_
         f"{source}: 1 attached file(s) (subtitles.ttf) cannot go into .mp4 and are left out; write .mkv to keep them",
         f"{source}: subtitle stream 2 (srt) cannot be copied into .mp4 and is left out; write .mkv to keep it",
     ]
-    assert cues_of(output) == [] and languages_of(output) == {"audio": "swe"}
+    # (mp4's muxer marks the first audio track as the default one itself)
+    assert cues_of(output) == [] and list(languages_of(output)) == ["audio"]
+    assert languages_of(output)["audio"][0] == "swe"
     assert chapters_of(output) == CHAPTERS
 
 

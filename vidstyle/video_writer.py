@@ -95,11 +95,13 @@ def _chapters_within(chapters: list[Chapter], origin: Fraction, end: Fraction | 
     return kept
 
 
-def _copy_tags(source: av.stream.Stream, copy: av.stream.Stream) -> None:
-    """A stream's language and title, which players show in their track menus."""
+def _copy_track_labels(source: av.stream.Stream, copy: av.stream.Stream) -> None:
+    """What players show and choose a track by: its language and title, and its disposition
+    (default, forced, for the hearing impaired ...)."""
     for key in ("language", "title"):
         if key in source.metadata:
             copy.metadata[key] = source.metadata[key]
+    copy.disposition = source.disposition
 
 
 class _AudioTrack:
@@ -135,7 +137,7 @@ class _AudioTrack:
             log.info(
                 "audio stream %d (%s) is transcoded to %s", source.index, source.codec_context.name, plan.audio_fallback
             )
-        _copy_tags(source, self.stream)
+        _copy_track_labels(source, self.stream)
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,7 @@ class VideoWriter:
                 )  # fmt: skip
                 continue
             copy = self._output.add_stream_from_template(subtitle_stream)
-            _copy_tags(subtitle_stream, copy)
+            _copy_track_labels(subtitle_stream, copy)
             self._subtitle_tracks.append(_SubtitleTrack(subtitle_stream, copy))
             subtitles.append(subtitle_stream)
         if self.origin > 0:
