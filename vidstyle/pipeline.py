@@ -234,7 +234,7 @@ def run_video_job(
     expected = sum(len(list(planner_for(job, plan, unit).visits())) for unit in units)
     chunks = sum(1 for unit in units if unit.handover is None)
     log.info(
-        "%s: %d frames at %dx%d, %d shot(s)%s; %s, %s, %d threads",
+        "%s: %d frames at %dx%d, %d shot(s)%s; %s, %s, %d thread%s%s",
         source.name,
         plan.frame_count,
         width,
@@ -244,6 +244,8 @@ def run_video_job(
         stylizer.device.type,
         str(stylizer.compute_dtype).removeprefix("torch.") if stylizer.compute_dtype else "float32",
         threads,
+        "" if threads == 1 else "s",
+        " a Ray task" if cluster is not None else "",
     )
     for name, text in plan.describe():
         log.debug("%s: %s", name, text)
