@@ -3,9 +3,10 @@
 H.264 (yuv420p) into mp4, mov or mkv; VP9 into webm. Every frame keeps its source
 timestamp, so variable frame rates and durations survive. Audio is stream-copied where the
 output container accepts its codec, and transcoded (AAC, or Opus for webm) where not.
-Subtitles are stream-copied where the container accepts them (mkv any, mp4 and mov their
-mov_text, webm WebVTT) and left out with a warning where not: FFmpeg converts text subtitles
-only through a decode and encode that PyAV does not offer. Chapters come along, and attached
+Subtitles are stream-copied where the output's muxer takes their codec, by FFmpeg's own list
+(SubRip, ASS, WebVTT and bitmap subtitles into mkv; mov_text into mp4 and mov; WebVTT into
+webm), and left out with a warning where not: FFmpeg converts text subtitles only through a
+decode and encode that PyAV does not offer. Chapters come along, and attached
 files (fonts for subtitles) into mkv. The file is written beside the
 target under a temporary name and renamed at the end.
 """
@@ -57,20 +58,16 @@ class ContainerPlan:
     video_codec: str
     audio_copyable: frozenset[str] | None  # None: any codec may be copied
     audio_fallback: str
-    subtitles_copyable: frozenset[str] | None
 
 
-_MOV_TEXT = frozenset({"mov_text"})
 _CONTAINERS: dict[str, ContainerPlan] = {
-    ".mp4": ContainerPlan(
-        "mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac", _MOV_TEXT
-    ),
-    ".m4v": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3"}), "aac", _MOV_TEXT),
+    ".mp4": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac"),
+    ".m4v": ContainerPlan("mp4", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3"}), "aac"),
     ".mov": ContainerPlan(
-        "mov", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}), "aac", _MOV_TEXT
+        "mov", "libx264", frozenset({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}), "aac"
     ),
-    ".mkv": ContainerPlan("matroska", "libx264", None, "aac", None),
-    ".webm": ContainerPlan("webm", "libvpx-vp9", frozenset({"opus", "vorbis"}), "libopus", frozenset({"webvtt"})),
+    ".mkv": ContainerPlan("matroska", "libx264", None, "aac"),
+    ".webm": ContainerPlan("webm", "libvpx-vp9", frozenset({"opus", "vorbis"}), "libopus"),
 }
 VIDEO_EXTENSIONS: tuple[str, ...] = tuple(_CONTAINERS)
 
@@ -268,8 +265,8 @@ class VideoWriter:
         subtitles: list[av.stream.Stream] = []
         for subtitle_stream in source.streams.subtitles:
             codec = subtitle_stream.codec_context.name if subtitle_stream.codec_context is not None else "unknown"
-            copyable = self.plan.subtitles_copyable
-            if copyable is not None and codec not in copyable:
+            # The muxer's own list (avformat_query_codec): copying anything else fails at the end.
+            if codec not in self._output.supported_codecs:
                 log.warning(
                     "%s: subtitle stream %d (%s) cannot be copied into %s and is left out; write .mkv to keep it",
                     info.path, subtitle_stream.index, codec, self.path.suffix,
