@@ -279,6 +279,16 @@ def test_a_part_keeps_the_cues_and_chapters_in_it(tmp_path: Path) -> None:
     assert chapters_of(output) == [(0.0, 0.4, "the rest")]
 
 
+def test_audio_an_mkv_cannot_hold_is_transcoded_in_sync(tmp_path: Path) -> None:
+    # mov takes mu-law audio (old cameras, phone calls); FFmpeg's Matroska muxer refuses it, and
+    # a copy failed the render at encoding, after every frame was painted.
+    source = make_clip(tmp_path / "in.mov", frames=25, audio="pcm_mulaw", audio_burst_at=0.4)
+    output = round_trip(source, tmp_path / "out.mkv")
+    with av.open(str(output)) as container:
+        assert container.streams.audio[0].codec_context.name == "aac"
+    assert audio_onset(output) == pytest.approx(0.4, abs=0.003)  # the burst, where make_clip put it
+
+
 def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:
     source = SAMPLES / "shepard_calais_1906.ogv"
     info = probe(source)

@@ -112,7 +112,11 @@ class _AudioTrack:
     ) -> None:
         self.source = source
         self.stream: AudioStream
-        self.copy = plan.audio_copyable is None or source.codec_context.name in plan.audio_copyable
+        codec = source.codec_context.name
+        # Ours is the list of codecs that players take in the container; the muxer's own list
+        # (avformat_query_codec) is what it can write at all: mkv refuses pcm_mulaw, say.
+        taken = plan.audio_copyable is None or codec in plan.audio_copyable
+        self.copy = taken and codec in output.supported_codecs
         self.bsf: av.bitstream.BitStreamFilterContext | None = None
         if self.copy:
             self.stream = cast(AudioStream, output.add_stream_from_template(source))
