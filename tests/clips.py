@@ -57,13 +57,16 @@ def make_clip(
     hdr: bool = False,
     audio: str | None = "aac",
     audio_burst_at: float | None = None,
+    audio_rate: int = 48000,
+    audio_layout: str = "stereo",
     make_frame: FrameMaker | None = None,
     options: dict[str, str] | None = None,
 ) -> Path:
     """Write a clip. ``pts`` (in ``time_base``, default 1/rate) gives irregular timing.
 
     The audio is a quiet 440 Hz tone covering the clip; with ``audio_burst_at`` it is silent
-    except for a loud burst starting at that second, for A/V sync checks.
+    except for a loud burst starting at that second, for A/V sync checks. ``audio_layout`` may
+    name no channel order ("1 channels"), as PCM without a channel mask does.
     """
     make_frame = make_frame or moving_texture(width, height)
     time_base = time_base or 1 / rate
@@ -85,11 +88,11 @@ def make_clip(
             stream.codec_context.color_primaries = 9
         audio_stream = None
         if audio is not None:
-            audio_stream = container.add_stream(audio, rate=48000)
-            audio_stream.codec_context.layout = "stereo"
+            audio_stream = container.add_stream(audio, rate=audio_rate)
+            audio_stream.codec_context.layout = audio_layout
         duration = (pts[-1] * time_base) + 1 / rate
         samples_written = 0
-        total_samples = int(duration * 48000)
+        total_samples = int(duration * audio_rate)
         for index, frame_pts in enumerate(pts):
             rgb = make_frame(index)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
@@ -99,7 +102,7 @@ def make_clip(
             for packet in stream.encode(frame):
                 container.mux(packet)
             if audio_stream is not None:
-                until = min(total_samples, int((frame_pts * time_base + 1 / rate) * 48000))
+                until = min(total_samples, int((frame_pts * time_base + 1 / rate) * audio_rate))
                 while samples_written + 1024 <= until:
                     _write_audio(container, audio_stream, samples_written, audio_burst_at)
                     samples_written += 1024
@@ -114,16 +117,18 @@ def make_clip(
 def _write_audio(
     container: av.container.OutputContainer, stream: av.AudioStream, start: int, burst: float | None
 ) -> None:
-    t = (np.arange(start, start + 1024) / 48000).astype(np.float32)
+    rate = stream.codec_context.sample_rate
+    t = (np.arange(start, start + 1024) / rate).astype(np.float32)
     if burst is None:
         signal = 0.1 * np.sin(2 * np.pi * 440 * t)
     else:
         signal = np.where(t >= burst, 0.8, 0.0) * np.sin(2 * np.pi * 440 * t)
-    planar = np.stack([signal, signal]).astype(np.float32)
-    frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout="stereo")
-    frame.sample_rate = 48000
+    layout = stream.codec_context.layout
+    planar = np.stack([signal] * len(layout.channels)).astype(np.float32)
+    frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout.name)
+    frame.sample_rate = rate
     frame.pts = start
-    frame.time_base = Fraction(1, 48000)
+    frame.time_base = Fraction(1, rate)
     for packet in stream.encode(frame):
         container.mux(packet)
 

@@ -289,6 +289,29 @@ def test_audio_an_mkv_cannot_hold_is_transcoded_in_sync(tmp_path: Path) -> None:
     assert audio_onset(output) == pytest.approx(0.4, abs=0.003)  # the burst, where make_clip put it
 
 
+@pytest.mark.parametrize(
+    ("rate", "layout", "output_name", "encoded"),
+    [
+        (11025, "1 channels", "out.mp4", (11025, "mono")),  # PCM without a channel mask
+        (11025, "1 channels", "out.webm", (48000, "mono")),  # Opus decodes at 48 kHz
+        (192000, "stereo", "out.mp4", (96000, "stereo")),  # AAC stops at 96 kHz
+        (48000, "6 channels", "out.webm", (48000, "5.1")),
+    ],
+)
+def test_audio_the_encoder_cannot_take_as_is_is_fitted_to_it(
+    tmp_path: Path, rate: int, layout: str, output_name: str, encoded: tuple[int, str]
+) -> None:
+    # The two .mp4 cases failed at encoding, after every frame was painted, before the fitting.
+    source = make_clip(
+        tmp_path / "in.mkv", frames=25, audio="pcm_s16le", audio_rate=rate, audio_layout=layout, audio_burst_at=0.4
+    )
+    output = round_trip(source, tmp_path / output_name)
+    with av.open(str(output)) as container:
+        context = container.streams.audio[0].codec_context
+        assert (context.sample_rate, context.layout.name) == encoded
+    assert audio_onset(output) == pytest.approx(0.4, abs=0.003)
+
+
 def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:
     source = SAMPLES / "shepard_calais_1906.ogv"
     info = probe(source)

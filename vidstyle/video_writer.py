@@ -92,6 +92,31 @@ def _chapters_within(chapters: list[Chapter], origin: Fraction, end: Fraction | 
     return kept
 
 
+# Channel layouts by channel count that both fallback encoders open (tried one by one: AAC
+# opens every named layout, libopus these alone); a layout that names no channels ("1
+# channels", from PCM without a channel mask) opens neither.
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def _encodable_layout(layout: av.AudioLayout | None, encoder: str) -> str:
+    """The source's channel layout where the encoder opens it, else the usual one for its
+    channel count, else stereo (more than 8 channels are mixed down)."""
+    if layout is None:
+        return "stereo"
+    named = not layout.name.endswith("channels") and layout.name != "downmix"
+    if named and (encoder == "aac" or layout.name in _DEFAULT_LAYOUTS.values()):
+        return layout.name
+    return _DEFAULT_LAYOUTS.get(len(layout.channels), "stereo")
+
+
+def _encodable_rate(rate: int, rates: list[int] | None) -> int:
+    """The source's sample rate where the encoder takes it, else the nearest above it that it
+    takes, else its highest (AAC stops at 96 kHz, Opus takes 8 to 48 kHz)."""
+    if not rates or rate in rates:
+        return rate
+    return min((r for r in rates if r > rate), default=max(rates))
+
+
 def _copy_track_labels(source: av.stream.Stream, copy: av.stream.Stream) -> None:
     """What players show and choose a track by: its language and title, and its disposition
     (default, forced, for the hearing impaired ...)."""
@@ -125,12 +150,15 @@ class _AudioTrack:
             if adts and plan.muxer in ("mp4", "mov"):
                 self.bsf = av.bitstream.BitStreamFilterContext("aac_adtstoasc", source, self.stream)
         else:
-            rate = source.codec_context.sample_rate
-            if plan.audio_fallback == "libopus" and rate not in (48000, 24000, 16000, 12000, 8000):
-                rate = 48000
+            encoder = av.codec.Codec(plan.audio_fallback, "w")
+            rate = _encodable_rate(source.codec_context.sample_rate, encoder.audio_rates)
             self.stream = cast(AudioStream, output.add_stream(plan.audio_fallback, rate=rate))
-            layout = source.codec_context.layout.name if source.codec_context.layout else "stereo"
+            layout = _encodable_layout(source.codec_context.layout, plan.audio_fallback)
             self.stream.codec_context.layout = layout
+            channels = self.stream.codec_context.channels or 2
+            # 64 kbit/s a channel, but within what the encoder can spend: FFmpeg's AAC encoder
+            # refuses more than 6 bits a sample (an 8 kHz mono phone clip: 48 kbit/s at most).
+            self.stream.codec_context.bit_rate = min(64_000, 6 * rate) * channels
             formats = self.stream.codec_context.codec.audio_formats or []
             self.resampler = av.AudioResampler(format=formats[0].name if formats else "fltp", layout=layout, rate=rate)
             self.rate = rate
