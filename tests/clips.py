@@ -185,7 +185,7 @@ def saved_frames(output: Path, count: int) -> list[np.ndarray]:
     return [work.load(i) for i in range(count)]
 
 
-def with_subtitles(
+def with_extras(
     clip: Path,
     output: Path,
     cues: Sequence[tuple[float, float, str]],

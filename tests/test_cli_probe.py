@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.clips import make_clip, with_subtitles
+from tests.clips import make_clip, with_extras
 from vidstyle.cli import main
 
 
@@ -24,7 +24,7 @@ def test_probe_lists_subtitle_tracks_chapters_and_attachments(tmp_path: Path, ca
     plain = make_clip(tmp_path / "plain.mkv", frames=5)
     chapters = [(0.0, 0.1, "a"), (0.1, 0.2, "b")]
     attachments = [("a.ttf", "font/ttf", b"1"), ("b.otf", "font/otf", b"2")]
-    clip = with_subtitles(plain, tmp_path / "in.mkv", [(0.0, 0.1, "hej")], chapters=chapters, attachments=attachments)
+    clip = with_extras(plain, tmp_path / "in.mkv", [(0.0, 0.1, "hej")], chapters=chapters, attachments=attachments)
     assert main(["probe", str(clip)]) == 0
     rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in capsys.readouterr().out.splitlines())
     assert rows["subtitles #2"] == "srt (swe)"

@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.clips import PATCH_COLOURS, audio_onset, flat_patches, make_clip, moving_texture, with_subtitles
+from tests.clips import PATCH_COLOURS, audio_onset, flat_patches, make_clip, moving_texture, with_extras
 from tests.conftest import SAMPLES
 from vidstyle import imageops
 from vidstyle.errors import InputFileError, NoFramesError, NotMediaError, NoVideoStreamError, OutputExistsError
@@ -245,7 +245,7 @@ def test_subtitles_and_track_languages_are_carried(tmp_path: Path, source_name: 
     webm = source_name.endswith(".webm")
     clip = make_clip(tmp_path / "plain.mkv", frames=25, **({"codec": "libvpx-vp9", "audio": "libopus"} if webm else {}))
     attachments = [] if webm else [FONT]
-    source = with_subtitles(clip, tmp_path / source_name, CUES, webvtt=webm, chapters=CHAPTERS, attachments=attachments)
+    source = with_extras(clip, tmp_path / source_name, CUES, webvtt=webm, chapters=CHAPTERS, attachments=attachments)
     output = round_trip(source, tmp_path / output_name)
     assert attachments_of(output) == attachments_of(source) == attachments
     assert cues_of(output) == cues_of(source) == CUES
@@ -256,7 +256,7 @@ def test_subtitles_and_track_languages_are_carried(tmp_path: Path, source_name: 
 
 def test_subtitles_and_files_an_mp4_cannot_hold_are_left_out_with_a_warning(tmp_path: Path, caplog) -> None:
     plain = make_clip(tmp_path / "plain.mkv", frames=25)
-    source = with_subtitles(plain, tmp_path / "in.mkv", CUES, chapters=CHAPTERS, attachments=[FONT])
+    source = with_extras(plain, tmp_path / "in.mkv", CUES, chapters=CHAPTERS, attachments=[FONT])
     with caplog.at_level(logging.WARNING):
         output = round_trip(source, tmp_path / "out.mp4")
     assert [r.getMessage() for r in caplog.records] == [
@@ -271,7 +271,7 @@ def test_subtitles_and_files_an_mp4_cannot_hold_are_left_out_with_a_warning(tmp_
 
 def test_a_part_keeps_the_cues_and_chapters_in_it(tmp_path: Path) -> None:
     plain = make_clip(tmp_path / "plain.mkv", frames=25)
-    source = with_subtitles(plain, tmp_path / "in.mkv", CUES, chapters=[*CHAPTERS, (1.0, 2.0, "credits")])
+    source = with_extras(plain, tmp_path / "in.mkv", CUES, chapters=[*CHAPTERS, (1.0, 2.0, "credits")])
     # From 0.4 s (frame 10) for 0.4 s: "one" is on screen at the start, "two" runs past the
     # end; the first chapter is over before the part, the last starts after it.
     output = round_trip(source, tmp_path / "out.mkv", Segment(start=Fraction(2, 5), duration=Fraction(2, 5)))

@@ -2,13 +2,13 @@
 
 H.264 (yuv420p) into mp4, mov or mkv; VP9 into webm. Every frame keeps its source
 timestamp, so variable frame rates and durations survive. Audio is stream-copied where the
-output container accepts its codec, and transcoded (AAC, or Opus for webm) where not.
-Subtitles are stream-copied where the output's muxer takes their codec, by FFmpeg's own list
-(SubRip, ASS, WebVTT and bitmap subtitles into mkv; mov_text into mp4 and mov; WebVTT into
-webm), and left out with a warning where not: FFmpeg converts text subtitles only through a
-decode and encode that PyAV does not offer. Chapters come along, and attached
-files (fonts for subtitles) into mkv. The file is written beside the
-target under a temporary name and renamed at the end.
+output container accepts its codec, and transcoded (AAC, or Opus for webm) where not, at a
+rate and channel layout that the encoder opens. Subtitles are stream-copied where the
+output's muxer takes their codec, by FFmpeg's own list (SubRip, ASS, WebVTT and bitmap
+subtitles into mkv; mov_text into mp4 and mov; WebVTT into webm), and left out with a
+warning where not: FFmpeg converts text subtitles only through a decode and encode that PyAV
+does not offer. Chapters come along, and attached files (fonts for subtitles) into mkv. The
+file is written beside the target under a temporary name and renamed at the end.
 """
 
 from __future__ import annotations
