@@ -288,6 +288,14 @@ def test_audio_stays_in_sync_in_every_container(
     assert abs(offset) < 0.002, f"audio {offset * 1000:+.1f} ms off in {output_ext}"
 
 
+def test_a_video_with_transparency_gets_a_warning(tmp_path: Path, starry_night: Path, caplog) -> None:
+    clip = make_clip(tmp_path / "overlay.mov", frames=2, codec="png", pix_fmt="rgba", audio=None)
+    with caplog.at_level("WARNING", logger="vidstyle"):
+        stylize_video(clip, starry_night, tmp_path / "out.mp4", **TINY)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["overlay.mov has transparency (rgba); the stylized video is opaque"]
+
+
 def test_hdr_input_gets_a_warning_and_probe_says_so(tmp_path: Path, starry_night: Path, caplog, capsys) -> None:
     clip = make_clip(tmp_path / "hdr.mp4", frames=2, hdr=True, audio=None)
     with caplog.at_level("WARNING", logger="vidstyle"):

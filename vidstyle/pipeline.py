@@ -204,6 +204,13 @@ def run_video_job(
             source.name,
             info.hdr,
         )
+    if info.has_alpha:
+        # Images keep theirs (image_pipeline); an H.264 or VP9 output has no alpha to keep it in.
+        log.warning(
+            "%s has transparency (%s); the stylized video is opaque",
+            source.name,
+            info.pixel_format,
+        )
     # A preview may replace its own earlier preview (the default .preview file), nothing else.
     overwrite = overwrite or (preview and output is None)
     output = video_output_path(source, job, output, preview=preview)

@@ -99,6 +99,11 @@ class VideoInfo:
         return ", ".join(dict.fromkeys(marks)) or None
 
     @property
+    def has_alpha(self) -> bool:
+        """Whether the frames carry transparency (ProRes 4444, PNG or QuickTime Animation in .mov)."""
+        return any(component.is_alpha for component in av.VideoFormat(self.pixel_format).components)
+
+    @property
     def frame_interval(self) -> Fraction:
         """Nominal time between frames: from the frame rate, else one time-base tick."""
         return 1 / self.frame_rate if self.frame_rate else self.time_base
