@@ -312,6 +312,25 @@ def test_audio_the_encoder_cannot_take_as_is_is_fitted_to_it(
     assert audio_onset(output) == pytest.approx(0.4, abs=0.003)
 
 
+def test_an_interlaced_frame_is_read_as_its_top_field(tmp_path: Path) -> None:
+    # The two fields were shot apart: the top field's lines grey 200, the bottom field's 40.
+    woven = np.full((48, 64, 3), 200, np.uint8)
+    woven[1::2] = 40
+    interlaced = make_clip(
+        tmp_path / "woven.mp4", frames=3, make_frame=lambda i: woven, audio=None,
+        options={"x264-params": "interlaced=1:tff=1"},
+    )  # fmt: skip
+    assert probe(interlaced).interlaced
+    for decoded in read_frames(interlaced):
+        rows = decoded.frame.mean(axis=(1, 2))
+        assert np.abs(rows - 200).max() < 3, rows  # no comb: every line from the top field
+    # A progressive frame with the same lines is read as it is.
+    progressive = make_clip(tmp_path / "lines.mp4", frames=3, make_frame=lambda i: woven, audio=None)
+    assert not probe(progressive).interlaced
+    rows = next(iter(read_frames(progressive))).frame.mean(axis=(1, 2))
+    assert np.abs(rows[0::2] - 200).max() < 3 and np.abs(rows[1::2] - 40).max() < 3, rows
+
+
 def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:
     source = SAMPLES / "shepard_calais_1906.ogv"
     info = probe(source)

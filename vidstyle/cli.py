@@ -535,10 +535,11 @@ def _run_probe(argv: Sequence[str]) -> int:
     rate = f"{float(info.frame_rate):.3f} fps ({info.frame_rate})" if info.frame_rate else "unknown"
     count = f"{info.frame_count}" + ("" if info.frame_count_exact else " (estimate)")
     duration = f"{float(info.duration):.3f} s" if info.duration is not None else "unknown"
+    scan = ", interlaced" if info.interlaced else ""
     rows = [
         ("file", str(info.path)),
         ("container", info.container),
-        ("video", f"{info.codec}, {info.pixel_format}, {info.color_range} range"),
+        ("video", f"{info.codec}, {info.pixel_format}, {info.color_range} range{scan}"),
         ("colour", f"{info.transfer} transfer, {info.primaries} primaries" + (" (HDR)" if info.hdr else "")),
         (
             "size",

@@ -204,6 +204,8 @@ def run_video_job(
             source.name,
             info.hdr,
         )
+    if info.interlaced:
+        log.info("%s is interlaced: each frame is read as its top field, the lines between interpolated", source.name)
     if info.has_alpha:
         # Images keep theirs (image_pipeline); an H.264 or VP9 output has no alpha to keep it in.
         log.warning(

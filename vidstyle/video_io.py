@@ -91,6 +91,7 @@ class VideoInfo:
     attachments: tuple[str, ...] = ()  # file names
     transfer: str = "unknown"
     primaries: str = "unknown"
+    interlaced: bool = False  # as its first frame says; each interlaced frame is read as its top field
 
     @property
     def hdr(self) -> str | None:
@@ -227,6 +228,7 @@ def probe(path: Path) -> VideoInfo:
             attachments=tuple(a.name or "unnamed" for a in container.streams.attachments),
             transfer=_colour_name(_TRANSFERS, stream.codec_context.color_trc),
             primaries=_colour_name(_PRIMARIES, stream.codec_context.color_primaries),
+            interlaced=bool(first.interlaced_frame),
         )
 
 
@@ -305,9 +307,24 @@ def to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     rgb: np.ndarray = frame.to_ndarray(
         format="rgb24", src_color_range=src_range, dst_color_range=ColorRange.JPEG, interpolation=YUV_TO_RGB
     )
+    if frame.interlaced_frame:
+        rgb = first_field(rgb)
     if rotation:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
     return rgb
+
+
+def first_field(rgb: np.ndarray) -> np.ndarray:
+    """An interlaced frame as its top field, the lines between taken halfway between their
+    neighbours ("bob"). The two fields of a frame are shot a field apart: a moving edge, woven,
+    is a comb of lines, which the network would paint as stripes. A field has half the lines,
+    more than the processing size keeps of most sources (1080i at 384 px: 216 of 540)."""
+    field = rgb[0::2].astype(np.uint16)
+    below = np.concatenate([field[1:], field[-1:]])
+    out = np.empty_like(rgb)
+    out[0::2] = rgb[0::2]
+    out[1::2] = ((field + below + 1) // 2)[: rgb.shape[0] // 2].astype(np.uint8)
+    return out
 
 
 @functools.cache
