@@ -59,6 +59,7 @@ def make_clip(
     audio_burst_at: float | None = None,
     audio_rate: int = 48000,
     audio_layout: str = "stereo",
+    sample_aspect: Fraction | None = None,
     make_frame: FrameMaker | None = None,
     options: dict[str, str] | None = None,
 ) -> Path:
@@ -83,6 +84,8 @@ def make_clip(
             stream.codec_context.color_range = 2
         if rotation:
             stream.set_display_rotation(rotation)
+        if sample_aspect is not None:  # the shape of a stored pixel, as DV and DVDs tag it
+            stream.codec_context.sample_aspect_ratio = sample_aspect
         if hdr:  # tagged as HDR10: PQ transfer, BT.2020 primaries (the pixels stay SDR)
             stream.codec_context.color_trc = 16
             stream.codec_context.color_primaries = 9

@@ -17,6 +17,7 @@ from tests.conftest import SAMPLES
 from vidstyle import imageops
 from vidstyle.errors import InputFileError, NoFramesError, NotMediaError, NoVideoStreamError, OutputExistsError
 from vidstyle.outputs import check_output_path
+from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import Segment, probe, read_frames
 from vidstyle.video_writer import VideoWriter
 
@@ -329,6 +330,28 @@ def test_an_interlaced_frame_is_read_as_its_top_field(tmp_path: Path) -> None:
     assert not probe(progressive).interlaced
     rows = next(iter(read_frames(progressive))).frame.mean(axis=(1, 2))
     assert np.abs(rows[0::2] - 200).max() < 3 and np.abs(rows[1::2] - 40).max() < 3, rows
+
+
+def test_non_square_pixels_are_read_as_square_ones(tmp_path: Path) -> None:
+    # An anamorphic 16:9 clip stored 72x48 (pixels 32:27 wide), its left half dark.
+    halves = np.full((48, 72, 3), 220, np.uint8)
+    halves[:, :36] = 30
+    clip = make_clip(
+        tmp_path / "wide.mp4", frames=2, width=72, height=48, make_frame=lambda i: halves, audio=None,
+        sample_aspect=Fraction(32, 27),
+    )  # fmt: skip
+    info = probe(clip)
+    assert (info.width, info.height, info.sample_aspect) == (85, 48, Fraction(32, 27))
+    frame = next(iter(read_frames(clip))).frame
+    assert frame.shape == (48, 85, 3)
+    columns = frame.mean(axis=(0, 2))
+    assert columns[:40].max() < 40 and columns[45:].min() > 210, columns  # the edge moved to 42.5
+    # What the render writes is shown 16:9 with square pixels.
+    output = tmp_path / "out.mp4"
+    stylize_video(clip, SAMPLES / "starry_night.jpg", output, size=64, iterations=2, frame_iterations=1)
+    with av.open(str(output)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (64, 36) and stream.sample_aspect_ratio in (None, 1)
 
 
 def test_theora_ogv_without_frame_rate_metadata(tmp_path: Path) -> None:

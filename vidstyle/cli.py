@@ -536,15 +536,16 @@ def _run_probe(argv: Sequence[str]) -> int:
     count = f"{info.frame_count}" + ("" if info.frame_count_exact else " (estimate)")
     duration = f"{float(info.duration):.3f} s" if info.duration is not None else "unknown"
     scan = ", interlaced" if info.interlaced else ""
+    shape_notes = [f"rotated {info.rotation} deg for display"] if info.rotation else []
+    if info.sample_aspect != 1:
+        aspect = info.sample_aspect
+        shape_notes.append(f"pixels {aspect.numerator}:{aspect.denominator}, read as square ones")
     rows = [
         ("file", str(info.path)),
         ("container", info.container),
         ("video", f"{info.codec}, {info.pixel_format}, {info.color_range} range{scan}"),
         ("colour", f"{info.transfer} transfer, {info.primaries} primaries" + (" (HDR)" if info.hdr else "")),
-        (
-            "size",
-            f"{info.width}x{info.height}" + (f" (rotated {info.rotation} deg for display)" if info.rotation else ""),
-        ),
+        ("size", f"{info.width}x{info.height}" + "".join(f" ({note})" for note in shape_notes)),
         ("frame rate", rate),
         ("frames", count),
         ("duration", duration),

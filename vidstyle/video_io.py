@@ -92,6 +92,7 @@ class VideoInfo:
     transfer: str = "unknown"
     primaries: str = "unknown"
     interlaced: bool = False  # as its first frame says; each interlaced frame is read as its top field
+    sample_aspect: Fraction = Fraction(1)  # of the stored pixels; frames are read with square ones
 
     @property
     def hdr(self) -> str | None:
@@ -188,7 +189,9 @@ def probe(path: Path) -> VideoInfo:
         duration = _duration(container, stream, time_base)
         frame_count, exact = _frame_count(stream, duration, frame_rate)
         rotation = _rotation(first)
-        width, height = (first.height, first.width) if rotation % 180 else (first.width, first.height)
+        sample_aspect = _sample_aspect(stream)
+        shown_width = _shown_width(first.width, sample_aspect)
+        width, height = (first.height, shown_width) if rotation % 180 else (shown_width, first.height)
         audio = tuple(
             AudioInfo(
                 index=s.index,
@@ -229,6 +232,7 @@ def probe(path: Path) -> VideoInfo:
             transfer=_colour_name(_TRANSFERS, stream.codec_context.color_trc),
             primaries=_colour_name(_PRIMARIES, stream.codec_context.color_primaries),
             interlaced=bool(first.interlaced_frame),
+            sample_aspect=sample_aspect,
         )
 
 
@@ -300,12 +304,30 @@ def _decode(
         raise InputFileError(f"{path}: decoding failed after frame {decoded} ({exc.strerror or exc})") from exc
 
 
-def to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
-    """An upright uint8 RGB array of a decoded frame, honouring its colour range."""
+def _sample_aspect(stream: av.video.stream.VideoStream) -> Fraction:
+    """The shape of a stored pixel (DV 10:11, anamorphic DVD 32:27, HDV 4:3), 1 where unsaid."""
+    aspect = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    return Fraction(aspect) if aspect else Fraction(1)
+
+
+def _shown_width(width: int, sample_aspect: Fraction) -> int:
+    """How many square pixels wide a stored row of ``width`` pixels is shown."""
+    return max(1, round(width * sample_aspect))
+
+
+def to_rgb(frame: av.VideoFrame, rotation: int, sample_aspect: Fraction = Fraction(1)) -> np.ndarray:
+    """An upright uint8 RGB array of a decoded frame with square pixels, honouring its colour
+    range. Non-square pixels are resampled across, the rows kept: the network would otherwise
+    paint round brush strokes that the player then stretches, and a square-pixel output shows
+    in the right shape without the source's aspect tag."""
     # PyAV treats an unspecified source range as limited; tell it what the stream says.
     src_range = ColorRange.JPEG if _is_full_range(frame) else ColorRange.MPEG
     rgb: np.ndarray = frame.to_ndarray(
-        format="rgb24", src_color_range=src_range, dst_color_range=ColorRange.JPEG, interpolation=YUV_TO_RGB
+        width=_shown_width(frame.width, sample_aspect),
+        format="rgb24",
+        src_color_range=src_range,
+        dst_color_range=ColorRange.JPEG,
+        interpolation=YUV_TO_RGB,
     )
     if frame.interlaced_frame:
         rgb = first_field(rgb)
@@ -348,6 +370,7 @@ def read_frames(path: Path, segment: Segment | None = None) -> Iterator[DecodedF
         rate = _fraction(stream.average_rate) or _fraction(stream.guessed_rate)
         tick = max(1, round((1 / rate) / time_base)) if rate else 1
         origin = stream.start_time or 0
+        sample_aspect = _sample_aspect(stream)
         if segment.start > 0:
             # Seek lands on the keyframe at or before start; frames before start are dropped below.
             target = origin + math.floor(segment.start / time_base)
@@ -373,7 +396,7 @@ def read_frames(path: Path, segment: Segment | None = None) -> Iterator[DecodedF
                 time = (pts - origin) * time_base
             if rotation is None:
                 rotation = _rotation(frame)
-            yield DecodedFrame(index=index, pts=pts, time=time, frame=to_rgb(frame, rotation))
+            yield DecodedFrame(index=index, pts=pts, time=time, frame=to_rgb(frame, rotation, sample_aspect))
             last_pts = pts
             index += 1
             if segment.frames is not None and index >= segment.frames:
