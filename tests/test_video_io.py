@@ -231,14 +231,14 @@ def languages_of(path: Path) -> dict[str, tuple[str | None, int]]:
         }
 
 
-CUES = [(0.0, 0.5, "one"), (0.6, 0.9, "two")]
-CHAPTERS = [(0.0, 0.3, "opening"), (0.3, 1.0, "the rest")]
-FONT = ("subtitles.ttf", "font/ttf", b"\x00\x01\x00\x00 not really a font")
-
-
 def attachments_of(path: Path) -> list[tuple[str | None, str | None, bytes]]:
     with av.open(str(path)) as container:
         return [(a.name, a.mimetype, a.data) for a in container.streams.attachments]
+
+
+CUES = [(0.0, 0.5, "one"), (0.6, 0.9, "two")]
+CHAPTERS = [(0.0, 0.3, "opening"), (0.3, 1.0, "the rest")]
+FONT = ("subtitles.ttf", "font/ttf", b"\x00\x01\x00\x00 not really a font")
 
 
 @pytest.mark.parametrize(("source_name", "output_name"), [("in.mkv", "out.mkv"), ("in.webm", "out.webm")])
