@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Callable
@@ -241,6 +242,26 @@ def test_changed_settings_are_not_mixed_in(clip: Path, starry_night: Path, tmp_p
     assert len(err) == 1 and "--restart" in err[0] and "2 frame(s)" in err[0]
     assert main([*args, "--restart"]) == 0
     assert len(list(read_frames(output))) == 10
+
+
+def test_frames_of_an_interlaced_source_read_woven_are_not_mixed_in(
+    clip: Path, starry_night: Path, tmp_path: Path
+) -> None:
+    # Before interlaced frames were read as their top fields, a work folder's manifest had no
+    # "reading": its frames were painted from woven ones, and must not be resumed from.
+    interlaced = make_clip(tmp_path / "i.mp4", frames=4, audio=None, options={"x264-params": "interlaced=1"})
+    output = tmp_path / "out.mp4"
+    render_interrupted(interlaced, starry_night, output, after=2, **TINY)
+    manifest_path = work_dir_for(output) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest.pop("reading") == "top fields"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ResumeMismatchError, match=r"other settings \(how the source's frames are read\: None -> top"):
+        stylize_video(interlaced, starry_night, output, **TINY)
+    # A progressive source's manifest has no such entry, so older work folders still resume.
+    progressive = tmp_path / "p.mp4"
+    render_interrupted(clip, starry_night, progressive, after=2, **TINY)
+    assert "reading" not in json.loads((work_dir_for(progressive) / "manifest.json").read_text())
 
 
 def test_segment_render_keeps_audio_in_sync(tmp_path: Path, starry_night: Path) -> None:

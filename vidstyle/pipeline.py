@@ -137,6 +137,8 @@ def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int]
         "job": job_fields,
         "device": stylizer.device.type,
         "precision": str(stylizer.compute_dtype),
+        # Only where it is not the plain reading, so that older work folders still resume.
+        **({"reading": "top fields"} if info.interlaced else {}),
     }
 
 

@@ -103,6 +103,7 @@ _MANIFEST_PARTS = {
     "size": "the frame size",
     "device": "--device",
     "precision": "--precision",
+    "reading": "how the source's frames are read",
 }
 
 
