@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Stream-level metadata worth keeping on the output; container-level keys are copied except
 # those that describe the old encoding (brands, encoder).
+# What players show and choose a track by, carried into the output for every track.
+TRACK_LABELS = ("language", "title")
 _DROPPED_CONTAINER_METADATA = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
 
 # swscale's default YUV<->RGB path rounds with a bias (flat colours darken by 1-3 levels per
@@ -427,4 +429,4 @@ def stream_metadata(path: Path) -> dict[str, str]:
     """Language and title of the video stream, worth carrying to the output."""
     with open_input(path) as container:
         stream = _video_stream(container, path)
-        return {k: v for k, v in stream.metadata.items() if k in ("language", "title")}
+        return {k: v for k, v in stream.metadata.items() if k in TRACK_LABELS}

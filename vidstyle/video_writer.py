@@ -34,7 +34,7 @@ from vidstyle.config import DEFAULT_CRF, EncodeSettings
 from vidstyle.device import cpu_has_avx512
 from vidstyle.errors import OutputPathError
 from vidstyle.outputs import temporary_output
-from vidstyle.video_io import RGB_TO_YUV, VideoInfo, open_input
+from vidstyle.video_io import RGB_TO_YUV, TRACK_LABELS, VideoInfo, open_input
 
 if TYPE_CHECKING:
     from av.container.core import Chapter  # a TypedDict of PyAV's stubs only
@@ -120,7 +120,7 @@ def _encodable_rate(rate: int, rates: list[int] | None) -> int:
 def _copy_track_labels(source: av.stream.Stream, copy: av.stream.Stream) -> None:
     """What players show and choose a track by: its language and title, and its disposition
     (default, forced, for the hearing impaired ...)."""
-    for key in ("language", "title"):
+    for key in TRACK_LABELS:
         if key in source.metadata:
             copy.metadata[key] = source.metadata[key]
     copy.disposition = source.disposition
@@ -135,7 +135,6 @@ class _AudioTrack:
         source: av.audio.stream.AudioStream,
         plan: ContainerPlan,
     ) -> None:
-        self.source = source
         self.stream: AudioStream
         codec = source.codec_context.name
         # Ours is the list of codecs that players take in the container; the muxer's own list
@@ -171,9 +170,8 @@ class _AudioTrack:
 
 @dataclass(frozen=True)
 class _SubtitleTrack:
-    """One source subtitle stream, stream-copied into the output."""
+    """One source subtitle stream, stream-copied into the output stream ``stream``."""
 
-    source: av.stream.Stream
     stream: av.stream.Stream
 
 
@@ -239,7 +237,7 @@ class VideoWriter:
             self._output = self._stack.enter_context(av.open(str(temp), mode="w", format=self.plan.muxer))
             self._setup_video()
             self._audio_tracks: list[_AudioTrack] = []
-            self._subtitle_tracks: list[_SubtitleTrack] = []
+            self._carried_tracks: dict[int, _AudioTrack | _SubtitleTrack] = {}  # by the source stream's index
             self._carried_packets: Iterator[av.Packet] | None = None
             self._pending: av.Packet | None = None
             if self.source is not None:
@@ -293,7 +291,9 @@ class VideoWriter:
         self._copy_attachments(source, info.path)
         audio = [cast(AudioStream, s) for s in source.streams.audio if s.codec_context is not None]
         for audio_stream in audio:
-            self._audio_tracks.append(_AudioTrack(self._output, audio_stream, self.plan))
+            track = _AudioTrack(self._output, audio_stream, self.plan)
+            self._audio_tracks.append(track)
+            self._carried_tracks[audio_stream.index] = track
         subtitles: list[av.stream.Stream] = []
         for subtitle_stream in source.streams.subtitles:
             codec = subtitle_stream.codec_context.name if subtitle_stream.codec_context is not None else "unknown"
@@ -306,7 +306,7 @@ class VideoWriter:
                 continue
             copy = self._output.add_stream_from_template(subtitle_stream)
             _copy_track_labels(subtitle_stream, copy)
-            self._subtitle_tracks.append(_SubtitleTrack(subtitle_stream, copy))
+            self._carried_tracks[subtitle_stream.index] = _SubtitleTrack(copy)
             subtitles.append(subtitle_stream)
         if self.origin > 0:
             source.seek(int(self.origin * av.time_base), backward=True, any_frame=False)
@@ -352,8 +352,6 @@ class VideoWriter:
         the end) for None."""
         if self._carried_packets is None:
             return
-        tracks: dict[int, _AudioTrack | _SubtitleTrack] = {t.source.index: t for t in self._audio_tracks}
-        tracks.update({t.source.index: t for t in self._subtitle_tracks})
         while True:
             packet = self._pending or next(self._carried_packets, None)
             self._pending = None
@@ -366,7 +364,7 @@ class VideoWriter:
             if time is not None and packet_time > time:
                 self._pending = packet
                 return
-            track = tracks[packet.stream.index]
+            track = self._carried_tracks[packet.stream.index]
             if isinstance(track, _SubtitleTrack):
                 _trim_cue(packet, self.origin, self.end)
                 packet_time = packet.pts * Fraction(packet.time_base)
