@@ -15,6 +15,7 @@ import pytest
 from tests.clips import make_clip, moving_texture
 from tests.conftest import SAMPLES
 from tests.test_video_io import packet_bytes
+from vidstyle import device as device_module
 from vidstyle.cli import main
 from vidstyle.config import build_job
 from vidstyle.errors import InputFileError, ResumeMismatchError
@@ -103,11 +104,16 @@ def test_a_size_too_big_for_memory_is_one_line_before_any_work(
         assert not output.exists() and not work_dir_for(output).exists()
 
 
-def test_the_cli_says_what_it_will_do_before_the_first_frame(clip: Path, starry_night: Path, capsys) -> None:
+@pytest.mark.parametrize(("native_bf16", "dtype"), [(False, "float32"), (True, "bfloat16")])
+def test_the_cli_says_what_it_will_do_before_the_first_frame(
+    clip: Path, starry_night: Path, capsys, monkeypatch, native_bf16: bool, dtype: str
+) -> None:
+    # --precision auto follows the CPU: the log names what was chosen for the CPU it was given.
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: native_bf16)
     assert main([str(clip), "--style", str(starry_night), *TINY_ARGS, "--frames", "2", "--threads", "1"]) == 0
     err = capsys.readouterr().err
     first_bar = err.index("stylizing")
-    assert err.index("planning shots") < err.index("clip.mp4: 2 frames at 64x48, 1 shot(s); cpu, float32, 1 thread\n")
+    assert err.index("planning shots") < err.index(f"clip.mp4: 2 frames at 64x48, 1 shot(s); cpu, {dtype}, 1 thread\n")
     assert err.index("1 thread\n") < first_bar
     assert re.search(r"stylizing: 0frame \[[\d:]+, \?frame/s, it=1/6\]", err), err  # up during the first frame
 
