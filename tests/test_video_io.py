@@ -184,6 +184,56 @@ def test_colours_survive_the_round_trip(tmp_path: Path, pix_fmt: str, full_range
             assert error < 3.0, (path.name, colour, error)
 
 
+def _patch_clip(path: Path, width: int, height: int, matrix: int, *, tagged: bool) -> Path:
+    """Two frames of four flat patches, converted to YUV with ``matrix`` (H.273: 1 BT.709, 5
+    BT.601) and tagged with it or not."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "10", "preset": "ultrafast"}
+        if tagged:
+            stream.codec_context.colorspace = matrix
+        for index in range(2):
+            rgb = av.VideoFrame.from_ndarray(flat_patches(width, height)(index), format="rgb24")
+            frame = rgb.reformat(format="yuv420p", src_colorspace=matrix, dst_colorspace=matrix, dst_color_range=1)
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def _patch_errors(frame: np.ndarray) -> list[float]:
+    """How far each quadrant's centre is from its colour, in levels."""
+    h, w = frame.shape[0] // 4, frame.shape[1] // 4
+    centres = [frame[h - 4 : h + 4, w - 4 : w + 4], frame[h - 4 : h + 4, 3 * w - 4 : 3 * w + 4]]
+    centres += [frame[3 * h - 4 : 3 * h + 4, w - 4 : w + 4], frame[3 * h - 4 : 3 * h + 4, 3 * w - 4 : 3 * w + 4]]
+    pairs = zip(centres, PATCH_COLOURS, strict=True)
+    return [float(np.abs(centre.astype(int) - np.array(colour)).mean()) for centre, colour in pairs]
+
+
+# An untagged clip is made as players read it: BT.709 for HD (1280x720 here), BT.601 below.
+@pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
+@pytest.mark.parametrize("matrix", [5, 1, "untagged"])
+def test_colours_are_read_and_written_with_the_matrix_players_use(
+    tmp_path: Path, size: tuple[int, int], matrix: int | str
+) -> None:
+    width, height = size
+    hd = width >= 1280
+    made_with = (1 if hd else 5) if matrix == "untagged" else int(matrix)
+    source = _patch_clip(tmp_path / "in.mp4", width, height, made_with, tagged=matrix != "untagged")
+    assert max(_patch_errors(next(iter(read_frames(source))).frame)) < 3.0
+    output = round_trip(source, tmp_path / "out.mp4")
+    assert max(_patch_errors(next(iter(read_frames(output))).frame)) < 3.0
+    # Written with, and tagged as, the matrix a player that ignores the tag assumes for the size.
+    with av.open(str(output)) as container:
+        written = next(container.decode(video=0))
+        assert int(written.colorspace) == (1 if hd else 6)
+        as_untagged = written.to_ndarray(format="rgb24", src_colorspace=1 if hd else 5, src_color_range=1)
+    assert max(_patch_errors(as_untagged)) < 3.0
+
+
 def test_webm_gets_vp9_and_opus(tmp_path: Path) -> None:
     source = make_clip(tmp_path / "in.mp4", frames=8)
     output = round_trip(source, tmp_path / "out.webm")

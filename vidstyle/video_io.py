@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import av.error
 import numpy as np
-from av.video.reformatter import ColorRange, Interpolation
+from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from vidstyle.errors import InputFileError, NoFramesError, NotMediaError, NoVideoStreamError, UsageError
 
@@ -317,16 +317,44 @@ def _shown_width(width: int, sample_aspect: Fraction) -> int:
     return max(1, round(width * sample_aspect))
 
 
+# H.273's "unspecified" matrix, and the ones that need no YUV matrix (RGB, GBR stored planes).
+_UNTAGGED_MATRIX = 2
+_RGB_MATRIX = 0
+
+
+def is_hd(width: int, height: int) -> bool:
+    """Whether players take an untagged video of this stored size as HD, and so as BT.709:
+    1280 px wide or more, or more than 576 lines (mpv's and FFmpeg's rule; 720p and up)."""
+    return width >= 1280 or height > 576
+
+
+def yuv_matrix(width: int, height: int) -> Colorspace:
+    """The YUV matrix players assume for an untagged video of this stored size: BT.709 for HD,
+    BT.601 below. vidstyle also writes its output with it, so that a player that ignores the
+    tag shows the same colours."""
+    return Colorspace.ITU709 if is_hd(width, height) else Colorspace.ITU601
+
+
+def read_matrix(frame: av.VideoFrame) -> Colorspace | int:
+    """The YUV matrix a frame is read with: its tag, or for an untagged frame the one players
+    assume (``yuv_matrix``). swscale's own default is BT.601 at every size, so an untagged
+    720p or 1080p clip (BT.709, as players show it) had its hues shifted: a red patch by 24
+    levels."""
+    tag = int(frame.colorspace)
+    return yuv_matrix(frame.width, frame.height) if tag in (_UNTAGGED_MATRIX, _RGB_MATRIX) else tag
+
+
 def to_rgb(frame: av.VideoFrame, rotation: int, sample_aspect: Fraction = Fraction(1)) -> np.ndarray:
     """An upright uint8 RGB array of a decoded frame with square pixels, honouring its colour
-    range. Non-square pixels are resampled across, the rows kept: the network would otherwise
-    paint round brush strokes that the player then stretches, and a square-pixel output shows
-    in the right shape without the source's aspect tag."""
+    range and matrix (``read_matrix``). Non-square pixels are resampled across, the rows kept:
+    the network would otherwise paint round brush strokes that the player then stretches, and
+    a square-pixel output shows in the right shape without the source's aspect tag."""
     # PyAV treats an unspecified source range as limited; tell it what the stream says.
     src_range = ColorRange.JPEG if _is_full_range(frame) else ColorRange.MPEG
     rgb: np.ndarray = frame.to_ndarray(
         width=_shown_width(frame.width, sample_aspect),
         format="rgb24",
+        src_colorspace=read_matrix(frame),
         src_color_range=src_range,
         dst_color_range=ColorRange.JPEG,
         interpolation=YUV_TO_RGB,

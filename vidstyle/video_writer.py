@@ -34,7 +34,7 @@ from vidstyle.config import DEFAULT_CRF, EncodeSettings
 from vidstyle.device import cpu_has_avx512
 from vidstyle.errors import OutputPathError
 from vidstyle.outputs import temporary_output
-from vidstyle.video_io import RGB_TO_YUV, TRACK_LABELS, VideoInfo, open_input
+from vidstyle.video_io import RGB_TO_YUV, TRACK_LABELS, VideoInfo, open_input, yuv_matrix
 
 if TYPE_CHECKING:
     from av.container.core import Chapter  # a TypedDict of PyAV's stubs only
@@ -229,6 +229,9 @@ class VideoWriter:
         self.encode = encode or EncodeSettings()
         self.metadata = metadata or {}
         self.stream_metadata = stream_metadata or {}
+        # H.273's code points: 1 is BT.709 for the matrix, primaries and transfer alike; 6 is
+        # SMPTE 170M (BT.601's 525-line variant) for all three.
+        self._matrix = 1 if yuv_matrix(width, height) == Colorspace.ITU709 else 6
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> VideoWriter:
@@ -272,11 +275,13 @@ class VideoWriter:
             stream.options = {"crf": str(crf), "preset": self.encode.preset, **X264_DETERMINISTIC}
         else:
             stream.options = {"crf": str(crf), "b": "0", "row-mt": "1"}
-        # Tag what we write, so players need not guess: BT.709, limited range.
-        stream.codec_context.colorspace = Colorspace.ITU709
+        # Tag what we write, so players need not guess, and write with the matrix a player that
+        # ignores the tag assumes for the size: BT.709 for HD, else BT.601 (SMPTE 170M, whose
+        # primaries and transfer curve the tags name with it), limited range.
+        stream.codec_context.colorspace = self._matrix
         stream.codec_context.color_range = ColorRange.MPEG
-        stream.codec_context.color_primaries = 1  # BT.709
-        stream.codec_context.color_trc = 1  # BT.709
+        stream.codec_context.color_primaries = self._matrix
+        stream.codec_context.color_trc = self._matrix
         for key, value in self.stream_metadata.items():
             stream.metadata[key] = value
         for key, value in self.metadata.items():
@@ -337,7 +342,7 @@ class VideoWriter:
         video_frame = video_frame.reformat(
             format="yuv420p",
             src_color_range=ColorRange.JPEG,
-            dst_colorspace=Colorspace.ITU709,
+            dst_colorspace=self._matrix,
             dst_color_range=ColorRange.MPEG,
             interpolation=RGB_TO_YUV,
         )
