@@ -24,15 +24,16 @@ def _usage(option: Option) -> str:
     elif kind == tuple[float, ...]:
         value = f"{option.metavar} [{option.metavar} ...]"
     else:
-        value = option.metavar or ""
+        value = (option.metavar or "").replace("|", "\\|")
     return f"`{option_flag(option.name)}{' ' + value if value else ''}`"
 
 
 def options_table() -> str:
-    rows = ["| option | default | what it does |", "|---|---|---|"]
+    rows = ["| option | for | default | what it does |", "|---|---|---|---|"]
     for option in OPTIONS:
         default = default_text(option) or ("off" if option_type(option) is bool else "")
-        rows.append(f"| {_usage(option)} | {default} | {option.help} |")
+        applies = "video" if option.video_only else "video, image"
+        rows.append(f"| {_usage(option)} | {applies} | {default} | {option.help} |")
     return "\n".join(rows)
 
 

@@ -29,6 +29,13 @@ def test_metrics_command_reports_json(tmp_path: Path, starry_night: Path, capsys
     assert len(result["warping_errors"]) == 5 and result["cuts"] == []
     assert 0 < result["warping_error"] < 0.05
     assert 0 < result["style_loss"] < 1.0  # stylized: far below an unstyled frame's (see below)
+    # Beside each figure, the source's own as a scale: the unpainted frames are far from the painting.
+    assert result["source_style_loss"] > 5 * result["style_loss"]
+    assert 0 < result["source_warping_error"] < result["warping_error"]
+    assert main(["metrics", str(source), str(output), "--style", str(starry_night)]) == 0
+    table = capsys.readouterr().out
+    assert f"(the source itself: {result['source_warping_error']:.3e}; lower is steadier;" in table
+    assert f"(the unpainted source: {result['source_style_loss']:.4f}; lower is nearer the painting)" in table
     assert main(["metrics", str(source), str(output)]) == 0
     captured = capsys.readouterr()
     assert "warping error" in captured.out and "give --style" in captured.out
@@ -56,6 +63,8 @@ def test_unstyled_video_scores_a_high_style_loss_and_zero_content_loss(tmp_path:
     frames = [moving_texture(64, 48)(i) for i in range(4)]
     result = measure(frames, frames, styles=(starry_night,))
     assert result.content_loss == 0.0
+    # The source's own figures are measured as the others are: here they are the same frames.
+    assert (result.source_warping_error, result.source_style_loss) == (result.warping_error, result.style_loss)
     assert result.style_loss is not None and result.style_loss > 1.0
     assert result.warping_error is not None and result.warping_error < 1e-3  # the source itself is steady
 

@@ -68,8 +68,8 @@ def test_a_bad_value_is_refused_in_the_words_of_its_flag(starry_night: Path, nam
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
-    [("size", "big", "--size takes a whole number; got 'big'"),
-     ("size", 64.5, "--size takes a whole number; got 64.5"),
+    [("size", "big", "--size takes a whole number or source; got 'big'"),
+     ("size", 64.5, "--size takes a whole number or source; got 64.5"),
      ("iterations", True, "--iterations takes a whole number; got True"),
      ("tv_weight", "5", "--tv-weight takes a number; got '5'"),
      ("preserve_colors", 1, "--preserve-colors takes True or False; got 1"),

@@ -113,7 +113,8 @@ def test_the_cli_says_what_it_will_do_before_the_first_frame(
     assert main([str(clip), "--style", str(starry_night), *TINY_ARGS, "--frames", "2", "--threads", "1"]) == 0
     err = capsys.readouterr().err
     first_bar = err.index("stylizing")
-    assert err.index("planning shots") < err.index(f"clip.mp4: 2 frames at 64x48, 1 shot(s); cpu, {dtype}, 1 thread\n")
+    first_line = f"clip.mp4: 2 frames, 1 shot(s); painted and written at 64x48; cpu, {dtype}, 1 thread\n"
+    assert err.index("planning shots") < err.index(first_line)
     assert err.index("1 thread\n") < first_bar
     assert re.search(r"stylizing: 0frame \[[\d:]+, \?frame/s, it=1/6\]", err), err  # up during the first frame
 
@@ -412,7 +413,7 @@ def test_preview_renders_a_short_part_and_its_advice_renders_the_whole(
     preview = clip.with_name("long.starry_night.preview.mp4")
     full = clip.with_name("long.starry_night.mp4")
     assert len(list(read_frames(preview))) == 5 and not full.exists()
-    assert re.search(r"full render estimate: 12 frames at 64x48, about .+ \([\d.]+ s/frame\)", out), out
+    assert re.search(r"full render estimate: 12 frames painted at 64x48, about .+ \([\d.]+ s/frame\)", out), out
     advice = re.search(r"To render it: (.+)\n", out)
     assert advice, out
     command = shlex.split(advice.group(1))
@@ -438,7 +439,8 @@ def test_the_estimate_counts_first_and_later_frames_at_the_measured_step() -> No
     preview_job = build_job(["s.jpg"], quality="preview", frame_iterations=20)
     # A preview of 10 frames in one shot, whose later frames stopped after 10 of their 20 iterations.
     preview = VideoReport(
-        output=Path("p.mp4"), width=64, height=48, frames=10, rendered=10, resumed_from=0, cuts=(), seconds=1.0,
+        output=Path("p.mp4"), width=64, height=48, painted_width=64, painted_height=48, frames=10, rendered=10,
+        resumed_from=0, cuts=(), seconds=1.0,
         render_seconds=1.0, mean_iterations=0.0, mean_later_iterations=10.0, mean_warping_error=None,
         mean_style_loss=0.0, mean_content_loss=0.0,
     )  # fmt: skip

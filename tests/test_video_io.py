@@ -398,7 +398,8 @@ def test_non_square_pixels_are_read_as_square_ones(tmp_path: Path) -> None:
     assert columns[:40].max() < 40 and columns[45:].min() > 210, columns  # the edge moved to 42.5
     # What the render writes is shown 16:9 with square pixels.
     output = tmp_path / "out.mp4"
-    stylize_video(clip, SAMPLES / "starry_night.jpg", output, size=64, iterations=2, frame_iterations=1)
+    style = SAMPLES / "starry_night.jpg"
+    stylize_video(clip, style, output, size=64, iterations=2, frame_iterations=1, output_size="processing")
     with av.open(str(output)) as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (64, 36) and stream.sample_aspect_ratio in (None, 1)

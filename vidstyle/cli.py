@@ -10,12 +10,12 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from types import UnionType
-from typing import TYPE_CHECKING, Any, NoReturn, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tqdm import tqdm
 
@@ -23,6 +23,7 @@ from vidstyle.config import (
     ENGINE,
     OPTIONS,
     PRESETS,
+    RENAMED_OPTIONS,
     SIZE_AND_QUALITY,
     STYLE,
     TEMPORAL,
@@ -38,7 +39,9 @@ from vidstyle.config import (
     option_default,
     option_flag,
     option_named,
-    option_type,
+    option_value_type,
+    refuse_video_options,
+    renamed_option_error,
 )
 from vidstyle.errors import DeviceError, InputFileError, UsageError, VidstyleError
 from vidstyle.filetypes import is_image_path, local_path
@@ -101,13 +104,25 @@ def _offsets(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not a list of frame offsets: {text!r} (e.g. 1,2,4)") from None
 
 
+def _number_or_words(kind: type, words: tuple[str, ...]) -> Callable[[str], object]:
+    """argparse's type for a value that is a number or one of a few words (``--size source``)."""
+
+    def parse(text: str) -> object:
+        if text in words:
+            return text
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number or {' or '.join(words)}: {text!r}") from None
+
+    return parse
+
+
 def _argument(option: Option, *, parsed_default: bool = False) -> dict[str, Any]:
     """argparse's keywords for an option: its type and choices from the field it sets, and its
     default in the help. The parsed value stays None ("not given", so that the preset and the
     settings fill it) unless ``parsed_default``."""
-    kind = option_type(option)
-    if get_origin(kind) in (Union, UnionType):
-        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    kind, words = option_value_type(option)
     default = default_text(option)
     keywords: dict[str, Any] = {"help": option.help + (f" (default: {default})" if default else "")}
     if parsed_default:
@@ -118,6 +133,8 @@ def _argument(option: Option, *, parsed_default: bool = False) -> dict[str, Any]
         return keywords | {"action": "store_true", "default": None}
     if choices := option_choices(option):
         return keywords | {"choices": list(choices)}
+    if words:
+        return keywords | {"type": _number_or_words(kind, words)}
     if kind == tuple[int, ...]:
         return keywords | {"type": _offsets}
     if kind == tuple[float, ...]:
@@ -135,19 +152,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         usage=f"{PROG} INPUT --style IMAGE [IMAGE ...] [-o OUTPUT] [options]\n"
         f"       {PROG} probe FILE\n"
+        f"       {PROG} peek OUTPUT\n"
         f"       {PROG} metrics SOURCE STYLIZED [--style IMAGE] [--json]",
         description="Paint a video (or an image) in the style of an artwork, steady from frame to frame.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"""\
 examples:
   {PROG} clip.mp4 --style monet.jpg                  writes clip.monet.mp4
-  {PROG} clip.mp4 --style monet.jpg --preview        3 s, small and quick, with an estimate of the full render
+  {PROG} clip.mp4 --style monet.jpg --preview        3 s with a small budget, and an estimate of the full render
   {PROG} clip.mp4 --style monet.jpg --start 1:20 --duration 10 -o part.mp4
   {PROG} photo.jpg --style a.jpg b.jpg --style-weights 0.7 0.3 -o out.png
   {PROG} clip.mp4 --style monet.jpg --preserve-colors      keep the clip's colours (a red pen stays red)
   {PROG} clip.mp4 --style monet.jpg --content-weight 3     more of the clip's shapes, less of the painting
   {PROG} clip.mp4 --style monet.jpg --ray auto             shots in parallel on a Ray cluster
   {PROG} probe clip.mp4                              what a video file holds
+  {PROG} peek clip.monet.mp4                         during a long render: the frames finished so far
   {PROG} metrics clip.mp4 clip.monet.mp4 --style monet.jpg   how steady and how stylized
 
 quality presets (explicit options override them):
@@ -168,7 +187,8 @@ An interrupted video render resumes when the same command is run again.""",
     video.add_argument(
         "--preview",
         action="store_true",
-        help="render a few seconds small and fast (INPUT.STYLE.preview.mp4) and estimate the full render",
+        help="render a few seconds with a small budget, at the full render's size (INPUT.STYLE.preview.mp4), and "
+        "estimate the full render",
     )
     video.add_argument("--start", type=_fraction, metavar="TIME", help="render from this time (seconds or mm:ss)")
     video.add_argument(
@@ -184,6 +204,8 @@ An interrupted video render resumes when the same command is run again.""",
     for option in OPTIONS:
         sections[option.section].add_argument(option_flag(option.name), dest=option.name, **_argument(option))
     sections[TEMPORAL].add_argument("--no-cut-detection", action="store_true", help="never treat a frame as a new shot")
+    for old in RENAMED_OPTIONS:  # refused in one line that names the new spelling
+        parser.add_argument(option_flag(old), dest=f"renamed_{old}", help=argparse.SUPPRESS)
 
     output = parser.add_argument_group("output")
     output.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only errors and the output path")
@@ -244,14 +266,23 @@ def _run_metrics(argv: Sequence[str]) -> int:
     def number(value: float | None, fmt: str) -> str:
         return "n/a" if value is None else format(value, fmt)
 
+    style_scale = f" (the unpainted source: {number(result.source_style_loss, '.4f')}; lower is nearer the painting)"
     rows = [
         ("frames", f"{result.frames} at {result.width}x{result.height}"),
         (
             "warping error",
-            f"{number(result.warping_error, '.3e')} (mean over {len(result.warping_errors)} frame pairs of this file)",
+            f"{number(result.warping_error, '.3e')} (the source itself: {number(result.source_warping_error, '.3e')}; "
+            f"lower is steadier; mean over {len(result.warping_errors)} frame pairs of this file)",
         ),
-        ("style loss", number(result.style_loss, ".4f") + ("" if args.style else " (give --style to measure)")),
-        ("content loss", number(result.content_loss, ".4f")),
+        (
+            "style loss",
+            number(result.style_loss, ".4f") + (style_scale if args.style else " (give --style to measure)"),
+        ),
+        (
+            "content loss",
+            number(result.content_loss, ".4f")
+            + (" (the source itself: 0; higher is more painted over)" if args.style else ""),
+        ),
         (
             "border line",
             f"{number(result.border_line, '.2f')} (source {number(result.source_border_line, '.2f')}; "
@@ -261,6 +292,26 @@ def _run_metrics(argv: Sequence[str]) -> int:
     ]
     for key, value in rows:
         print(f"{key:<14} {value}")
+    return 0
+
+
+def build_peek_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=f"{PROG} peek",
+        description="During a long render: encode the frames finished so far to OUTPUT.peek.mp4 beside the "
+        "output (at the painted size, without sound), to look at while the render goes on undisturbed.",
+    )
+    parser.add_argument("output", type=_path, help="the output of the render (clip.monet.mp4)")
+    return parser
+
+
+def _run_peek(argv: Sequence[str]) -> int:
+    args = build_peek_parser().parse_args(argv)
+    from vidstyle.peek import peek
+
+    report = peek(args.output)
+    share = f"{report.frames / report.total:.0%}"
+    print(f"{report.path}  {report.frames} of {report.total} frames finished ({share})")
     return 0
 
 
@@ -374,6 +425,14 @@ def _run_image(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview_job(styles: list[str | Path], options: dict[str, object], job: Job) -> Job:
+    """A preview takes the preview preset's budget (options given explicitly still win), at
+    the full render's size: its strokes are then the size they will be, and at 128 px, as
+    before, a 1080p clip's preview was too small to judge."""
+    preview = build_job(styles, **{**options, "quality": "preview"})
+    return replace(preview, quality=job.quality, size=job.size)
+
+
 def _segment(args: argparse.Namespace) -> Segment:
     from vidstyle.video_io import Segment
 
@@ -391,10 +450,9 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.no_cut_detection:
         options["cut_threshold"] = 0.0
     job = build_job(args.style, **options)
-    # A preview takes the preview preset's size and budget; options given explicitly still win.
-    run_job = build_job(args.style, **{**options, "quality": "preview"}) if args.preview else job
+    run_job = _preview_job(args.style, options, job) if args.preview else job
     segment = _segment(args)
-    encode = encode_settings(args.crf, args.preset)
+    encode = encode_settings(args.crf, args.x264_preset, args.keep_location)
     with (
         _progress("frame", "planning shots", args.quiet) as plan_bar,
         _progress("frame", "stylizing", args.quiet) as bar,
@@ -457,32 +515,30 @@ def _interrupted_message(work: Path) -> str:
     return f"interrupted; {finished} finished {frames} kept in {work}. Run the same command again to resume."
 
 
-def _duration_text(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _print_video_summary(report: VideoReport) -> None:
+    from vidstyle.estimate import duration_text
+
     resumed = ""
     if report.resumed_from:
-        total = _duration_text(report.all_runs_render_seconds)
+        total = duration_text(report.all_runs_render_seconds)
         resumed = f", resumed at frame {report.resumed_from}: {total} of rendering over all runs"
     cuts = f"; shot cuts at frames {', '.join(map(str, report.cuts))}" if report.cuts else ""
     steadiness = ""
     if report.mean_warping_error is not None:
         steadiness = f"; warping error {report.mean_warping_error:.2e} before encoding"
+    painted = (report.painted_width, report.painted_height)
+    size = f"{report.width}x{report.height}"
+    if painted != (report.width, report.height):
+        size += f" (painted at {painted[0]}x{painted[1]})"
     print(
-        f"{report.output}  {report.frames} frames at {report.width}x{report.height} in "
-        f"{_duration_text(report.seconds)} ({report.seconds_per_frame:.1f} s/frame, "
+        f"{report.output}  {report.frames} frames at {size} in "
+        f"{duration_text(report.seconds)} ({report.seconds_per_frame:.1f} s/frame, "
         f"{report.mean_iterations:.0f} iterations/frame{resumed}){steadiness}{cuts}"
     )
 
 
 def _print_estimate(args: argparse.Namespace, argv: Sequence[str], job: Job, preview: Job, report: VideoReport) -> None:
-    from vidstyle.estimate import estimate_full_render
+    from vidstyle.estimate import at_source_size, duration_text, estimate_full_render
     from vidstyle.video_io import Segment, expected_frame_count, probe
 
     info = probe(args.input)
@@ -490,9 +546,10 @@ def _print_estimate(args: argparse.Namespace, argv: Sequence[str], job: Job, pre
     frames = expected_frame_count(info, Segment(start=args.start or Fraction(0)))
     estimate = estimate_full_render(job, preview, report, frames, width, height)
     command = shlex.join(full_render_command(argv))
+    larger = at_source_size(job, estimate.seconds, (width, height), (info.width, info.height))
     print(
-        f"full render estimate: {frames} frames at {width}x{height}, about {_duration_text(estimate.seconds)} "
-        f"({estimate.seconds_per_frame:.1f} s/frame) on this machine. To render it: {PROG} {command}"
+        f"full render estimate: {frames} frames painted at {width}x{height}, about {duration_text(estimate.seconds)} "
+        f"({estimate.seconds_per_frame:.1f} s/frame) on this machine{larger}. To render it: {PROG} {command}"
     )
 
 
@@ -580,22 +637,17 @@ def _dispatch(argv: list[str]) -> int:
         return _run_probe(argv[1:])
     if argv and argv[0] == "metrics":
         return _run_metrics(argv[1:])
+    if argv and argv[0] == "peek":
+        return _run_peek(argv[1:])
     args = build_parser().parse_args(argv)
+    for old in RENAMED_OPTIONS:
+        if getattr(args, f"renamed_{old}") is not None:
+            raise renamed_option_error(old)
     _setup_logging(args.verbose, args.quiet)
     if is_image_path(args.input):
-        _reject_video_options(args)
+        refuse_video_options(vars(args))
         return _run_image(args)
     return _run_video(args, argv)
-
-
-def _reject_video_options(args: argparse.Namespace) -> None:
-    video_only = (
-        "preview", "start", "duration", "frames", "crf", "keep_frames", "restart", "ray", "ray_cpus_per_task",
-        "chunk_frames",
-    )  # fmt: skip
-    given = [option_flag(name) for name in video_only if getattr(args, name) not in (None, False)]
-    if given:
-        raise UsageError(f"{', '.join(given)} only {'applies' if len(given) == 1 else 'apply'} to video input")
 
 
 def _interrupt_on_termination() -> None:

@@ -12,7 +12,7 @@ import os
 import types
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from vidstyle.errors import UsageError
 from vidstyle.sizes import fit_long_side
@@ -26,6 +26,8 @@ FlowMethod = Literal["dis", "farneback", "deepflow"]
 DisPreset = Literal["ultrafast", "fast", "medium", "fine"]
 QualityName = Literal["preview", "draft", "normal", "high"]
 OutputSizeName = Literal["processing", "source"]
+# --size source: paint at the source's own size.
+SourceSize = Literal["source"]
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
 # --init's words; anything else names an image file.
@@ -264,10 +266,14 @@ def cluster_settings(address: str | None, cpus_per_task: int | None) -> ClusterS
 
 @dataclass(frozen=True)
 class EncodeSettings:
-    """Video encoder quality: CRF (None: the codec's ``DEFAULT_CRF``) and x264's preset."""
+    """What the output file gets beyond the frames: the encoder's quality (CRF, None: the
+    codec's ``DEFAULT_CRF``) and x264's preset, and whether the source's location tags (a
+    phone's GPS position) are kept. They are dropped by default: a stylized video is made to
+    be shared."""
 
     crf: int | None = None
     preset: X264Preset = "medium"
+    keep_location: bool = False
 
     def __post_init__(self) -> None:
         if self.crf is not None and not 0 <= self.crf <= 63:
@@ -275,10 +281,10 @@ class EncodeSettings:
         check_choice(_flag("encode", "preset"), self.preset, X264Preset)
 
 
-def encode_settings(crf: int | None, preset: str | None) -> EncodeSettings:
+def encode_settings(crf: int | None, x264_preset: str | None, keep_location: bool | None = None) -> EncodeSettings:
     """The encoder options as given (None: not given, the default)."""
-    given = {name: value for name, value in (("crf", crf), ("preset", preset)) if value is not None}
-    return EncodeSettings(**given)  # type: ignore[arg-type]
+    given = {"crf": crf, "preset": x264_preset, "keep_location": keep_location}
+    return EncodeSettings(**{name: value for name, value in given.items() if value is not None})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -307,15 +313,18 @@ class Job:
     """Everything that shapes a stylized image or video (not where it is read or written).
 
     ``size`` is the processing long side; ``None`` means the preset's size, capped at the
-    source's own size (a small clip is not enlarged unless asked). ``init`` starts a first
-    frame: ``content``, ``random`` or the path of an image.
+    source's own size (a small clip is not enlarged unless asked), and ``source`` the source's
+    own size. ``output_size`` is the size written: ``None`` means the source's for a video
+    (what a video editor, a phone or a web page expects back) and the processing size for an
+    image (painted larger already, and looked at on its own). ``init`` starts a first frame:
+    ``content``, ``random`` or the path of an image.
     """
 
     style: StyleSettings
-    size: int | None = None
+    size: int | SourceSize | None = None
     quality: QualityName = "normal"
     init: str = "content"
-    output_size: OutputSizeName = "processing"
+    output_size: OutputSizeName | None = None
     losses: LossWeights = field(default_factory=LossWeights)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     temporal: TemporalSettings = field(default_factory=TemporalSettings)
@@ -323,9 +332,12 @@ class Job:
 
     def __post_init__(self) -> None:
         check_choice(_flag("job", "quality"), self.quality, QualityName)
-        check_choice(_flag("job", "output_size"), self.output_size, OutputSizeName)
-        if self.size is not None and self.size < MIN_SIDE:
-            raise UsageError(f"{_flag('job', 'size')} must be at least {MIN_SIDE} px; got {self.size}")
+        if self.output_size is not None:
+            check_choice(_flag("job", "output_size"), self.output_size, OutputSizeName)
+        if isinstance(self.size, str):
+            check_choice(_flag("job", "size"), self.size, SourceSize)
+        elif self.size is not None and self.size < MIN_SIDE:
+            raise UsageError(f"{_flag('job', 'size')} must be at least {MIN_SIDE} px or source; got {self.size}")
         if self.init not in INIT_MODES and not Path(self.init).is_file():
             init = _flag("job", "init")
             raise UsageError(f"{init} must be content, random or an image file; {self.init!r} is none of these")
@@ -333,16 +345,21 @@ class Job:
     def processing_size(self, width: int, height: int, *, still: bool) -> tuple[int, int]:
         """(width, height) to stylize a source of this size at; even sides for video."""
         preset = PRESETS[self.quality]
-        long_side = self.size
+        long_side = max(width, height) if self.size == "source" else self.size
         if long_side is None:
             long_side = min(preset.image_size if still else preset.video_size, max(width, height))
-        size = fit_long_side(width, height, long_side, even=not still)
+        size = fit_long_side(width, height, int(long_side), even=not still)
         if min(size) < MIN_SIDE:
             raise UsageError(
                 f"{size[0]}x{size[1]} is too small to stylize: VGG19 needs at least {MIN_SIDE} px on each side; "
                 f"raise {_flag('job', 'size')}"
             )
         return size
+
+    def written_size(self, width: int, height: int, *, still: bool) -> tuple[int, int]:
+        """(width, height) the result of a source of this (displayed) size is written at."""
+        output_size = self.output_size or ("processing" if still else "source")
+        return self.processing_size(width, height, still=still) if output_size == "processing" else (width, height)
 
 
 @dataclass(frozen=True)
@@ -353,7 +370,8 @@ class Option:
     (``--frame-iterations``) unless ``flag`` says otherwise. It sets ``field`` of the settings
     ``group``: that field's type gives the option's type and choices, its default is the
     option's, and its class checks the value. ``section`` places the option in ``--help``;
-    ``default`` words a default that is not the field's plain value.
+    ``default`` words a default that is not the field's plain value. A ``video_only`` option
+    is refused with an image, in one line that names it: it would do nothing there.
     """
 
     name: str
@@ -364,6 +382,7 @@ class Option:
     metavar: str | None = None
     flag: str | None = None
     default: str | None = None
+    video_only: bool = False
 
 
 SIZE_AND_QUALITY, STYLE, VIDEO, TEMPORAL, ENGINE = (
@@ -392,14 +411,18 @@ def _by_quality(field_name: str, unit: str = "") -> str:
 # fmt: off
 OPTIONS: tuple[Option, ...] = (
     Option("quality", "job", "quality", SIZE_AND_QUALITY, "preset for size and budget"),
-    Option("size", "job", "size", SIZE_AND_QUALITY, "processing size, long side in pixels", "PX",
+    Option("size", "job", "size", SIZE_AND_QUALITY,
+           "the size it is painted at, long side in pixels; source paints at the input's own size (slow: the time "
+           "grows with the pixels)", "PX|source",
            default=_by_quality("video_size", " px") + " for video; never above the source's"),
-    Option("output_size", "job", "output_size", SIZE_AND_QUALITY, "source enlarges the result to the input's size"),
+    Option("output_size", "job", "output_size", SIZE_AND_QUALITY,
+           "the size it is written at: source (the input's displayed size, the painting enlarged with Lanczos) "
+           "or processing (the painted size)", default="source for video, processing for images"),
     Option("iterations", "optimizer", "iterations", SIZE_AND_QUALITY,
            "iteration budget of an image or a shot's first frame", "N", default=_by_quality("iterations")),
     Option("frame_iterations", "optimizer", "later_iterations", SIZE_AND_QUALITY,
            "iteration budget of a frame that starts from the previous one", "N",
-           default=_by_quality("later_iterations")),
+           default=_by_quality("later_iterations"), video_only=True),
     Option("tolerance", "optimizer", "tolerance", SIZE_AND_QUALITY,
            f"stop once the loss falls by less than this (relative) over {OptimizerSettings.window} iterations; "
            "0 never stops early", "REL", default=_by_quality("tolerance")),
@@ -419,30 +442,37 @@ OPTIONS: tuple[Option, ...] = (
            "trimmed, or it is painted along the picture's edges"),
     Option("init", "job", "init", STYLE, "start of the first frame: content, random, or an image file", "MODE"),
     Option("crf", "encode", "crf", VIDEO, "encoder quality, lower is better", "Q",
-           default=", ".join(f"{crf} for {codec}" for codec, crf in DEFAULT_CRF.items())),
-    Option("preset", "encode", "preset", VIDEO, "x264's speed preset", "NAME"),
+           default=", ".join(f"{crf} for {codec}" for codec, crf in DEFAULT_CRF.items()), video_only=True),
+    Option("x264_preset", "encode", "preset", VIDEO, "x264's speed preset (for --quality's, see below)", "NAME",
+           video_only=True),
+    Option("keep_location", "encode", "keep_location", VIDEO,
+           "keep the source's location tags (a phone's GPS position); by default they are dropped", video_only=True),
     Option("ray", "cluster", "address", VIDEO,
            "render shots in parallel on Ray: local (start one here), auto (join a running cluster) or an address",
-           "WHERE", default="none, render here"),
-    Option("ray_cpus_per_task", "cluster", "cpus_per_task", VIDEO, "CPU threads each shot's task gets", "N"),
+           "WHERE", default="none, render here", video_only=True),
+    Option("ray_cpus_per_task", "cluster", "cpus_per_task", VIDEO, "CPU threads each shot's task gets", "N",
+           video_only=True),
     Option("chunk_frames", "temporal", "chunk_frames", VIDEO,
            "split shots longer than N frames into chunks that render in parallel, their seams repaired; "
-           "0 whole shots", "N", default=f"{DEFAULT_CHUNK_FRAMES} with --ray, else whole shots"),
+           "0 whole shots", "N", default=f"{DEFAULT_CHUNK_FRAMES} with --ray, else whole shots", video_only=True),
     Option("temporal_weight", "losses", "temporal", TEMPORAL,
-           "pull towards the previous frames' warped outputs; 0 turns it off", "W"),
-    Option("temporal_init", "temporal", "init", TEMPORAL, "start of later frames"),
+           "pull towards the previous frames' warped outputs; 0 turns it off", "W", video_only=True),
+    Option("temporal_init", "temporal", "init", TEMPORAL, "start of later frames", video_only=True),
     Option("long_term", "temporal", "long_term", TEMPORAL,
            "neighbouring frames that pull (Ruder et al.'s long-term consistency), e.g. 1,10,20; "
-           "1 alone is a little faster and less steady", "OFFSETS"),
+           "1 alone is a little faster and less steady", "OFFSETS", video_only=True),
     Option("flow", "temporal", "flow", TEMPORAL,
-           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib)"),
-    Option("flow_preset", "temporal", "dis_preset", TEMPORAL, "DIS quality"),
+           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib)",
+           video_only=True),
+    Option("flow_preset", "temporal", "dis_preset", TEMPORAL, "DIS quality", video_only=True),
     Option("cut_threshold", "temporal", "cut_threshold", TEMPORAL,
-           "a frame starts a new shot when less than this share of it follows from the last", "FRACTION"),
+           "a frame starts a new shot when less than this share of it follows from the last", "FRACTION",
+           video_only=True),
     Option("passes", "temporal", "passes", TEMPORAL,
            "Ruder et al.'s multi-pass: N passes over each shot in alternating directions, the same budget "
-           "shared out", "N"),
-    Option("loop", "temporal", "loop", TEMPORAL, "make the last frame flow into the first, for a seamless loop"),
+           "shared out", "N", video_only=True),
+    Option("loop", "temporal", "loop", TEMPORAL, "make the last frame flow into the first, for a seamless loop",
+           video_only=True),
     Option("optimizer", "optimizer", "optimizer", ENGINE, "lbfgs or adam"),
     Option("learning_rate", "optimizer", "learning_rate", ENGINE, "Adam's learning rate", "RATE", flag="--lr"),
     Option("device", "engine", "device", ENGINE, "auto: CUDA, then MPS, then CPU"),
@@ -460,6 +490,35 @@ OPTIONS: tuple[Option, ...] = (
 # fmt: on
 _OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 JOB_OPTIONS: frozenset[str] = frozenset(option.name for option in OPTIONS if option.group in JOB_GROUPS)
+# Old spellings, each refused in one line that names the new one.
+RENAMED_OPTIONS: dict[str, str] = {"preset": "x264_preset"}
+# The render's own keywords (not settings of OPTIONS) that only a video has.
+VIDEO_ONLY_KEYWORDS = (
+    "preview", "start", "duration", "frames", "keep_frames", "restart", "no_cut_detection",
+)  # fmt: skip
+
+
+def renamed_option_error(name: str) -> UsageError:
+    """The line for an option given by its old name."""
+    new = RENAMED_OPTIONS[name]
+    old_flag, new_flag = "--" + name.replace("_", "-"), option_flag(new)
+    if name == "preset":
+        return UsageError(f"{old_flag} is now {new_flag} (x264's speed); the quality presets are --quality")
+    return UsageError(f"{old_flag} is now {new_flag}")
+
+
+def refuse_video_options(given: dict[str, object]) -> None:
+    """Raise UsageError, naming them, for video-only options given (not None or False) for an
+    image: they would do nothing there, and silence would let the user think they did."""
+
+    def is_given(name: str) -> bool:  # 0 is a value given (--temporal-weight 0); False is a flag not given
+        return given.get(name) is not None and given.get(name) is not False
+
+    names = [*VIDEO_ONLY_KEYWORDS, *(option.name for option in OPTIONS if option.video_only)]
+    video_only = [name for name in names if is_given(name)]
+    if video_only:
+        flags = ", ".join(option_flag(name) for name in video_only)
+        raise UsageError(f"{flags} only {'applies' if len(video_only) == 1 else 'apply'} to video input")
 
 
 def option_named(name: str) -> Option:
@@ -503,11 +562,9 @@ _API_TYPES: dict[type, tuple[tuple[type, ...], str]] = {
 def check_option_type(option: Option, value: object) -> None:
     """Raise UsageError unless an API value has the option's type: ``size="big"`` is refused
     in one line, as ``--size big`` is, instead of failing somewhere inside."""
-    kind = option_type(option)
-    if isinstance(kind, types.UnionType):  # ``int | None``: None was taken as "not given"
-        kind = next(arg for arg in get_args(kind) if arg is not type(None))
-    if get_origin(kind) is Literal:
-        return  # the settings' own checks name the choices
+    kind, words_too = option_value_type(option)
+    if kind is None or value in words_too:
+        return  # a closed choice: the settings' own checks name the choices
     items = get_origin(kind) is tuple
     item_kind = get_args(kind)[0] if items else kind
     accepted, words = _API_TYPES[item_kind]
@@ -518,13 +575,26 @@ def check_option_type(option: Option, value: object) -> None:
     fitting = isinstance(value, (list, tuple)) and all(map(fits, value)) if items else fits(value)
     if not fitting:
         expected = f"a list of {words.removeprefix('a ')}s" if items else words
+        expected += "".join(f" or {word}" for word in words_too)
         raise UsageError(f"{option_flag(option.name)} takes {expected}; got {value!r}")
 
 
-def option_choices(option: Option) -> tuple[str, ...]:
-    """The values an option takes, where its field's type is a ``Literal``; else ()."""
+def option_value_type(option: Option) -> tuple[Any, tuple[str, ...]]:
+    """The open type of an option's value (None for a closed choice, a ``Literal``), and the
+    words it takes besides: ``--size`` takes a whole number or ``source``. None in a union
+    is "not given", not a value."""
     kind = option_type(option)
-    return tuple(map(str, get_args(kind))) if get_origin(kind) is Literal else ()
+    members = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
+    members = tuple(member for member in members if member is not type(None))
+    words = tuple(word for member in members if get_origin(member) is Literal for word in get_args(member))
+    open_types = [member for member in members if get_origin(member) is not Literal]
+    return (open_types[0] if open_types else None), words
+
+
+def option_choices(option: Option) -> tuple[str, ...]:
+    """The values an option takes, where its field's type is a ``Literal`` (or None); else ()."""
+    kind, words = option_value_type(option)
+    return words if kind is None else ()
 
 
 def option_default(option: Option) -> Any:
@@ -552,6 +622,8 @@ def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: obje
 
     The quality preset fills the optimizer budget and tolerance that were not given.
     """
+    for name in options.keys() & RENAMED_OPTIONS.keys():
+        raise renamed_option_error(name)
     unknown = sorted(set(options) - JOB_OPTIONS)
     if unknown:
         raise UsageError(f"unknown option(s): {', '.join(unknown)}")

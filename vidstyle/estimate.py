@@ -1,17 +1,37 @@
-"""How long a full render will take, from a preview's record and a timing at full size."""
+"""How long a render will take: before it starts, from a timing of the network at its size,
+and after a preview, from the preview's record as well."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
-from vidstyle.config import Job
+from vidstyle.config import Job, OptimizerSettings, option_flag
 from vidstyle.device import network_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective
-from vidstyle.pipeline import VideoReport
+
+
+class PreviewFigures(Protocol):
+    """What an estimate reads of a preview's report (``pipeline.VideoReport``)."""
+
+    @property
+    def painted_width(self) -> int: ...
+    @property
+    def painted_height(self) -> int: ...
+    @property
+    def frames(self) -> int: ...
+    @property
+    def cuts(self) -> tuple[int, ...]: ...
+    @property
+    def evaluations(self) -> int: ...
+    @property
+    def mean_later_iterations(self) -> float | None: ...
+    @property
+    def seconds_per_evaluation(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -59,10 +79,60 @@ def measure_step_seconds(objective: StyleObjective, width: int, height: int, rep
     return min(timings[1:])  # the first call pays for one-off setup
 
 
+def render_seconds(
+    optimizer: OptimizerSettings, *, fresh: int, later: int, step_seconds: float, later_share: float = 1.0
+) -> float:
+    """Seconds for ``fresh`` first frames (a shot's or a chunk's start) and ``later`` frame
+    visits at ``step_seconds`` an evaluation, later visits spending ``later_share`` of their
+    budget (they stop early once converged). A first frame runs each coarse level (1/4 of the
+    pixels per halving) for the full budget, then the full size for half of it."""
+    coarse = sum(0.25**level for level in range(1, optimizer.scales))
+    full_size_steps = optimizer.iterations // 2 if optimizer.scales > 1 else optimizer.iterations
+    first_frame_steps = optimizer.iterations * coarse + full_size_steps
+    return (fresh * first_frame_steps + later * optimizer.later_iterations * later_share) * step_seconds
+
+
+# What a render spends around the network's evaluations (optimizer bookkeeping, flows,
+# warps, saving), as a share of them: measured on samples/pens.mp4 at the normal preset
+# (benchmarks: the render's first-line estimate against its time). A preview's estimate
+# measures it instead.
+RENDER_OVERHEAD = 0.15
+
+
+def estimate_before_render(
+    objective: StyleObjective, optimizer: OptimizerSettings, *, fresh: int, later: int, width: int, height: int
+) -> float:
+    """Seconds a render of ``fresh`` first frames and ``later`` later visits will take, from
+    a timing of the job's network at ``width`` x ``height``: a budget's worth of evaluations
+    (later frames may stop early, so it errs long)."""
+    step = measure_step_seconds(objective, width, height, repeats=2) * (1 + RENDER_OVERHEAD)
+    return render_seconds(optimizer, fresh=fresh, later=later, step_seconds=step)
+
+
+def duration_text(seconds: float) -> str:
+    """A duration in the unit a person reads it in: 45 s, 12 min, 3.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def at_source_size(job: Job, seconds: float, painted: tuple[int, int], source: tuple[int, int]) -> str:
+    """What painting at the source's size would take, as a clause to add to an estimate of
+    ``seconds`` at ``painted``: the same estimate scaled by the pixels, which the network's
+    time grows with. Empty where the source is no larger or is painted at its size already."""
+    pixels, source_pixels = painted[0] * painted[1], source[0] * source[1]
+    if source_pixels <= pixels or job.size == "source":
+        return ""
+    larger = duration_text(seconds * source_pixels / pixels)
+    return f"; {option_flag('size')} source would paint at {source[0]}x{source[1]}: about {larger}"
+
+
 def estimate_full_render(
     job: Job,
     preview_job: Job,
-    preview: VideoReport,
+    preview: PreviewFigures,
     frames: int,
     width: int,
     height: int,
@@ -79,30 +149,25 @@ def estimate_full_render(
     ``step_seconds`` gives that cost instead of timing it.
     """
     step = step_seconds if step_seconds is not None else _seconds_per_evaluation(job, preview, width, height)
-    optimizer = job.optimizer
-    # A first frame runs each coarse level (1/4 of the pixels per halving) for the full budget,
-    # then the full size for half of it.
-    coarse = sum(0.25**level for level in range(1, optimizer.scales))
-    full_size_steps = optimizer.iterations // 2 if optimizer.scales > 1 else optimizer.iterations
-    first_frame_steps = optimizer.iterations * coarse + full_size_steps
     shots = max(1, round(frames * (len(preview.cuts) + 1) / max(1, preview.frames)))
     later_share = 1.0
     if preview.mean_later_iterations is not None:
         later_share = min(1.0, preview.mean_later_iterations / preview_job.optimizer.later_iterations)
-    later_steps = optimizer.later_iterations * later_share
-    seconds = (shots * first_frame_steps + (frames - shots) * later_steps) * step
+    seconds = render_seconds(
+        job.optimizer, fresh=shots, later=frames - shots, step_seconds=step, later_share=later_share
+    )
     return RenderEstimate(frames=frames, width=width, height=height, seconds=seconds, step_seconds=step)
 
 
-def _seconds_per_evaluation(job: Job, preview: VideoReport, width: int, height: int) -> float:
+def _seconds_per_evaluation(job: Job, preview: PreviewFigures, width: int, height: int) -> float:
     # One network for both timings: the preview differs from the job in size and budget only.
     objective = timing_objective(job)
     return measure_step_seconds(objective, width, height) + _overhead_per_evaluation(objective, preview)
 
 
-def _overhead_per_evaluation(objective: StyleObjective, preview: VideoReport) -> float:
+def _overhead_per_evaluation(objective: StyleObjective, preview: PreviewFigures) -> float:
     """Seconds the preview spent per evaluation beyond the network step itself."""
     if preview.evaluations <= 0:
         return 0.0
-    network = measure_step_seconds(objective, preview.width, preview.height)
+    network = measure_step_seconds(objective, preview.painted_width, preview.painted_height)
     return max(0.0, preview.seconds_per_evaluation - network)

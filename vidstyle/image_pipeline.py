@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from vidstyle import imageops
-from vidstyle.config import Job, build_job
+from vidstyle.config import Job, build_job, refuse_video_options
 from vidstyle.device import check_frame_fits, render_threads, resolve_device, warn_of_slow_settings
 from vidstyle.errors import OutputPathError
 from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS, local_path
@@ -60,8 +60,9 @@ def run_image_job(
     check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
     check_images(job.style, job.init)
     # Read no bigger than needed: a 12000 px photo is decoded at a fraction of its size.
-    wanted = job.size or max(job.processing_size(100_000, 100_000, still=True))
-    source_frame = imageops.read_image(source, max_long_side=wanted if job.output_size == "processing" else None)
+    wanted = job.size if isinstance(job.size, int) else max(job.processing_size(100_000, 100_000, still=True))
+    whole = job.size == "source" or job.output_size == "source"
+    source_frame = imageops.read_image(source, max_long_side=None if whole else wanted)
     width, height = job.processing_size(source_frame.shape[1], source_frame.shape[0], still=True)
     device = resolve_device(job.engine.device)
     check_frame_fits(device, width, height)  # before anything that size is made
@@ -71,13 +72,13 @@ def run_image_job(
         job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=frame
     )
     init = stylizer.first_frame_init(frame, job.init, seed=job.engine.seed)
+    if counted := stylizer.budget_text(job.optimizer.iterations):
+        log.info("painted coarse to fine; the bar counts %s", counted)
     with render_threads(stylizer.device, job.engine.threads):
         stylized = stylizer.stylize(
             frame, init, iterations=job.optimizer.iterations, coarse_to_fine=True, on_step=on_step
         )
-    result_frame = stylized.frame
-    if job.output_size == "source":
-        result_frame = imageops.resize_frame(result_frame, source_frame.shape[1], source_frame.shape[0])
+    result_frame = imageops.enlarge_frame(stylized.frame, *job.written_size(*source_frame.shape[1::-1], still=True))
     result_frame = _keep_transparency(source, output, result_frame)
     write_bytes_atomically(output, imageops.encode_image(result_frame, output.suffix))
     return ImageReport(
@@ -113,6 +114,7 @@ def stylize_image(
 ) -> ImageReport:
     """Stylize one image. ``options`` are the CLI's options in snake case (``size=512``,
     ``style_weight=20``, ``preserve_colors=True`` ...)."""
+    refuse_video_options(options)
     style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
     job = build_job([local_path(s) for s in style_list], **options)
     return run_image_job(

@@ -32,6 +32,20 @@ def resize_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(frame, (width, height), interpolation=interpolation)
 
 
+def enlarge_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A painted frame enlarged to the size it is written at, with Lanczos (8x8 taps).
+
+    Chosen by looking at 1080p frames 1:1 against bicubic and a guided filter (He et al.)
+    that takes its edges from the source at full size: the guided filter put the source's
+    edges back, but as a blurred, recoloured photograph, and the brush strokes were gone;
+    Lanczos kept the strokes, a little crisper than bicubic."""
+    if frame.shape[1] == width and frame.shape[0] == height:
+        return frame
+    if width * height < frame.shape[0] * frame.shape[1]:
+        return resize_frame(frame, width, height)
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_LANCZOS4)
+
+
 def read_image(path: str | os.PathLike[str], *, max_long_side: int | None = None) -> np.ndarray:
     """Decode an image file into a frame, shrunk so its long side is at most ``max_long_side``.
 

@@ -5,6 +5,10 @@ along the flow of the *source* frames, where that flow is reliable. Style and co
 are the unweighted terms of the objective, so a blurry or unstyled video, which is steady
 too, shows up as a poor style loss.
 
+Each figure comes with the source's own, for a scale: the source's warping error (what its
+own motion, grain and flicker give; a painting cannot be steadier than the flow lets it be
+measured), and the style loss of the unpainted source frames (what no styling scores).
+
 The losses are measured with the picture mirrored ``MEASURE_MARGIN`` px around its edges
 before the network, for the style targets and the results alike. With VGG19's zero padding,
 as the objective has it, a dark line painted along the edges lowered the measured style loss:
@@ -39,7 +43,9 @@ MEASURE_MARGIN = 16
 
 @dataclass(frozen=True)
 class VideoMetrics:
-    """Averages over a clip; ``warping_errors`` per frame pair within a shot (frame index, error)."""
+    """Averages over a clip; ``warping_errors`` per frame pair within a shot (frame index, error).
+    The ``source_`` figures are the source's own, measured the same way: a scale to read the
+    others by."""
 
     frames: int
     width: int
@@ -50,6 +56,8 @@ class VideoMetrics:
     border_line: float | None
     source_border_line: float | None
     cuts: tuple[int, ...]
+    source_warping_error: float | None = None
+    source_style_loss: float | None = None
     warping_errors: tuple[tuple[int, float], ...] = field(default=(), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,8 +84,10 @@ def measure(
     temporal = temporal or TemporalSettings()
     flow = FlowEstimator(temporal.flow, temporal.dis_preset)
     errors: list[tuple[int, float]] = []
+    source_errors: list[float] = []
     cuts: list[int] = []
     style_losses: list[float] = []
+    source_style_losses: list[float] = []
     content_losses: list[float] = []
     border_lines: list[tuple[float, float]] = []  # (output, source)
     stylizer: Stylizer | None = None
@@ -95,16 +105,17 @@ def measure(
                 cuts.append(index)
             else:
                 errors.append((index, warping_error(output, previous_output, motion.backward, verdict.mask)))
+                source_errors.append(warping_error(source, previous_source, motion.backward, verdict.mask))
         if index % losses_every == 0 and min(height, width) >= MIN_PROFILE_SIDE:
             border_lines.append((border_line_score(output), border_line_score(source)))
         if styles and index % losses_every == 0:
             if stylizer is None:
                 stylizer = _loss_model(styles, style_scale, engine or EngineSettings(), (width, height), source)
-            parts = measure_losses(
-                stylizer.objective, stylizer.to_optimization_space(output), stylizer.to_optimization_space(source)
-            )
+            source_image = stylizer.to_optimization_space(source)
+            parts = measure_losses(stylizer.objective, stylizer.to_optimization_space(output), source_image)
             style_losses.append(parts.style)
             content_losses.append(parts.content)
+            source_style_losses.append(measure_losses(stylizer.objective, source_image, source_image).style)
         previous = (source, output)
         count += 1
         if on_frame is not None:
@@ -122,6 +133,8 @@ def measure(
         source_border_line=float(np.mean([b[1] for b in border_lines])) if border_lines else None,
         cuts=tuple(cuts),
         warping_errors=tuple(errors),
+        source_warping_error=float(np.mean(source_errors)) if source_errors else None,
+        source_style_loss=float(np.mean(source_style_losses)) if source_style_losses else None,
     )
 
 

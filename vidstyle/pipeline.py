@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import shlex
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -29,16 +30,20 @@ import torch
 from vidstyle import imageops
 from vidstyle.config import (
     DEFAULT_CHUNK_FRAMES,
+    RENAMED_OPTIONS,
     ClusterSettings,
     EncodeSettings,
     Job,
     build_job,
     cluster_settings,
     encode_settings,
+    option_flag,
+    renamed_option_error,
 )
 from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device, warn_of_slow_settings
 from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
+from vidstyle.estimate import at_source_size, duration_text, estimate_before_render
 from vidstyle.filetypes import IMAGE_EXTENSIONS, local_path
 from vidstyle.optimize import StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, remove_stale_partials
@@ -47,7 +52,15 @@ from vidstyle.shot_render import RenderedVisit, SourceFrames, render_unit
 from vidstyle.shots import Shot, ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer, check_images
 from vidstyle.version import __version__
-from vidstyle.video_io import Segment, VideoInfo, expected_frame_count, probe, read_frames, stream_metadata
+from vidstyle.video_io import (
+    Segment,
+    VideoInfo,
+    expected_frame_count,
+    probe,
+    read_frames,
+    stream_metadata,
+    without_location,
+)
 from vidstyle.video_writer import VIDEO_EXTENSIONS, VideoWriter, container_plan
 from vidstyle.work_units import WorkUnit, planner_for, waits_for, work_units
 from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, saved_setting, work_dir_for
@@ -80,11 +93,15 @@ class VideoReport:
     ``evaluations`` the loss evaluations they made;
     ``decoded_frames``: source frames this run read (the shot plan's pre-pass included, which
     a resumed run skips); ``mean_iterations``: iterations per frame over all its passes.
+    ``width`` x ``height`` is the size written, ``painted_width`` x ``painted_height`` the
+    size the network painted at.
     """
 
     output: Path
     width: int
     height: int
+    painted_width: int
+    painted_height: int
     frames: int
     rendered: int
     resumed_from: int
@@ -225,6 +242,7 @@ def run_video_job(
         connect(cluster.address)  # fail fast: Ray missing, or no cluster there
     job = _choose_chunking(job, cluster, work_dir_for(output), restart=restart)
     width, height = job.processing_size(info.width, info.height, still=False)
+    written = job.written_size(info.width, info.height, still=False)
     device = resolve_device(job.engine.device)
     check_frame_fits(device, width, height)  # before anything that size is made
     warn_of_slow_settings(device, job.engine)
@@ -245,13 +263,12 @@ def run_video_job(
     expected = sum(len(list(planner_for(job, plan, unit).visits())) for unit in units)
     chunks = sum(1 for unit in units if unit.handover is None)
     log.info(
-        "%s: %d frames at %dx%d, %d shot(s)%s; %s, %s, %d thread%s%s",
+        "%s: %d frames, %d shot(s)%s; %s; %s, %s, %d thread%s%s",
         source.name,
         plan.frame_count,
-        width,
-        height,
         len(plan.shots),
         f" in {chunks} chunks" if chunks > len(plan.shots) else "",
+        _sizes_text((width, height), written),
         stylizer.device.type,
         str(stylizer.compute_dtype).removeprefix("torch.") if stylizer.compute_dtype else "float32",
         threads,
@@ -265,6 +282,17 @@ def run_video_job(
         work.check_space(plan.frame_count - len(records), width, height)
     passes = job.temporal.passes
     done_before = sum(r.pass_number for r in records.values())
+    if cluster is None:  # on a cluster, the time depends on its machines
+        # A resumed render: what is left, its shots' first frames taken as done.
+        left = max(0, expected - chunks - done_before)
+        log.info("%s", _time_needed(job, stylizer, info, (width, height), fresh=chunks, later=left))
+    if counted := stylizer.budget_text(job.optimizer.iterations):
+        log.info("a shot's first frame is painted coarse to fine; its bar counts %s", counted)
+    log.info(
+        "work folder: %s; '%s' shows the frames finished so far",
+        work.path,
+        shlex.join(["vidstyle", "peek", str(output)]),
+    )
     unfinished = (i for i in range(plan.frame_count) if i not in records or records[i].pass_number < passes)
     resume_from = min(unfinished, default=plan.frame_count)
     if records:
@@ -318,7 +346,7 @@ def run_video_job(
         )
     else:
         _render_here(units, job, stylizer, source_frames, work, records, report, finish_unit, on_step)
-    _encode(info, segment, plan.pts, work, output, job, encode or EncodeSettings(), (width, height))
+    _encode(info, segment, plan.pts, work, output, encode or EncodeSettings(), written)
     final = [records[i] for i in range(plan.frame_count)]
     visits = work.visit_records()
     if not keep_frames:
@@ -327,8 +355,10 @@ def run_video_job(
     later = [r.iterations for r in visits if not r.fresh]
     return VideoReport(
         output=output,
-        width=width if job.output_size == "processing" else info.width,
-        height=height if job.output_size == "processing" else info.height,
+        width=written[0],
+        height=written[1],
+        painted_width=width,
+        painted_height=height,
         frames=plan.frame_count,
         rendered=rendered,
         resumed_from=resume_from if done_before else 0,
@@ -346,6 +376,28 @@ def run_video_job(
         evaluations=evaluations,
         tasks=tuple(tasks),
     )
+
+
+def _sizes_text(painted: tuple[int, int], written: tuple[int, int]) -> str:
+    """``painted at 384x216, written at 1920x1080 (enlarged)``."""
+    if written == painted:
+        return f"painted and written at {painted[0]}x{painted[1]}"
+    change = "enlarged" if written[0] > painted[0] else "reduced"
+    return f"painted at {painted[0]}x{painted[1]}, written at {written[0]}x{written[1]} ({change})"
+
+
+def _time_needed(
+    job: Job, stylizer: Stylizer, info: VideoInfo, size: tuple[int, int], *, fresh: int, later: int
+) -> str:
+    """The render's estimated time, in words; for a source larger than the painted size, what
+    painting at the source's size would take, from the same timing (the network's time grows
+    with the pixels)."""
+    seconds = estimate_before_render(
+        stylizer.objective, job.optimizer, fresh=fresh, later=later, width=size[0], height=size[1]
+    )
+    per_frame = seconds / max(1, fresh + later)
+    text = f"estimated time: about {duration_text(seconds)} ({per_frame:.1f} s a frame) here"
+    return text + at_source_size(job, seconds, size, (info.width, info.height))
 
 
 def _render_here(
@@ -432,11 +484,11 @@ def _encode(
     pts: Sequence[int],
     work: WorkDir,
     output: Path,
-    job: Job,
     encode: EncodeSettings,
     size: tuple[int, int],
 ) -> None:
-    """Encode the saved frames with the source's timestamps; audio cut to the same segment."""
+    """Encode the saved frames, enlarged to ``size``, with the source's timestamps; audio cut
+    to the same segment; location tags left out unless ``encode`` keeps them."""
     cut = segment.start > 0 or segment.duration is not None or segment.frames is not None
     first_time = pts[0] * info.time_base
     origin = first_time if segment.start > 0 else Fraction(0)
@@ -444,25 +496,29 @@ def _encode(
     if cut:
         last_time = pts[-1] * info.time_base
         end = (info.start_time + segment.end) if segment.end is not None else last_time + info.frame_interval
-    out_w, out_h = size if job.output_size == "processing" else (info.width, info.height)
+    metadata = info.metadata
+    if not encode.keep_location:
+        metadata = without_location(info.metadata)
+        if dropped := sorted(info.metadata.keys() - metadata.keys()):
+            log.info(
+                "the source's location (%s) is left out of %s; %s keeps it",
+                ", ".join(dropped), output.name, option_flag("keep_location"),
+            )  # fmt: skip
     with VideoWriter(
         output,
-        width=out_w,
-        height=out_h,
+        width=size[0],
+        height=size[1],
         time_base=info.time_base,
         frame_rate=info.frame_rate,
         source=info,
         origin=origin,
         end=end,
         encode=encode,
-        metadata=info.metadata,
+        metadata=metadata,
         stream_metadata=stream_metadata(info.path),
     ) as writer:
         for index, frame_pts in enumerate(pts):
-            frame = work.load(index)
-            if (out_w, out_h) != size:
-                frame = imageops.resize_frame(frame, out_w, out_h)
-            writer.write(frame, frame_pts)
+            writer.write(imageops.enlarge_frame(work.load(index), *size), frame_pts)
 
 
 def stylize_video(
@@ -474,7 +530,8 @@ def stylize_video(
     duration: float | Fraction | None = None,
     frames: int | None = None,
     crf: int | None = None,
-    preset: str | None = None,
+    x264_preset: str | None = None,
+    keep_location: bool = False,
     overwrite: bool = False,
     keep_frames: bool = False,
     restart: bool = False,
@@ -489,6 +546,8 @@ def stylize_video(
     ``frames`` render a part of it; ``ray`` (``local``, ``auto`` or an address) renders its
     shots in parallel on a Ray cluster. ``on_plan(done, expected)`` follows the pass that plans
     the shots, ``on_frame`` the render."""
+    for name in options.keys() & RENAMED_OPTIONS.keys():
+        raise renamed_option_error(name)
     style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
     job = build_job([local_path(s) for s in style_list], **options)
     segment = Segment(
@@ -503,7 +562,7 @@ def stylize_video(
         job,
         local_path(output) if output is not None else None,
         segment=segment,
-        encode=encode_settings(crf, preset),
+        encode=encode_settings(crf, x264_preset, keep_location),
         overwrite=overwrite,
         keep_frames=keep_frames,
         restart=restart,

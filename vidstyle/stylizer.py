@@ -207,14 +207,12 @@ class Stylizer:
         """
         content = self.to_optimization_space(frame)
         height, width = frame.shape[:2]
-        levels = self._pyramid(height, width) if coarse_to_fine else [(height, width)]
-        # The full-size level refines what the coarse levels found: half the budget.
-        budgets = [iterations] * (len(levels) - 1) + [max(1, iterations // 2) if len(levels) > 1 else iterations]
-        planned, done, evaluations = sum(budgets), 0, 0.0
+        plan = self.level_budgets(height, width, iterations) if coarse_to_fine else [((height, width), iterations)]
+        planned, done, evaluations = sum(budget for _, budget in plan), 0, 0.0
         image = init
         result: FrameResult | None = None
-        for level, ((level_h, level_w), budget) in enumerate(zip(levels, budgets, strict=True)):
-            last = level == len(levels) - 1
+        for level, ((level_h, level_w), budget) in enumerate(plan):
+            last = level == len(plan) - 1
 
             def report(iteration: int, _: int, loss: float, offset: int = done) -> None:
                 if on_step is not None:
@@ -238,6 +236,24 @@ class Stylizer:
         return StylizedFrame(
             frame=self.to_frame(result.image, frame), result=result, iterations=done, evaluations=evaluations
         )
+
+    def level_budgets(self, height: int, width: int, iterations: int) -> list[tuple[tuple[int, int], int]]:
+        """A coarse-to-fine frame's levels ((height, width), smallest first) and the iterations
+        each gets: ``iterations`` at each smaller size, and half of it at the full size, which
+        refines what the coarse levels found."""
+        levels = self._pyramid(height, width)
+        if len(levels) == 1:
+            return [(levels[0], iterations)]
+        return [(level, iterations) for level in levels[:-1]] + [(levels[-1], max(1, iterations // 2))]
+
+    def budget_text(self, iterations: int) -> str:
+        """What a first frame's progress counts, where coarse-to-fine makes it more than
+        ``iterations``: ``300 iterations: 200 at 192x108, then 100 at 384x216``; else ""."""
+        plan = self.level_budgets(*self.full_size, iterations)
+        if len(plan) == 1:
+            return ""
+        parts = [f"{budget} at {w}x{h}" for (h, w), budget in plan]
+        return f"{sum(budget for _, budget in plan)} iterations: {', then '.join(parts)}"
 
     def _pyramid(self, height: int, width: int) -> list[tuple[int, int]]:
         levels = [(height, width)]

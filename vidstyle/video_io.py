@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 # What players show and choose a track by, carried into the output for every track.
 TRACK_LABELS = ("language", "title")
 _DROPPED_CONTAINER_METADATA = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
+# Where a camera put the clip (QuickTime's location and ISO 6709 keys, their language
+# variants, GPS fields): left out of a stylized video unless asked for.
+_LOCATION_WORDS = ("location", "gps")
 
 # swscale's default YUV<->RGB path rounds with a bias (flat colours darken by 1-3 levels per
 # trip) and upsamples chroma coarsely. Accurate rounding, with full horizontal chroma
@@ -451,6 +454,11 @@ def expected_frame_count(info: VideoInfo, segment: Segment) -> int:
     if segment.frames is not None:
         count = min(count, segment.frames) if count else segment.frames
     return max(count, 1)
+
+
+def without_location(metadata: dict[str, str]) -> dict[str, str]:
+    """``metadata`` without the tags that say where it was filmed."""
+    return {key: value for key, value in metadata.items() if not any(w in key.lower() for w in _LOCATION_WORDS)}
 
 
 def stream_metadata(path: Path) -> dict[str, str]:
