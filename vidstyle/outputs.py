@@ -50,19 +50,33 @@ def temporary_output(output: Path) -> Iterator[Path]:
     """A temporary path beside ``output`` (same extension) that replaces it on success.
 
     The temporary file lives in the same folder, so the final rename is atomic; on any
-    exception (Ctrl-C included) it is removed and ``output`` is left as it was.
+    exception (Ctrl-C included) it is removed and ``output`` is left as it was. On success
+    the data reach the disk before the rename, and the rename before this returns (the
+    folder is synced): after a power cut the name holds the old file or the whole new one,
+    and a caller may then delete what the new file replaces (a render, its frames).
     """
     handle, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=_PARTIAL + output.suffix, dir=output.parent)
     os.close(handle)
     temp = Path(name)
     try:
         yield temp
+        _fsync(temp)
         # mkstemp makes the file private (0600); a finished output gets the usual permissions.
         os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, output)
+        _fsync(output.parent)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _umask() -> int:
@@ -72,15 +86,10 @@ def _umask() -> int:
 
 
 def write_bytes_atomically(output: Path, data: bytes) -> None:
-    """Write ``data`` to ``output`` through a temporary file and an atomic rename.
-
-    The data reach the disk before the rename: after a power cut the name holds either the
-    old file or the whole new one, never an empty one.
-    """
-    with temporary_output(output) as temp, temp.open("wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+    """Write ``data`` to ``output`` through a temporary file and an atomic, durable rename
+    (``temporary_output``): never an empty file under the name after a power cut."""
+    with temporary_output(output) as temp:
+        temp.write_bytes(data)
 
 
 def default_output_path(source: Path, styles: tuple[Path, ...], extension: str) -> Path:

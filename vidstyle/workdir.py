@@ -317,9 +317,11 @@ def _size_text(count: int) -> str:
 
 
 def _append_line(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line and make it durable before going on."""
-    with path.open("a", encoding="utf-8") as log_file:
-        log_file.write(json.dumps(record) + "\n")
+    """Append one JSON line and make it durable before going on. A line torn by a kill
+    mid-write is ended first: the new record would otherwise join it, and both be lost."""
+    with path.open("a+b") as log_file:
+        torn = log_file.tell() > 0 and log_file.seek(-1, os.SEEK_END) >= 0 and log_file.read(1) != b"\n"
+        log_file.write((("\n" if torn else "") + json.dumps(record) + "\n").encode())
         log_file.flush()
         os.fsync(log_file.fileno())
 

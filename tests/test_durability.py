@@ -1,0 +1,92 @@
+"""Nothing lost: the finished video reaches the disk before its frames are deleted, and a torn
+journal line costs one record, not the render."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.clips import make_clip
+from tests.test_pipeline import TINY, render_interrupted
+from vidstyle import outputs
+from vidstyle.pipeline import stylize_video
+from vidstyle.video_io import read_frames
+from vidstyle.workdir import LOG_NAME, WorkDir, work_dir_for
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return make_clip(tmp_path / "clip.mp4", frames=8, rate=Fraction(25))
+
+
+def test_a_torn_journal_line_and_a_second_kill_still_finish_as_an_undisturbed_render(
+    clip: Path, starry_night: Path, tmp_path: Path
+) -> None:
+    undisturbed = [f.frame for f in read_frames(stylize_video(clip, starry_night, tmp_path / "a.mp4", **TINY).output)]
+    output = tmp_path / "b.mp4"
+    render_interrupted(clip, starry_night, output, after=3, **TINY)
+    journal = work_dir_for(output) / LOG_NAME
+    text = journal.read_text()
+    assert text.endswith("\n") and text.count("\n") == 3
+    journal.write_text(text[: len(text) - 25])  # killed while writing frame 2's line
+    assert sorted(WorkDir(work_dir_for(output)).records()) == [0, 1]
+    # The next run appends after the torn line; killed again, its records must survive.
+    render_interrupted(clip, starry_night, output, after=5, **TINY)
+    assert sorted(WorkDir(work_dir_for(output)).records()) == [0, 1, 2, 3, 4]
+    report = stylize_video(clip, starry_night, output, **TINY)
+    assert report.frames == 8
+    resumed = [f.frame for f in read_frames(output)]
+    assert all(np.array_equal(a, b) for a, b in zip(undisturbed, resumed, strict=True))
+
+
+def test_the_output_reaches_the_disk_before_the_frames_are_removed(
+    clip: Path, starry_night: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Recorded in order: the encoded file's fsync, its rename, its folder's fsync, and only
+    then the work folder's removal. A power cut between any two leaves the video or the frames."""
+    calls: list[tuple[str, str]] = []
+    output = tmp_path / "out.mp4"
+    real_fsync, real_replace, real_rmtree = os.fsync, os.replace, shutil.rmtree
+
+    def fsync(fd: int) -> None:
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        calls.append(("replace", str(target)))
+        real_replace(source, target)
+
+    def rmtree(path: str | Path, **kwargs: object) -> None:
+        calls.append(("rmtree", str(path)))
+        real_rmtree(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    stylize_video(clip, starry_night, output, **TINY)
+    renamed = calls.index(("replace", str(output)))
+    removed = calls.index(("rmtree", str(work_dir_for(output))))
+    assert calls[renamed - 1][0] == "fsync" and calls[renamed - 1][1].endswith(".partial.mp4")
+    assert calls[renamed + 1] == ("fsync", str(tmp_path))
+    assert renamed + 1 < removed
+    # Every rename the work folder relies on is followed by its folder's fsync too.
+    work = work_dir_for(output)
+    for position, (kind, target) in enumerate(calls):
+        if kind == "replace" and target.startswith(str(work)):
+            assert calls[position + 1] == ("fsync", str(Path(target).parent)), (target, calls[position + 1])
+
+
+def test_durable_rename_syncs_the_file_then_the_folder(tmp_path: Path, monkeypatch) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    target = tmp_path / "out.bin"
+    with outputs.temporary_output(target) as temp:
+        temp.write_bytes(b"data")
+    assert target.read_bytes() == b"data"
+    assert len(synced) == 2 and synced[0].endswith(".partial.bin") and synced[1] == str(tmp_path)
