@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.clips import make_clip
+from tests.clips import make_clip, moving_texture
 from tests.test_pipeline import TINY, render_interrupted
 from vidstyle import outputs
 from vidstyle.pipeline import stylize_video
@@ -90,3 +90,23 @@ def test_durable_rename_syncs_the_file_then_the_folder(tmp_path: Path, monkeypat
         temp.write_bytes(b"data")
     assert target.read_bytes() == b"data"
     assert len(synced) == 2 and synced[0].endswith(".partial.bin") and synced[1] == str(tmp_path)
+
+
+def test_a_damaged_frame_in_a_finished_shot_renders_its_shot_again(starry_night: Path, tmp_path: Path, caplog) -> None:
+    # Two shots: a texture sliding right, then another one (a cut at frame 4).
+    first, second = moving_texture(64, 48, seed=0), moving_texture(64, 48, seed=7)
+    clip = make_clip(tmp_path / "cut.mp4", frames=8, make_frame=lambda i: first(i) if i < 4 else second(i), audio=None)
+    undisturbed = stylize_video(clip, starry_night, tmp_path / "a.mp4", **TINY)
+    assert undisturbed.cuts == (4,)
+    output = tmp_path / "b.mp4"
+    render_interrupted(clip, starry_night, output, after=6, **TINY)
+    work = WorkDir(work_dir_for(output))
+    assert 0 in work.finished_shots()
+    png = work.frame_path(2)
+    png.write_bytes(png.read_bytes()[:-40])  # a copy or a write cut short
+    assert not work.frame_is_whole(2) and work.frame_is_whole(1)
+    report = stylize_video(clip, starry_night, output, **TINY)
+    assert "frame 2 of the work folder is missing or damaged; rendering its shot (frames 0-3) again" in caplog.text
+    assert report.rendered == 8 - 2  # shot 0 again, and what shot 1 had left
+    expected = [f.frame for f in read_frames(undisturbed.output)]
+    assert all(np.array_equal(a, b.frame) for a, b in zip(expected, read_frames(output), strict=True))

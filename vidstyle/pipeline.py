@@ -49,7 +49,7 @@ from vidstyle.optimize import StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, remove_stale_partials
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shot_render import RenderedVisit, SourceFrames, render_unit
-from vidstyle.shots import Shot, ShotPlan, plan_shots
+from vidstyle.shots import ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer, check_images
 from vidstyle.version import __version__
 from vidstyle.video_io import (
@@ -278,6 +278,8 @@ def run_video_job(
     for name, text in plan.describe():
         log.debug("%s: %s", name, text)
     records = work.records()
+    finished = work.finished_shots()
+    _repair_damaged_frames(work, records, finished, plan)  # before anything counts what is done
     with work.removed_on_error():
         work.check_space(plan.frame_count - len(records), width, height)
     passes = job.temporal.passes
@@ -311,7 +313,6 @@ def run_video_job(
             done = done_before + rendered
             on_frame(FrameProgress(record, done=done, expected=expected, done_before=done_before))
 
-    finished = work.finished_shots()
     units = [unit for unit in units if unit.shot.number not in finished]
     units_left = Counter(unit.shot.number for unit in units)
 
@@ -323,9 +324,6 @@ def run_video_job(
             work.finish_shot({"shot": shot.number, "start": shot.start, "stop": shot.stop})
 
     tasks: list[TaskRun] = []
-    for shot in plan.shots:
-        if shot.number not in finished:
-            _forget_unreadable_frames(work, records, shot)
     if cluster is not None:
 
         def land(frame: np.ndarray, record: FrameRecord) -> None:
@@ -462,13 +460,34 @@ def _first_content(info: VideoInfo, segment: Segment, size: tuple[int, int]) -> 
     raise NoFramesError(f"{info.path}: no frames to stylize")
 
 
-def _forget_unreadable_frames(work: WorkDir, records: dict[int, FrameRecord], shot: Shot) -> None:
-    """A frame whose PNG a crash left unreadable is not done: it, and what follows it in the
-    shot, render again."""
-    for index in shot.frames:
-        if index in records and work.load_if_readable(index) is None:
-            log.warning("frame %d of the work folder is unreadable; rendering it again", index)
-            del records[index]
+def _repair_damaged_frames(
+    work: WorkDir, records: dict[int, FrameRecord], finished: dict[int, dict[str, Any]], plan: ShotPlan
+) -> None:
+    """Forget what a damaged work folder no longer holds, so that it renders again.
+
+    In an unfinished shot, a frame whose PNG a crash left unreadable is not done: it, and
+    what follows it in the shot, render again. In a finished shot, a frame missing or cut
+    short (a disk error, a copy that stopped) makes the whole shot render again: its frames
+    came from one another (and, with several passes or a loop, from earlier visits that were
+    replaced), so only a whole shot is sure to come out as it was. Finished shots are
+    checked by the PNG's last chunk, not decoded: a resume of a long render starts at once.
+    """
+    for shot in plan.shots:
+        if shot.number not in finished:
+            for index in shot.frames:
+                if index in records and work.load_if_readable(index) is None:
+                    log.warning("frame %d of the work folder is unreadable; rendering it again", index)
+                    del records[index]
+            continue
+        damaged = [index for index in shot.frames if not work.frame_is_whole(index)]
+        if damaged:
+            log.warning(
+                "frame %d of the work folder is missing or damaged%s; rendering its shot (frames %d-%d) again",
+                damaged[0], f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else "", shot.start, shot.stop - 1,
+            )  # fmt: skip
+            for index in shot.frames:
+                records.pop(index, None)
+            del finished[shot.number]
 
 
 def _save_visit(work: WorkDir, visit: RenderedVisit) -> FrameRecord:

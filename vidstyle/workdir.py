@@ -49,6 +49,8 @@ LOG_NAME = "frames.jsonl"
 SHOT_LOG_NAME = "shots.jsonl"
 FRAMES_DIR = "frames"
 LOCK_NAME = "lock"
+# A PNG's last chunk: an empty IEND with its CRC.
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,16 @@ class WorkDir:
         if frame is None:
             raise OutputPathError(f"{self.frame_path(index)}: saved frame is unreadable; add --restart")
         return frame
+
+    def frame_is_whole(self, index: int) -> bool:
+        """Whether a frame's PNG is there and ends with its last chunk (IEND), without decoding
+        it: what a write cut short (a crash, a full disk, a copy that stopped) lacks."""
+        try:
+            with self.frame_path(index).open("rb") as png:
+                png.seek(-len(_PNG_END), os.SEEK_END)
+                return png.read() == _PNG_END
+        except OSError:
+            return False
 
     def load_if_readable(self, index: int) -> np.ndarray | None:
         bgr = cv2.imread(str(self.frame_path(index)), cv2.IMREAD_COLOR)
