@@ -14,6 +14,7 @@ import pytest
 from tests.clips import make_clip, moving_texture
 from tests.test_pipeline import TINY, render_interrupted
 from vidstyle import outputs
+from vidstyle.errors import ResumeMismatchError
 from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import read_frames
 from vidstyle.workdir import LOG_NAME, WorkDir, work_dir_for
@@ -110,3 +111,30 @@ def test_a_damaged_frame_in_a_finished_shot_renders_its_shot_again(starry_night:
     assert report.rendered == 8 - 2  # shot 0 again, and what shot 1 had left
     expected = [f.frame for f in read_frames(undisturbed.output)]
     assert all(np.array_equal(a, b.frame) for a, b in zip(expected, read_frames(output), strict=True))
+
+
+def test_a_render_resumes_after_its_source_moves_its_work_folder_is_copied_and_vidstyle_is_upgraded(
+    clip: Path, starry_night: Path, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    undisturbed = [f.frame for f in read_frames(stylize_video(clip, starry_night, tmp_path / "a.mp4", **TINY).output)]
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    output = first / "out.mp4"
+    render_interrupted(clip, starry_night, output, after=3, **TINY)
+    # The clip moves (a new path and time), the work folder is copied to another folder.
+    moved = tmp_path / "elsewhere" / "renamed.mp4"
+    moved.parent.mkdir()
+    shutil.copy(clip, moved)
+    clip.unlink()
+    shutil.copytree(first, second)
+    monkeypatch.setattr("vidstyle.pipeline.__version__", "99.0")  # a release that paints the same
+    caplog.set_level("INFO")
+    report = stylize_video(moved, starry_night, second / "out.mp4", **TINY)
+    assert report.resumed_from == 3 and report.rendered == 8 - 3
+    assert "resuming on another setup (vidstyle" in caplog.text and "-> 99.0" in caplog.text
+    resumed = [f.frame for f in read_frames(second / "out.mp4")]
+    assert all(np.array_equal(a, b) for a, b in zip(undisturbed, resumed, strict=True))
+    # Another clip under the old name is not taken for it.
+    make_clip(clip, frames=8, rate=Fraction(25), make_frame=moving_texture(64, 48, seed=3))
+    with pytest.raises(ResumeMismatchError, match="the source video"):
+        stylize_video(clip, starry_night, first / "out.mp4", **TINY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -65,7 +66,8 @@ def test_a_killed_render_resumes_to_the_same_frames(
     assert not output.exists()
     if signum == signal.SIGTERM:  # a clean stop: says how to resume
         message = f"vidstyle: interrupted; {len(set(done))} finished frames are kept in {work_dir_for(output)}. "
-        assert stopped.returncode == 130 and message + "Run the same command again to resume." in stopped.stderr
+        again = f"Run the same command again to resume: vidstyle {shlex.join([*args, '--keep-frames'])}\n"
+        assert stopped.returncode == 130 and message + again in stopped.stderr
     else:
         assert stopped.returncode == -signal.SIGKILL
     assert main([*args, "--keep-frames", "-q"]) == 0
@@ -116,7 +118,8 @@ def test_an_interruption_before_the_first_frame_says_so(
 
     monkeypatch.setattr(where, interrupt)
     output = tmp_path / "out.mp4"
-    assert main([str(long_clip), "--style", str(starry_night), *TINY_ARGS, "-q", "-o", str(output)]) == 130
+    args = [str(long_clip), "--style", str(starry_night), *TINY_ARGS, "-q", "-o", str(output)]
+    assert main(args) == 130
     err = capsys.readouterr().err.strip()
     if where.endswith("__init__"):  # before the work folder is made
         assert err == "vidstyle: interrupted before the first frame was finished; nothing was kept."
@@ -125,6 +128,6 @@ def test_an_interruption_before_the_first_frame_says_so(
         work = work_dir_for(output)
         assert err == (
             f"vidstyle: interrupted before the first frame was finished; the work so far is kept in {work}. "
-            "Run the same command again to go on."
+            f"Run the same command again to go on: vidstyle {shlex.join(args)}"
         )
         assert work.is_dir()

@@ -488,7 +488,7 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
             plan_bar.close()
             bar.close()
             output = video_output_path(args.input, run_job, args.output, preview=args.preview)
-            print(f"{PROG}: {_interrupted_message(work_dir_for(output))}", file=sys.stderr)
+            print(f"{PROG}: {_interrupted_message(work_dir_for(output), argv)}", file=sys.stderr)
             return 130
     if args.quiet:
         print(report.output)
@@ -499,20 +499,22 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
-def _interrupted_message(work: Path) -> str:
-    """What an interrupted render left, in words: it may stop before its work folder exists."""
+def _interrupted_message(work: Path, argv: Sequence[str]) -> str:
+    """What an interrupted render left, in words (it may stop before its work folder exists),
+    and the command that goes on from there."""
     from vidstyle.workdir import WorkDir
 
     if not work.is_dir():
         return "interrupted before the first frame was finished; nothing was kept."
+    again = f"{PROG} {shlex.join(argv)}"
     finished = len(WorkDir(work).records())
     if not finished:
         return (
             f"interrupted before the first frame was finished; the work so far is kept in {work}. "
-            "Run the same command again to go on."
+            f"Run the same command again to go on: {again}"
         )
     frames = "frame is" if finished == 1 else "frames are"
-    return f"interrupted; {finished} finished {frames} kept in {work}. Run the same command again to resume."
+    return f"interrupted; {finished} finished {frames} kept in {work}. Run the same command again to resume: {again}"
 
 
 def _print_video_summary(report: VideoReport) -> None:

@@ -30,6 +30,7 @@ import torch
 from vidstyle import imageops
 from vidstyle.config import (
     DEFAULT_CHUNK_FRAMES,
+    INIT_MODES,
     RENAMED_OPTIONS,
     ClusterSettings,
     EncodeSettings,
@@ -63,7 +64,7 @@ from vidstyle.video_io import (
 )
 from vidstyle.video_writer import VIDEO_EXTENSIONS, VideoWriter, container_plan
 from vidstyle.work_units import WorkUnit, planner_for, waits_for, work_units
-from vidstyle.workdir import FrameRecord, WorkDir, file_fingerprint, saved_setting, work_dir_for
+from vidstyle.workdir import FRAME_FORMAT, FrameRecord, WorkDir, content_fingerprint, saved_setting, work_dir_for
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +141,18 @@ def video_output_path(source: Path, job: Job, output: Path | None, *, preview: b
 
 
 def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int], stylizer: Stylizer) -> dict[str, Any]:
-    """Everything that shapes the stylized frames (not the encoding, not the output path)."""
+    """Everything that shapes the stylized frames (not the encoding, not the output path, nor
+    where the files are: a render resumes after its source, styles or work folder move)."""
     job_fields = asdict(job)
-    job_fields["style"]["paths"] = [file_fingerprint(path) for path in job.style.paths]
+    job_fields["style"]["paths"] = [content_fingerprint(path, whole=True) for path in job.style.paths]
+    if job.init not in INIT_MODES:  # an image file
+        job_fields["init"] = content_fingerprint(Path(job.init), whole=True)
     # Threads change the last bits of a sum's rounding, not the look: a render may resume with
     # another count (on another machine, say).
     del job_fields["engine"]["threads"]
     return {
-        "vidstyle": __version__,
-        "source": file_fingerprint(info.path),
+        "frame_format": FRAME_FORMAT,
+        "source": content_fingerprint(info.path),
         "segment": {key: str(value) if value is not None else None for key, value in asdict(segment).items()},
         "size": list(size),
         "job": job_fields,
@@ -165,6 +169,7 @@ def _setup(threads: int) -> dict[str, Any]:
     return {
         "machine": f"{platform.node()} ({platform.machine()})",
         "threads": threads,
+        "vidstyle": __version__,
         "torch": torch.__version__,
         "opencv": cv2.__version__,
         "av": av.__version__,

@@ -21,6 +21,7 @@ video.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -80,10 +81,29 @@ def work_dir_for(output: Path) -> Path:
     return output.with_name(output.name + ".vidstyle-work")
 
 
-def file_fingerprint(path: Path) -> dict[str, Any]:
-    """Name, size and modification time: enough to notice a replaced input or style."""
-    stat = path.stat()
-    return {"path": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+# Bumped by every change that makes a render paint other frames from the same settings and
+# files; a work folder of another format is not resumed (mixing two looks in one video). A new
+# vidstyle version that paints the same resumes, with the setup's warning.
+FRAME_FORMAT = 1
+# A video is fingerprinted by its size and this many blocks spread over it: a replaced or
+# re-encoded file differs in them, and a 4 GB clip is read in milliseconds, not a minute.
+_SAMPLED_BLOCKS, _BLOCK_BYTES = 64, 64 * 1024
+
+
+def content_fingerprint(path: Path, *, whole: bool = False) -> dict[str, Any]:
+    """The size and a SHA-256 of a file's content (``whole``) or of blocks spread over it: the
+    same for the file moved, copied or touched, and different for another file. Its path and
+    time were used before, and a moved clip or a copied work folder could not resume."""
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        if whole or size <= _SAMPLED_BLOCKS * _BLOCK_BYTES:
+            digest.update(file.read())
+        else:
+            for block in range(_SAMPLED_BLOCKS):
+                file.seek(block * (size - _BLOCK_BYTES) // (_SAMPLED_BLOCKS - 1))
+                digest.update(file.read(_BLOCK_BYTES))
+    return {"bytes": size, "sha256": digest.hexdigest()}
 
 
 def saved_setting(path: Path, keys: tuple[str, ...]) -> Any:
@@ -99,6 +119,7 @@ def saved_setting(path: Path, keys: tuple[str, ...]) -> Any:
 
 
 _MANIFEST_PARTS = {
+    "frame_format": "the frame format (this vidstyle paints differently)",
     "vidstyle": "the vidstyle version",
     "source": "the source video",
     "segment": "--start/--duration/--frames",
@@ -119,7 +140,7 @@ def _setting_name(key: str) -> tuple[str, bool]:
         option = option_of_field(*parts[1:3]) if len(parts) > 2 else option_of_field("job", parts[1])
         return (option, True) if option else (key, True)
     name = _MANIFEST_PARTS.get(parts[0], key)
-    return name, parts[0] not in ("source", "vidstyle")
+    return name, parts[0] not in ("source", "vidstyle", "frame_format")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
