@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,10 +24,16 @@ from vidstyle.workdir import LOG_NAME, work_dir_for
 FRAMES = 30
 
 
-def _start_and_signal(args: list[str], output: Path, signum: int, after: int) -> subprocess.CompletedProcess[str]:
+def _start_and_signal(
+    args: list[str], output: Path, signum: int, after: int, preexec_fn: Callable[[], object] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m vidstyle args`` and send it ``signum`` once ``after`` frames are logged."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "vidstyle", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "vidstyle", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec_fn,
     )
     log = work_dir_for(output) / LOG_NAME
     deadline = time.monotonic() + 300
@@ -131,3 +138,17 @@ def test_an_interruption_before_the_first_frame_says_so(
             f"Run the same command again to go on: vidstyle {shlex.join(args)}"
         )
         assert work.is_dir()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_closed_terminal_stops_a_render_unless_it_was_started_with_nohup(
+    long_clip: Path, starry_night: Path, tmp_path: Path
+) -> None:
+    for nohup in (False, True):
+        output = tmp_path / f"nohup{nohup}.mp4"
+        args = [str(long_clip), "--style", str(starry_night), *TINY_ARGS, "--frames", "8", "-o", str(output)]
+        # nohup starts its command with SIGHUP ignored, as this does.
+        ignore = (lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if nohup else None
+        finished = _start_and_signal(args, output, signal.SIGHUP, after=2, preexec_fn=ignore)
+        assert finished.returncode == (0 if nohup else 130), finished.stderr
+        assert output.exists() == nohup

@@ -659,7 +659,9 @@ def _interrupt_on_termination() -> None:
         raise KeyboardInterrupt
 
     for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
+        # A signal the process was started ignoring stays ignored: nohup ignores SIGHUP so
+        # that a render outlives its terminal.
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) != signal.SIG_IGN:
             signal.signal(getattr(signal, name), interrupt)
 
 
