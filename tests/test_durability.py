@@ -138,3 +138,37 @@ def test_a_render_resumes_after_its_source_moves_its_work_folder_is_copied_and_v
     make_clip(clip, frames=8, rate=Fraction(25), make_frame=moving_texture(64, 48, seed=3))
     with pytest.raises(ResumeMismatchError, match="the source video"):
         stylize_video(clip, starry_night, first / "out.mp4", **TINY)
+
+
+def test_running_out_of_memory_mid_render_keeps_the_frames_and_says_what_to_do(
+    clip: Path, starry_night: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import torch
+
+    from tests.test_pipeline import TINY_ARGS
+    from vidstyle.cli import main
+    from vidstyle.stylizer import Stylizer
+
+    stylize, calls = Stylizer.stylize, []
+
+    def short_of_memory(self: Stylizer, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 4:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return stylize(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    output = tmp_path / "out.mp4"
+    args = [str(clip), "--style", str(starry_night), *TINY_ARGS, "-o", str(output)]
+    monkeypatch.setattr(Stylizer, "stylize", short_of_memory)
+    assert main([*args, "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    work = work_dir_for(output)
+    again = " ".join(["vidstyle", *args, "-q"])
+    assert err == [
+        f"vidstyle: error: the device ran out of memory while painting; 3 finished frame(s) are kept in {work}. "
+        f"Free memory (close other programs) and run the same command again to resume: {again}; "
+        "or paint smaller, starting over: add --size 48 --restart"
+    ]
+    monkeypatch.setattr(Stylizer, "stylize", stylize)
+    assert main([*args, "-q"]) == 0
+    assert len(list(read_frames(output))) == 8

@@ -490,6 +490,13 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
             output = video_output_path(args.input, run_job, args.output, preview=args.preview)
             print(f"{PROG}: {_interrupted_message(work_dir_for(output), argv)}", file=sys.stderr)
             return 130
+        except Exception as error:
+            if not _is_out_of_memory(error):
+                raise
+            plan_bar.close()
+            bar.close()
+            output = video_output_path(args.input, run_job, args.output, preview=args.preview)
+            raise DeviceError(_out_of_memory_message(work_dir_for(output), argv)) from error
     if args.quiet:
         print(report.output)
         return 0
@@ -515,6 +522,31 @@ def _interrupted_message(work: Path, argv: Sequence[str]) -> str:
         )
     frames = "frame is" if finished == 1 else "frames are"
     return f"interrupted; {finished} finished {frames} kept in {work}. Run the same command again to resume: {again}"
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` says the device or the machine ran out of memory (torch raises
+    OutOfMemoryError on CUDA, and a RuntimeError from its CPU allocator)."""
+    text = str(error).lower()
+    return isinstance(error, MemoryError) or (
+        isinstance(error, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+    )
+
+
+def _out_of_memory_message(work: Path, argv: Sequence[str]) -> str:
+    """What a render that ran out of memory kept, and the two ways on: the same command once
+    memory is freed (it resumes), or a smaller size, which starts over."""
+    from vidstyle.workdir import WorkDir, saved_setting
+
+    finished = len(WorkDir(work).records()) if work.is_dir() else 0
+    kept = f"{finished} finished frame(s) are kept in {work}" if finished else "no frame was finished"
+    size = saved_setting(work, ("size",))
+    smaller = max(16, int(max(size) * 0.75) // 16 * 16) if isinstance(size, list) else None
+    return (
+        f"the device ran out of memory while painting; {kept}. Free memory (close other programs) and run the "
+        f"same command again to resume: {PROG} {shlex.join(argv)}"
+        + (f"; or paint smaller, starting over: add --size {smaller} --restart" if smaller else "")
+    )
 
 
 def _print_video_summary(report: VideoReport) -> None:
@@ -680,11 +712,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted after {time.monotonic() - started:.0f} s", file=sys.stderr)
         return 130
-    except MemoryError:
-        print(f"{PROG}: error: out of memory; try a smaller --size", file=sys.stderr)
-        return 1
     except Exception as error:
-        if isinstance(error, RuntimeError) and "out of memory" in str(error).lower():
+        if _is_out_of_memory(error):
             error = DeviceError("the device ran out of memory; try a smaller --size")
             print(f"{PROG}: error: {error}", file=sys.stderr)
             return 1
