@@ -46,6 +46,7 @@ from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
 from vidstyle.estimate import at_source_size, duration_text, estimate_before_render
 from vidstyle.filetypes import IMAGE_EXTENSIONS, local_path
+from vidstyle.kill_points import kill_point
 from vidstyle.optimize import StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, remove_stale_partials
 from vidstyle.prefetch import MotionPrefetcher
@@ -192,6 +193,7 @@ def _shot_plan(
     if plan.frame_count == 0:
         raise NoFramesError(f"{info.path}: no frames to stylize")
     work.save_shot_plan(plan.to_json())
+    kill_point("planned")
     return plan, plan.frame_count
 
 
@@ -352,6 +354,7 @@ def run_video_job(
     _encode(info, segment, plan.pts, work, output, encode or EncodeSettings(), written)
     final = [records[i] for i in range(plan.frame_count)]
     visits = work.visit_records()
+    kill_point("cleanup")
     if not keep_frames:
         work.remove()
     errors = [r.warping_error for r in final if r.warping_error is not None]
@@ -543,6 +546,8 @@ def _encode(
     ) as writer:
         for index, frame_pts in enumerate(pts):
             writer.write(imageops.enlarge_frame(work.load(index), *size), frame_pts)
+            if index == len(pts) // 2:
+                kill_point("encoding")
 
 
 def stylize_video(

@@ -38,6 +38,7 @@ import numpy as np
 from vidstyle.config import option_of_field
 from vidstyle.errors import OutputPathError, ResumeMismatchError
 from vidstyle.imageops import encode_image
+from vidstyle.kill_points import kill_point
 from vidstyle.outputs import remove_stale_partials, write_bytes_atomically
 
 if sys.platform != "win32":
@@ -249,6 +250,7 @@ class WorkDir:
     def save(self, frame: np.ndarray, record: FrameRecord) -> None:
         """Store a finished frame: the PNG first, then its log line."""
         write_bytes_atomically(self.frame_path(record.index), encode_image(frame, ".png"))
+        kill_point(f"saving:{record.index}")
         _append_line(self.path / LOG_NAME, asdict(record))
 
     def load(self, index: int) -> np.ndarray:
