@@ -53,6 +53,14 @@ from vidstyle.temporal import HOST_WARPS
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
+# The device the check runs on: cuda, or cpu for a dry run (device_check.sh --dry) that runs
+# the same code at tiny sizes, so that a lent GPU's minutes are not lost to a typo.
+DEVICE = "cuda"
+
+
+def sync() -> None:
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 class BusySampler:
@@ -98,7 +106,7 @@ class FailedCaptures(logging.Handler):
 
 def first_frame(clip: Path, style: Path, size: int, **options: Any) -> tuple[Stylizer, torch.Tensor]:
     """A CUDA stylizer for the clip's first frame at ``size``, and that frame as it is optimized."""
-    job = build_job([style], size=size, device="cuda", **options)
+    job = build_job([style], size=size, device=DEVICE, **options)
     frame = next(iter(read_frames(clip, Segment(frames=1)))).frame
     width, height = job.processing_size(frame.shape[1], frame.shape[0], still=False)
     stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height))
@@ -113,11 +121,11 @@ def timed_frames(
     Returns the warm-up frame's result and the milliseconds.
     """
     result = stylize_frame(objective, content, content, settings, iterations=iterations)
-    torch.cuda.synchronize()
+    sync()
     started = time.perf_counter()
     for _ in range(repeats):
         stylize_frame(objective, content, content, settings, iterations=iterations)
-    torch.cuda.synchronize()
+    sync()
     return result, (time.perf_counter() - started) / (repeats * iterations) * 1000
 
 
@@ -253,12 +261,13 @@ VARIANTS: dict[str, tuple[Callable[[], contextlib.AbstractContextManager[None]],
 
 
 def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> dict[str, Any]:
-    torch.cuda.reset_peak_memory_stats()
+    if DEVICE == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     failures = FailedCaptures()
     logging.getLogger("vidstyle.optimize").addHandler(failures)
     try:
         with BusySampler() as busy:  # the render alone, not the measuring after it
-            rendered = render_kept(clip, style, frames, size, {"device": "cuda", **options})
+            rendered = render_kept(clip, style, frames, size, {"device": DEVICE, **options})
     finally:
         logging.getLogger("vidstyle.optimize").removeHandler(failures)
     report, records = rendered.report, rendered.records
@@ -282,7 +291,7 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
         "iterations/later frame": float(np.mean([r.iterations for r in records if not r.fresh])),
         "GPU busy %": busy.mean,
         "graph captures failed": failures.count,
-        "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30,
+        "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30 if DEVICE == "cuda" else None,
         "warping error": metrics.warping_error,
         **{f"  judged by {name}": error for name, error in judged_by.items()},
         "style loss": metrics.style_loss,
@@ -298,10 +307,16 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--only", nargs="+", default=None, help="these sections alone (default: every one)")
     parser.add_argument("--variants", nargs="+", default=None, help="these renders alone (default: every one)")
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: a dry run of the same code")
     args = parser.parse_args()
-    device = torch.device("cuda")
-    name = torch.cuda.get_device_name(device)
-    print(f"{name}, capability {torch.cuda.get_device_capability(device)}, torch {torch.__version__}")
+    global DEVICE
+    DEVICE = args.device
+    device = torch.device(DEVICE)
+    if DEVICE == "cuda":
+        name = torch.cuda.get_device_name(device)
+        print(f"{name}, capability {torch.cuda.get_device_capability(device)}, torch {torch.__version__}")
+    else:
+        print(f"dry run on the CPU, torch {torch.__version__}")
     with render_threads(device) as workers:
         print(f"flow workers beside the GPU: {workers}, of {network_threads(None)} cores")
     print(f"auto precision: {network_dtype(device, 'auto')}\n", flush=True)
@@ -372,7 +387,7 @@ def side_by_side(args: argparse.Namespace, variant: str, renders: int = 2) -> No
     logging.getLogger("vidstyle.optimize").addHandler(failures)
 
     def one(index: int) -> None:
-        rendered = render_kept(args.clip, args.style, args.frames, args.size, {"device": "cuda", **options})
+        rendered = render_kept(args.clip, args.style, args.frames, args.size, {"device": DEVICE, **options})
         records[index] = rendered.records
 
     try:
@@ -407,12 +422,14 @@ PROFILED = {
 }
 
 
-def driving_thread_profile(args: argparse.Namespace, frames: int = 24) -> None:
-    """cProfile of the thread that drives the GPU (this one) over a render: where its time
-    goes between the GPU's work (waiting on flow, planning, decoding, reading results)."""
+def driving_thread_profile(args: argparse.Namespace) -> None:
+    """cProfile of the thread that drives the GPU (this one) over a render of at most 24
+    frames: where its time goes between the GPU's work (waiting on flow, planning, decoding,
+    reading results)."""
+    frames = min(24, args.frames)
     profile = cProfile.Profile()
     profile.enable()
-    render_kept(args.clip, args.style, frames, args.size, {"device": "cuda"})
+    render_kept(args.clip, args.style, frames, args.size, {"device": DEVICE})
     profile.disable()
     stats = pstats.Stats(profile, stream=sys.stdout)
     print(f"the driving thread in a render of {frames} frames at {args.size} px (profiled: slower), ms a frame:")

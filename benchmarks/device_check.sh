@@ -2,25 +2,46 @@
 # Every GPU check and figure in one run, within a few minutes on a lent GPU:
 #   the CUDA tests, one optimization step at three sizes (bench_step.py), and the optimizer's
 #   time per iteration, host syncs per iteration, a 480 px render's frames per second, GPU
-#   busy share and peak memory, with full- and half-resolution flow (bench_gpu.py).
+#   busy share and peak memory, with full- and half-resolution flow (bench_gpu.py), and the
+#   peak memory against the pre-check's prediction at three sizes (bench_memory.py).
 # Run from anywhere, with python3 able to import the project's packages:
-#     bash benchmarks/device_check.sh
+#     bash benchmarks/device_check.sh          # on the GPU
+#     bash benchmarks/device_check.sh --dry    # the same scripts on the CPU at tiny sizes, in a
+#                                              # few minutes: run before a lent GPU's minutes start
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python3}
 status=0
+dry=0
+[ "${1:-}" = "--dry" ] && dry=1
 
 echo "== GPU"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || status=1
-"$python" -c 'import torch, cv2; print("torch", torch.__version__, "cuda", torch.version.cuda, "opencv", cv2.__version__)'
+if [ "$dry" = 1 ]; then
+    echo "dry run: no GPU asked for"
+else
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || status=1
+fi
+"$python" -c 'import torch, cv2; print("torch", torch.__version__, "cuda", torch.version.cuda, "opencv", cv2.__version__)' \
+    || status=1
 
 echo "== CUDA tests"
 "$python" -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py tests/test_lbfgs.py tests/test_device.py tests/test_device_warps.py || status=1
 
-echo "== one optimization step (eager)"
-"$python" benchmarks/bench_step.py --device cuda --sizes 256 480 720 || status=1
-
-echo "== optimizer and render at 480 px"
-"$python" benchmarks/bench_gpu.py --frames "${FRAMES:-48}" || status=1
+if [ "$dry" = 1 ]; then
+    echo "== one optimization step (eager)"
+    "$python" benchmarks/bench_step.py --device cpu --sizes 64 --repeats 1 || status=1
+    echo "== optimizer and render at 64 px"
+    "$python" benchmarks/bench_gpu.py --device cpu --size 64 --frames 3 --iterations 2 \
+        --only renders side-by-side profile || status=1
+    echo "== peak memory against the pre-check"
+    "$python" benchmarks/bench_memory.py --device cpu --sizes 64 --no-results || status=1
+else
+    echo "== one optimization step (eager)"
+    "$python" benchmarks/bench_step.py --device cuda --sizes 256 480 720 || status=1
+    echo "== optimizer and render at 480 px"
+    "$python" benchmarks/bench_gpu.py --frames "${FRAMES:-48}" || status=1
+    echo "== peak memory against the pre-check"
+    "$python" benchmarks/bench_memory.py --device cuda --sizes 480 720 1080 || status=1
+fi
 exit "$status"

@@ -172,3 +172,24 @@ def test_running_out_of_memory_mid_render_keeps_the_frames_and_says_what_to_do(
     monkeypatch.setattr(Stylizer, "stylize", stylize)
     assert main([*args, "-q"]) == 0
     assert len(list(read_frames(output))) == 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("options", "frames", "after"),
+    [({"passes": 2}, 8, 11), ({"loop": True}, 8, 6), ({"chunk_frames": 24}, 30, 27)],
+    ids=["passes", "loop", "chunks"],
+)
+def test_multi_pass_loop_and_chunked_renders_resume_to_the_same_frames(
+    options: dict[str, object], frames: int, after: int, starry_night: Path, tmp_path: Path
+) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=frames, rate=Fraction(25), audio=None)
+    undisturbed = list(read_frames(stylize_video(clip, starry_night, tmp_path / "a.mp4", **TINY, **options).output))
+    output = tmp_path / "b.mp4"
+    render_interrupted(clip, starry_night, output, after=after, **TINY, **options)
+    assert len(WorkDir(work_dir_for(output)).records()) > 0
+    report = stylize_video(clip, starry_night, output, **TINY, **options)
+    assert report.resumed_from > 0 or report.rendered < report.visits
+    resumed = list(read_frames(output))
+    assert [f.pts for f in resumed] == [f.pts for f in undisturbed]
+    assert all(np.array_equal(a.frame, b.frame) for a, b in zip(undisturbed, resumed, strict=True))

@@ -180,9 +180,15 @@ def _shortfall(device: torch.device, needed: int) -> tuple[int, float] | None:
     return free, (free / needed) ** 0.5 * 0.9
 
 
+def frame_bytes(device: torch.device, width: int, height: int) -> int:
+    """Peak memory of stylizing a frame this big, beyond the loaded network
+    (benchmarks/bench_memory.py)."""
+    return width * height * BYTES_PER_PIXEL
+
+
 def check_frame_fits(device: torch.device, width: int, height: int) -> None:
     """Raise DeviceError, with a --size that would fit, when a frame is too big for memory."""
-    needed = width * height * BYTES_PER_PIXEL
+    needed = frame_bytes(device, width, height)
     short = _shortfall(device, needed)
     if short is None:
         return
