@@ -282,7 +282,7 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
     later = [r.seconds for r in records if not r.fresh]
     return {
         "frames": report.frames,
-        "size": f"{report.width}x{report.height}",
+        "size": f"{report.painted_width}x{report.painted_height}",
         "wall s": rendered.seconds,
         "first frame s": records[0].seconds,
         "later frame ms": 1000 * float(np.mean(later)),
@@ -363,7 +363,8 @@ def render_table(args: argparse.Namespace) -> None:
         cells = []
         for run in runs.values():
             value = run[key]
-            cells.append(f"{value:>16}" if isinstance(value, (str, int)) or value is None else f"{value:>16.4g}")
+            # None (no NVML, no GPU memory on a dry run) has no format of its own.
+            cells.append(f"{value!s:>16}" if isinstance(value, (str, int)) or value is None else f"{value:>16.4g}")
         print(f"{key:<24}" + "".join(cells))
 
 

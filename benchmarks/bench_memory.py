@@ -75,7 +75,7 @@ def measure_one(long_side: int, device_name: str, precision: str) -> dict[str, o
         "size": f"{width}x{height}",
         "pixels": width * height,
         "peak_bytes": peak,
-        "predicted_bytes": frame_bytes(device, width, height),
+        "predicted_bytes": frame_bytes(device, job.engine.precision, width, height),
         "precision": str(stylizer.compute_dtype or torch.float32).removeprefix("torch."),
         "first_frame_iterations": first.iterations,
     }

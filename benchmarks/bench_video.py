@@ -76,7 +76,9 @@ class Rendered:
 
 
 def render_kept(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> Rendered:
-    """Render the first ``frames`` frames and keep the saved (lossless) frames."""
+    """Render the first ``frames`` frames and keep the saved (lossless) frames. Written at the
+    painted size unless ``options`` say otherwise: the figures are the painting's, as before
+    the output took the source's size."""
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "out.mp4"
         records: list[Any] = []
@@ -89,7 +91,7 @@ def render_kept(clip: Path, style: Path, frames: int, size: int, options: dict[s
             size=size,
             keep_frames=True,
             on_frame=lambda p: records.append(p.record),
-            **options,
+            **{"output_size": "processing", **options},
         )
         seconds = time.perf_counter() - started
         work = WorkDir(work_dir_for(output))
@@ -118,8 +120,8 @@ def run(
     metrics = measure(sources, rendered.outputs, styles=(style,))
     return {
         "frames": report.frames,
-        "width": report.width,
-        "height": report.height,
+        "width": report.painted_width,
+        "height": report.painted_height,
         "seconds_per_frame": seconds / report.frames,
         "render_seconds_per_frame": report.render_seconds / report.frames,
         "evaluations_per_frame": float(np.mean([r.iterations for r in records])),

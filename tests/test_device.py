@@ -103,16 +103,20 @@ def test_avx512_is_read_from_the_cpu_features(monkeypatch, features, flags, avx5
     assert device_module.cpu_has_avx512() is avx512
 
 
-def test_a_frame_too_big_for_memory_names_a_size_that_fits(monkeypatch) -> None:
+@pytest.mark.parametrize(("precision", "per_pixel"), [("fp32", "cpu"), ("bf16", "cpu bf16")])
+def test_a_frame_too_big_for_memory_names_a_size_that_fits(monkeypatch, precision: str, per_pixel: str) -> None:
     free = 2 * 2**30
     monkeypatch.setattr(device_module, "available_memory", lambda _: free)
-    check_frame_fits(torch.device("cpu"), 640, 360)  # 0.9 GB: fits
+    cpu = torch.device("cpu")
+    check_frame_fits(cpu, precision, 640, 360)  # 0.9 GB: fits
     with pytest.raises(DeviceError, match=r"--size \d+") as caught:
-        check_frame_fits(torch.device("cpu"), 3840, 2160)
+        check_frame_fits(cpu, precision, 3840, 2160)
     suggested = int(re.search(r"--size (\d+)", str(caught.value)).group(1))  # type: ignore[union-attr]
     height = suggested * 2160 // 3840
-    assert suggested * height * BYTES_PER_PIXEL <= free
-    ideal = (free / BYTES_PER_PIXEL * 3840 / 2160) ** 0.5  # the long side that just fits
+    bytes_per_pixel = BYTES_PER_PIXEL[per_pixel]
+    assert device_module.frame_bytes(cpu, precision, suggested, height) == suggested * height * bytes_per_pixel
+    assert suggested * height * bytes_per_pixel <= free
+    ideal = (free / bytes_per_pixel * 3840 / 2160) ** 0.5  # the long side that just fits
     assert suggested >= 0.8 * ideal  # not needlessly small
 
 

@@ -149,10 +149,14 @@ def warn_of_slow_settings(device: torch.device, engine: EngineSettings) -> None:
         )
 
 
-# Peak memory of one optimization step per pixel of the frame: VGG19 activations up to relu5_1
-# kept for the backward pass, plus L-BFGS history. Measured about 2.5 KB/px with bf16 and up
-# to 3.7 KB/px at small sizes (benchmarks); 4 KB/px leaves a margin.
-BYTES_PER_PIXEL = 4096
+# Peak memory of stylizing a frame, per pixel, beyond the loaded network: VGG19's activations
+# up to relu5_1 kept for the backward pass, L-BFGS's history (50 pairs of fp32 images), the
+# coarse-to-fine levels and the temporal terms. On the CPU, benchmarks/bench_memory.py on a
+# 2-core Xeon (2026-12-03; 384x216, 512x288, 720x406): fp32 3.91, 4.04, 3.63 KB/px; bf16
+# 3.35, 3.49, 3.22. On CUDA, the H200's 480 px render (device_check log, 2026-11-28): 2.375 GiB
+# at 394x480, 13.5 KB/px, with the CUDA graphs that optimize.py keeps for each shape; pending
+# bench_memory.py on a GPU.
+BYTES_PER_PIXEL = {"cpu": 4000, "cpu bf16": 3500, "cuda": 14000}
 
 
 def available_memory(device: torch.device) -> int | None:
@@ -180,15 +184,20 @@ def _shortfall(device: torch.device, needed: int) -> tuple[int, float] | None:
     return free, (free / needed) ** 0.5 * 0.9
 
 
-def frame_bytes(device: torch.device, width: int, height: int) -> int:
-    """Peak memory of stylizing a frame this big, beyond the loaded network
-    (benchmarks/bench_memory.py)."""
-    return width * height * BYTES_PER_PIXEL
+def frame_bytes(device: torch.device, precision: PrecisionName, width: int, height: int) -> int:
+    """Peak memory of stylizing a frame this big, beyond the loaded network (``BYTES_PER_PIXEL``)."""
+    if device.type == "cuda":
+        per_pixel = BYTES_PER_PIXEL["cuda"]
+    elif network_dtype(device, precision) == torch.bfloat16:
+        per_pixel = BYTES_PER_PIXEL["cpu bf16"]
+    else:
+        per_pixel = BYTES_PER_PIXEL["cpu"]
+    return width * height * per_pixel
 
 
-def check_frame_fits(device: torch.device, width: int, height: int) -> None:
+def check_frame_fits(device: torch.device, precision: PrecisionName, width: int, height: int) -> None:
     """Raise DeviceError, with a --size that would fit, when a frame is too big for memory."""
-    needed = frame_bytes(device, width, height)
+    needed = frame_bytes(device, precision, width, height)
     short = _shortfall(device, needed)
     if short is None:
         return

@@ -65,7 +65,7 @@ def run_image_job(
     source_frame = imageops.read_image(source, max_long_side=None if whole else wanted)
     width, height = job.processing_size(source_frame.shape[1], source_frame.shape[0], still=True)
     device = resolve_device(job.engine.device)
-    check_frame_fits(device, width, height)  # before anything that size is made
+    check_frame_fits(device, job.engine.precision, width, height)  # before anything that size is made
     warn_of_slow_settings(device, job.engine)
     frame = imageops.resize_frame(source_frame, width, height)
     stylizer = Stylizer(

@@ -251,7 +251,7 @@ def run_video_job(
     width, height = job.processing_size(info.width, info.height, still=False)
     written = job.written_size(info.width, info.height, still=False)
     device = resolve_device(job.engine.device)
-    check_frame_fits(device, width, height)  # before anything that size is made
+    check_frame_fits(device, job.engine.precision, width, height)  # before anything that size is made
     warn_of_slow_settings(device, job.engine)
     reference = _first_content(info, segment, (width, height)) if job.style.preserve_colors else None
     stylizer = Stylizer(
