@@ -33,20 +33,13 @@ from vidstyle.stylizer import Stylizer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _rss_peak_kib() -> int:
+def _status_kib(field: str) -> int:
+    """A memory figure of this process from Linux (VmRSS: now; VmHWM: the peak), in KiB."""
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def measure_one(long_side: int, device_name: str, precision: str) -> dict[str, object]:
@@ -62,7 +55,7 @@ def measure_one(long_side: int, device_name: str, precision: str) -> dict[str, o
         base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
     else:
-        base = _rss_kib() * 1024
+        base = _status_kib("VmRSS") * 1024
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM from here
     init = stylizer.first_frame_init(frame, "content", seed=0)
     first = stylizer.stylize(frame, init, iterations=job.optimizer.iterations, coarse_to_fine=True)
@@ -70,7 +63,7 @@ def measure_one(long_side: int, device_name: str, precision: str) -> dict[str, o
     mask = torch.ones(1, 1, height, width, device=device)
     terms = [TemporalTerm(start, mask) for _ in range(3)]
     stylizer.stylize(frame, start, iterations=job.optimizer.later_iterations, temporal=terms)
-    peak = torch.cuda.max_memory_allocated() - base if device.type == "cuda" else _rss_peak_kib() * 1024 - base
+    peak = torch.cuda.max_memory_allocated() - base if device.type == "cuda" else _status_kib("VmHWM") * 1024 - base
     return {
         "size": f"{width}x{height}",
         "pixels": width * height,

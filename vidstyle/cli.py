@@ -295,14 +295,19 @@ def _run_metrics(argv: Sequence[str]) -> int:
     return 0
 
 
-def build_peek_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=f"{PROG} peek",
-        description="During a long render: encode the frames finished so far to OUTPUT.peek.mp4 beside the "
-        "output (at the painted size, without sound), to look at while the render goes on undisturbed.",
-    )
-    parser.add_argument("output", type=_path, help="the output of the render (clip.monet.mp4)")
+def _one_file_parser(command: str, description: str, name: str, help: str) -> argparse.ArgumentParser:
+    """The parser of a command that takes one file (``probe``, ``peek``)."""
+    parser = _Parser(prog=f"{PROG} {command}", description=description)
+    parser.add_argument(name, type=_path, help=help)
     return parser
+
+
+def build_peek_parser() -> argparse.ArgumentParser:
+    description = (
+        "During a long render: encode the frames finished so far to OUTPUT.peek.mp4 beside the output (at the "
+        "painted size, without sound), to look at while the render goes on undisturbed."
+    )
+    return _one_file_parser("peek", description, "output", "the output of the render (clip.monet.mp4)")
 
 
 def _run_peek(argv: Sequence[str]) -> int:
@@ -316,13 +321,11 @@ def _run_peek(argv: Sequence[str]) -> int:
 
 
 def build_probe_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=f"{PROG} probe",
-        description="Show what a video file holds, and its shots as a render will plan them "
-        "(a quick pass over every frame at low resolution).",
+    description = (
+        "Show what a video file holds, and its shots as a render will plan them (a quick pass over every frame "
+        "at low resolution)."
     )
-    parser.add_argument("file", type=_path, help="video file (or image)")
-    return parser
+    return _one_file_parser("probe", description, "file", "video file (or image)")
 
 
 class _TqdmHandler(logging.Handler):
