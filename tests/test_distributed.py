@@ -147,3 +147,41 @@ def test_a_quiet_render_on_a_local_cluster_prints_only_the_output(tmp_path: Path
     done = subprocess.run([sys.executable, "-m", "vidstyle", *args, *options], capture_output=True, text=True, env=env)
     assert (done.returncode, done.stderr, done.stdout) == (0, "", f"{output}\n")
     assert (tmp_path / ".ray" / "auth_token").exists()
+
+
+@pytest.mark.slow
+def test_a_worker_that_paints_in_another_precision_stops_the_render(
+    local_ray, three_shots: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """This process is told its CPU answers the other way about native bf16 than the workers'
+    (the same CPU) do: it records one precision and the workers paint in the other, as a CPU
+    driver with GPU workers would. The render stops, rather than mix them under one record."""
+    from vidstyle import device as device_module
+
+    native = device_module.cpu_has_native_bf16()
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: not native)
+    output = tmp_path / "out.mp4"
+    args = [str(three_shots), "--style", str(SAMPLES / "starry_night.jpg"), "--ray", "auto", "-o", str(output)]
+    assert main([*args, "--size", "64", "--iterations", "2", "--frame-iterations", "1", "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    here, there = ("float32", "bfloat16") if native else ("bfloat16", "float32")
+    assert len(err) == 1 and f"paints on cpu, {there}, and this render on cpu, {here} (chosen here" in err[0], err
+    assert not output.exists()
+
+
+def test_an_init_image_is_read_once_and_sent_to_the_workers(tmp_path: Path, photo_path: Path) -> None:
+    from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
+    from vidstyle.stylizer import Stylizer
+
+    stylizer = Stylizer(
+        StyleSettings(paths=(SAMPLES / "starry_night.jpg",)), LossWeights(), OptimizerSettings(scales=1),
+        EngineSettings(), content_size=(48, 64),
+    )  # fmt: skip
+    frame = np.zeros((64, 48, 3), np.uint8)
+    first = stylizer.first_frame_init(frame, str(photo_path), seed=0)
+    photo_path.unlink()  # a worker that cannot reach the file still starts from the image
+    given = Stylizer(
+        StyleSettings(paths=(SAMPLES / "starry_night.jpg",)), LossWeights(), OptimizerSettings(scales=1),
+        EngineSettings(), content_size=(48, 64), init_picture=stylizer.init_picture,
+    )  # fmt: skip
+    assert given.first_frame_init(frame, str(photo_path), seed=0).equal(first)

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidstyle.config import ClusterSettings, Job
+from vidstyle.config import INIT_MODES, ClusterSettings, Job
 from vidstyle.device import render_threads
-from vidstyle.errors import UsageError
+from vidstyle.errors import DeviceError, UsageError
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shot_render import SourceFrames, outputs_needed, render_unit
 from vidstyle.shots import ShotPlan
@@ -68,6 +68,7 @@ class _UnitJob:
     passes_done: dict[int, int]
     outputs: dict[int, np.ndarray]
     threads: int
+    init_picture: np.ndarray | None  # the --init image's pixels: a worker need not reach the file
 
 
 def _import_ray() -> Any:
@@ -109,9 +110,9 @@ def _quiet_token_notice() -> None:
 
 def _render_task(
     unit_job: _UnitJob, style_targets: dict[tuple[int, int], dict[str, torch.Tensor]]
-) -> Iterator[tuple[np.ndarray, FrameRecord, str, float]]:
-    """The Ray task of one unit: each finished visit, with the worker that made it and when
-    the task started there."""
+) -> Iterator[tuple[np.ndarray, FrameRecord, str, float, str]]:
+    """The Ray task of one unit: each finished visit, with the worker that made it, when the
+    task started there, and where and in what it painted (``Stylizer.engine_text``)."""
     started = time.time()
     job = unit_job.job
     if not Path(unit_job.path).is_file():
@@ -119,7 +120,13 @@ def _render_task(
     plan = ShotPlan.from_json(unit_job.plan)
     width, height = unit_job.size
     stylizer = Stylizer(
-        job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), style_targets=style_targets
+        job.style,
+        job.losses,
+        job.optimizer,
+        job.engine,
+        content_size=(width, height),
+        style_targets=style_targets,
+        init_picture=unit_job.init_picture,
     )
     source = SourceFrames(Path(unit_job.path), unit_job.segment, plan, unit_job.size)
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -136,7 +143,7 @@ def _render_task(
             load_output=unit_job.outputs.__getitem__,
             prefetch=prefetch,
         ):
-            yield visit.frame, visit.measured(), worker, started
+            yield visit.frame, visit.measured(), worker, started, stylizer.engine_text
 
 
 def render_on_ray(
@@ -154,11 +161,17 @@ def render_on_ray(
 ) -> list[TaskRun]:
     """Render ``units`` as Ray tasks, each once the units it waits for (``waits``, by
     position) are done; ``on_visit`` gets each visit as it lands (in the order they land,
-    each once), ``on_unit`` each finished unit's position. Returns the task timeline."""
+    each once), ``on_unit`` each finished unit's position. Returns the task timeline.
+
+    Every worker must paint where and in what ``stylizer`` (this process's, whose choice the
+    work folder records) does: a worker that chose otherwise (a GPU worker under a CPU
+    driver, say) stops the render with one line, rather than mixing two precisions in one
+    video under a record that names one."""
     ray = connect(cluster.address)
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 and job.engine.device != "cpu" else 0
     task = ray.remote(_render_task).options(num_cpus=cluster.cpus_per_task, num_gpus=gpus, max_retries=0)
     targets = ray.put(stylizer.style_targets)
+    init_picture = None if job.init in INIT_MODES else stylizer.read_init_picture(Path(job.init))
     plan_json = source.plan.to_json()
     done = dict(passes_done)
     waiting = list(range(len(units)))
@@ -180,8 +193,8 @@ def render_on_ray(
         unit = units[position]
         outputs = {i: load_output(i) for i in outputs_needed(planner_for(job, source.plan, unit), done)}
         unit_job = _UnitJob(
-            job, str(source.path), source.segment, plan_json, source.size, unit, dict(done), outputs,
-            cluster.cpus_per_task,
+            job, str(source.path.resolve()), source.segment, plan_json, source.size, unit, dict(done), outputs,
+            cluster.cpus_per_task, init_picture,
         )  # fmt: skip
         running[task.remote(unit_job, targets)] = (position, attempt, time.time())
         landed[position] = 0
@@ -199,8 +212,14 @@ def render_on_ray(
         name = units[position].name
         try:
             reference = next(generator)
-            frame, record, worker, started = ray.get(reference)
+            frame, record, worker, started, engine = ray.get(reference)
             began.setdefault(position, started)
+            if engine != stylizer.engine_text:
+                raise DeviceError(
+                    f"a Ray worker ({worker}) paints on {engine}, and this render on {stylizer.engine_text} (chosen "
+                    "here, and recorded in its work folder); start the render on a machine like the workers, or give "
+                    "--device and --precision that every worker runs"
+                )
         except StopIteration:
             del running[generator]
             finished.add(position)

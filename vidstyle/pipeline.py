@@ -270,14 +270,13 @@ def run_video_job(
     expected = sum(len(list(planner_for(job, plan, unit).visits())) for unit in units)
     chunks = sum(1 for unit in units if unit.handover is None)
     log.info(
-        "%s: %d frames, %d shot(s)%s; %s; %s, %s, %d thread%s%s",
+        "%s: %d frames, %d shot(s)%s; %s; %s, %d thread%s%s",
         source.name,
         plan.frame_count,
         len(plan.shots),
         f" in {chunks} chunks" if chunks > len(plan.shots) else "",
         _sizes_text((width, height), written),
-        stylizer.device.type,
-        str(stylizer.compute_dtype).removeprefix("torch.") if stylizer.compute_dtype else "float32",
+        stylizer.engine_text,
         threads,
         "" if threads == 1 else "s",
         " a Ray task" if cluster is not None else "",

@@ -75,6 +75,7 @@ class Stylizer:
         content_size: tuple[int, int],
         reference_frame: np.ndarray | None = None,
         style_targets: dict[tuple[int, int], dict[str, torch.Tensor]] | None = None,
+        init_picture: np.ndarray | None = None,
     ) -> None:
         self.style = style
         self.losses = losses
@@ -96,6 +97,19 @@ class Stylizer:
             for level, grams in style_targets.items()
         }
         self._use_level(self.full_size)
+        # An --init image, read once (or given: a Ray task gets the pixels, not a path to read).
+        self.init_picture = init_picture
+
+    @property
+    def engine_text(self) -> str:
+        """Where and in what the network paints: ``cpu, float32``."""
+        return f"{self.device.type}, {str(self.compute_dtype or torch.float32).removeprefix('torch.')}"
+
+    def read_init_picture(self, path: Path) -> np.ndarray:
+        """The ``--init`` image, read once, as a first frame's size needs it."""
+        if self.init_picture is None:
+            self.init_picture = imageops.read_image(path, max_long_side=max(self.full_size))
+        return self.init_picture
 
     @property
     def style_targets(self) -> dict[tuple[int, int], dict[str, torch.Tensor]]:
@@ -185,7 +199,7 @@ class Stylizer:
             return self.to_optimization_space(frame)
         if mode == "random":
             return self.random_image(height, width, seed)
-        init_frame = imageops.read_image(Path(mode), max_long_side=max(height, width))
+        init_frame = self.read_init_picture(Path(mode))
         return self.to_optimization_space(imageops.resize_frame(init_frame, width, height))
 
     def stylize(
