@@ -491,7 +491,10 @@ OPTIONS: tuple[Option, ...] = (
 _OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 JOB_OPTIONS: frozenset[str] = frozenset(option.name for option in OPTIONS if option.group in JOB_GROUPS)
 # Old spellings, each refused in one line that names the new one.
-RENAMED_OPTIONS: dict[str, str] = {"preset": "x264_preset"}
+# Old spellings: the new name, and what the line adds about it.
+RENAMED_OPTIONS: dict[str, tuple[str, str]] = {
+    "preset": ("x264_preset", " (x264's speed); the quality presets are --quality"),
+}
 # The render's own keywords (not settings of OPTIONS) that only a video has.
 VIDEO_ONLY_KEYWORDS = (
     "preview", "start", "duration", "frames", "keep_frames", "restart", "no_cut_detection",
@@ -500,11 +503,8 @@ VIDEO_ONLY_KEYWORDS = (
 
 def renamed_option_error(name: str) -> UsageError:
     """The line for an option given by its old name."""
-    new = RENAMED_OPTIONS[name]
-    old_flag, new_flag = "--" + name.replace("_", "-"), option_flag(new)
-    if name == "preset":
-        return UsageError(f"{old_flag} is now {new_flag} (x264's speed); the quality presets are --quality")
-    return UsageError(f"{old_flag} is now {new_flag}")
+    new, remark = RENAMED_OPTIONS[name]
+    return UsageError(f"--{name.replace('_', '-')} is now {option_flag(new)}{remark}")
 
 
 def refuse_video_options(given: dict[str, object]) -> None:

@@ -31,7 +31,6 @@ from vidstyle import imageops
 from vidstyle.config import (
     DEFAULT_CHUNK_FRAMES,
     INIT_MODES,
-    RENAMED_OPTIONS,
     ClusterSettings,
     EncodeSettings,
     Job,
@@ -39,7 +38,6 @@ from vidstyle.config import (
     cluster_settings,
     encode_settings,
     option_flag,
-    renamed_option_error,
 )
 from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device, warn_of_slow_settings
 from vidstyle.distributed import TaskRun, connect, render_on_ray
@@ -574,8 +572,6 @@ def stylize_video(
     ``frames`` render a part of it; ``ray`` (``local``, ``auto`` or an address) renders its
     shots in parallel on a Ray cluster. ``on_plan(done, expected)`` follows the pass that plans
     the shots, ``on_frame`` the render."""
-    for name in options.keys() & RENAMED_OPTIONS.keys():
-        raise renamed_option_error(name)
     style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
     job = build_job([local_path(s) for s in style_list], **options)
     segment = Segment(
