@@ -9,9 +9,10 @@
    encoding included), the GPU's busy share of the render's wall time (NVML, sampled every
    50 ms), peak GPU memory, and the warping error and style loss of the result.
 3. The same render with the warps between frames on a CPU core, as before device_warps.py,
-   with one neighbour instead of three (two flows a frame instead of six), and with the far
-   neighbours' flows by DIS medium (experiments: what cheaper flow buys). Each render's
-   warping error is also judged by two flows it did not follow.
+   with the long-term flows estimated directly (six flows a frame, not two), with one
+   neighbour instead of three, and with 1, 2 and 4 work units painted at once; the defaults
+   at 720 and 1080 px. Each render's warping error is also judged by two flows it did not
+   follow.
 4. Two renders at once, each driving the GPU from its own thread.
 5. Where the thread that drives the GPU spends a render's time (cProfile of that thread
    alone, in a render of its own: profiling slows it).
@@ -29,6 +30,7 @@ import cProfile
 import functools
 import logging
 import pstats
+import subprocess
 import sys
 import threading
 import time
@@ -43,13 +45,13 @@ import torch
 from bench_video import render_kept  # beside this script
 
 from vidstyle import imageops, prefetch, shot_render
+from vidstyle.backend import choose_backend
 from vidstyle.config import OptimizerSettings, TemporalSettings, build_job
-from vidstyle.device import network_dtype, network_threads, render_threads
-from vidstyle.flow import FlowEstimator, FrameMotion, measure_motion
+from vidstyle.flow import FlowEstimator, measure_motion, nvof_missing
 from vidstyle.metrics import measure
 from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import HOST_WARPS
+from vidstyle.temporal import HOST_WARPS, warping_error
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,46 +232,50 @@ def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
         setattr(owner, name, before)
 
 
-_medium = threading.local()
-
-
-def long_term_by_medium(estimator: FlowEstimator, content: np.ndarray, others: Any) -> FrameMotion:
-    """prefetch's measure_motion with the nearest frame (offset 1, the warm start's) by the
-    render's own flow and the others by DIS medium, about 3x cheaper a flow at 480 px. A
-    first pass only: there the nearest frame is the latest."""
-    if not others:
-        return FrameMotion(towards={})
-    near = max(others)
-    if getattr(_medium, "estimator", None) is None:
-        _medium.estimator = FlowEstimator(estimator.method, "medium")
-    motion = measure_motion(estimator, content, {near: others[near]})
-    far = measure_motion(_medium.estimator, content, {i: f for i, f in others.items() if i != near})
-    return FrameMotion(towards={**motion.towards, **far.towards})
-
-
 JUDGES: dict[str, dict[str, Any]] = {"DIS medium": {"dis_preset": "medium"}, "Farneback": {"flow": "farneback"}}
 
 # Renders beside the defaults: each a context the render runs in and options it is given.
-# "warps on CPU" is the render before device_warps.py; "long term 1" computes two flows a frame
-# instead of six: how fast the GPU side goes when the flow workers keep up.
+# "warps on CPU" is the render before device_warps.py; "long-term direct" estimates the flows
+# to frames 2 and 4 back (six flows a frame, the render before chaining); "long term 1" has no
+# long-term terms. "N units" paints N work units at once (chunks of 24 frames and their seams),
+# "1 unit" the same units one at a time: what painting side by side buys.
 VARIANTS: dict[str, tuple[Callable[[], contextlib.AbstractContextManager[None]], dict[str, Any]]] = {
     "defaults": (contextlib.nullcontext, {}),
     "warps on CPU": (lambda: replaced(shot_render, "DeviceWarps", lambda device: HOST_WARPS), {}),
+    "long-term direct": (contextlib.nullcontext, {"long_term_flow": "direct"}),
     "long term 1": (contextlib.nullcontext, {"long_term": (1,)}),
-    "2,4 by DIS medium": (lambda: replaced(prefetch, "measure_motion", long_term_by_medium), {}),
+    "1 unit": (contextlib.nullcontext, {"units": 1, "chunk_frames": 24}),
+    "2 units": (contextlib.nullcontext, {"units": 2, "chunk_frames": 24}),
+    "4 units": (contextlib.nullcontext, {"units": 4, "chunk_frames": 24}),
 }
+# The defaults at these sizes too (--sizes): what a GPU affords beyond 480 px.
+SIZES = (480, 720, 1080)
+
+
+class CountedLinks:
+    """Counts the frame pairs whose flows a render estimates (two flows each)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._measure = prefetch.measure_link
+
+    def __call__(self, *args: Any) -> Any:
+        self.count += 1
+        return self._measure(*args)
 
 
 def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> dict[str, Any]:
     if DEVICE == "cuda":
         torch.cuda.reset_peak_memory_stats()
     failures = FailedCaptures()
+    links = CountedLinks()
     logging.getLogger("vidstyle.optimize").addHandler(failures)
     try:
-        with BusySampler() as busy:  # the render alone, not the measuring after it
+        with BusySampler() as busy, replaced(prefetch, "measure_link", links):  # the render alone
             rendered = render_kept(clip, style, frames, size, {"device": DEVICE, **options})
     finally:
         logging.getLogger("vidstyle.optimize").removeHandler(failures)
+    engine = build_job([style], device=DEVICE, units=options.get("units")).engine
     report, records = rendered.report, rendered.records
     sources = [f.frame for f in read_frames(clip, Segment(frames=frames))]
     metrics = measure(sources, rendered.outputs, styles=(style,), losses_every=4)
@@ -289,6 +295,8 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
         "later frames/s": 1 / float(np.mean(later)),
         "clip frames/s": report.frames / rendered.seconds,
         "iterations/later frame": float(np.mean([r.iterations for r in records if not r.fresh])),
+        "units at once": choose_backend(engine, frame_size=rendered.outputs[0].shape[1::-1]).units_at_once,
+        "flows a frame": 2 * links.count / report.frames,
         "GPU busy %": busy.mean,
         "graph captures failed": failures.count,
         "peak GPU memory GiB": torch.cuda.max_memory_allocated() / 2**30 if DEVICE == "cuda" else None,
@@ -303,6 +311,7 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
     parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
     parser.add_argument("--size", type=int, default=480)
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="the defaults at these sizes too")
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--only", nargs="+", default=None, help="these sections alone (default: every one)")
@@ -317,9 +326,10 @@ def main() -> None:
         print(f"{name}, capability {torch.cuda.get_device_capability(device)}, torch {torch.__version__}")
     else:
         print(f"dry run on the CPU, torch {torch.__version__}")
-    with render_threads(device) as workers:
-        print(f"flow workers beside the GPU: {workers}, of {network_threads(None)} cores")
-    print(f"auto precision: {network_dtype(device, 'auto')}\n", flush=True)
+    backend = choose_backend(build_job([args.style], device=DEVICE).engine, frame_size=(args.size, args.size))
+    print(f"flow workers beside the GPU: {backend.flow_workers}, of {backend.threads} cores")
+    print(f"auto precision: {backend.dtype}, units at once at {args.size} px: {backend.units_at_once}")
+    print(nvof_probe(args.clip), "\n", flush=True)
     # The render's figures first: they are what the lease is for. Each section runs even when
     # an earlier one fails, so one lent GPU answers as much as it can.
     sections: dict[str, Callable[[], None]] = {
@@ -333,6 +343,37 @@ def main() -> None:
     for name, run in sections.items():
         if args.only is None or name in args.only:
             section(run)
+
+
+def nvof_probe(clip: Path, size: int = 480) -> str:
+    """One line on NVIDIA's optical-flow engine: whether the card has one (nvidia-smi), whether
+    torch-nvidia-of-sdk can use it, and one flow between two frames of ``clip`` against DIS's
+    (time, and the warping error of the source frame along each)."""
+    try:
+        query = subprocess.run(["nvidia-smi", "-q"], capture_output=True, text=True, timeout=30).stdout
+        engine = "listed" if "OFA" in query or "Optical Flow" in query else "not listed"
+    except (OSError, subprocess.SubprocessError):
+        engine = "no nvidia-smi"
+    missing = nvof_missing()
+    if missing is not None:
+        return f"NVOF: engine {engine} by nvidia-smi; not usable: {missing}"
+    frames = [d.frame for d in read_frames(clip, Segment(frames=2))]
+    width, height = build_job([ROOT / "samples" / "starry_night.jpg"], size=size).processing_size(
+        frames[0].shape[1], frames[0].shape[0], still=False
+    )
+    current, previous = (imageops.resize_frame(f, width, height) for f in frames[::-1])
+    cells = []
+    for method in ("nvof", "dis"):
+        estimator = FlowEstimator(method)  # type: ignore[arg-type]
+        estimator(current, previous)  # warm up
+        started = time.perf_counter()
+        motion = measure_motion(estimator, current, {0: previous}).towards[0]
+        ms = 1000 * (time.perf_counter() - started) / 2
+        error = warping_error(current, previous, motion.backward, motion.reliability.mask)
+        cells.append(
+            f"{method} {ms:.1f} ms a flow, warping error {error:.3e}, reliable {motion.reliability.coverage:.0%}"
+        )
+    return f"NVOF: engine {engine} by nvidia-smi; at {width}x{height}: " + "; ".join(cells)
 
 
 def section(run: Callable[[], None]) -> None:
@@ -354,17 +395,23 @@ def render_table(args: argparse.Namespace) -> None:
                 runs[name] = render(args.clip, args.style, args.frames, args.size, **options)
         except Exception:
             traceback.print_exc()
+    for size in args.sizes:
+        if size != args.size and (args.variants is None or "defaults" in args.variants):
+            try:
+                runs[f"defaults {size} px"] = render(args.clip, args.style, args.frames, size)
+            except Exception:
+                traceback.print_exc()
     if not runs:
         return
     keys = list(next(iter(runs.values())))
     print(f"render: first {args.frames} frames of {args.clip.name} at {args.size} px, {args.style.name}")
-    print(f"{'':<24}" + "".join(f"{name:>16}" for name in runs))
+    print(f"{'':<24}" + "".join(f"{name:>18}" for name in runs))
     for key in keys:
         cells = []
         for run in runs.values():
             value = run[key]
             # None (no NVML, no GPU memory on a dry run) has no format of its own.
-            cells.append(f"{value!s:>16}" if isinstance(value, (str, int)) or value is None else f"{value:>16.4g}")
+            cells.append(f"{value!s:>18}" if isinstance(value, (str, int)) or value is None else f"{value:>18.4g}")
         print(f"{key:<24}" + "".join(cells))
 
 

@@ -5,8 +5,7 @@ everything else at the --quality preset's defaults, the first frame included) an
 the lossless frames: style and content loss (unweighted, mirrored edges, as ``vidstyle
 metrics``), warping error, seconds and full-size evaluations per later frame, and the first
 frame's seconds. It writes chosen frames as PNG (``--pictures``) so that the results can be
-looked at side by side. ``--flow-beside`` renders each budget again the way the CPU path ran
-before the flows went between frames; ``--later-adam`` optimizes later frames with Adam;
+looked at side by side. ``--later-adam`` optimizes later frames with Adam;
 ``--direct`` renders each budget again with oneDNN's direct convolutions instead of Winograd's
 (vidstyle/winograd.py). ``--nudges N`` renders each of those N more times with the first
 frame's start moved by 1e-6 (noise from seed 1 ... N): how far rounding alone moves a render.
@@ -25,27 +24,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from bench_gpu import replaced  # beside this script
 from bench_video import render_kept, save_picture
 
-from vidstyle import device, winograd
+from vidstyle import winograd
 from vidstyle.metrics import measure
 from vidstyle.stylizer import StylizedFrame, Stylizer
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def flow_worker_beside(device_: torch.device, threads: int | None = None) -> int:
-    """device.configure_threads as it was: on a CPU one flow worker of one OpenCV thread beside
-    the network's threads."""
-    cores = device.network_threads(threads)
-    torch.set_num_threads(cores)
-    cv2.setNumThreads(1)
-    return 1 if device_.type == "cpu" else max(1, cores - 1)
 
 
 def adam_for_later_frames(learning_rate: float | None) -> Callable[..., StylizedFrame]:
@@ -95,12 +84,6 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: vidstyle's)")
     parser.add_argument("--first-iterations", type=int, default=None, help="the first frame's budget (default: preset)")
     parser.add_argument(
-        "--flow-beside",
-        action="store_true",
-        help="render each budget again with a flow worker beside the network on a CPU, as before the flows "
-        "ran between frames",
-    )
-    parser.add_argument(
         "--direct", action="store_true", help="render each budget again with direct convolutions (no Winograd)"
     )
     parser.add_argument(
@@ -133,8 +116,6 @@ def main() -> None:
         renders: dict[str, list[Change]] = {"": []}
         if args.later_adam:
             renders = {" (Adam later)": [lambda: replaced(Stylizer, "stylize", adam_for_later_frames(args.lr))]}
-        if args.flow_beside:
-            renders[" (flow beside)"] = [lambda: replaced(device, "configure_threads", flow_worker_beside)]
         if args.direct:
             renders[" (direct)"] = [lambda: replaced(winograd, "wins_for", lambda conv: False)]
         for label, changes in list(renders.items()):

@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from vidstyle import imageops
 from vidstyle.config import build_job
-from vidstyle.device import bf16_is_fast, configure_threads
+from vidstyle.device import bf16_is_fast, configure_threads, network_threads
 from vidstyle.optimize import measure_losses, unweighted
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
@@ -33,7 +32,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--iterations", type=int, default=60)
     args = parser.parse_args()
-    configure_threads(torch.device("cpu"))
+    configure_threads(network_threads(None), network_threads(None))
 
     frame = next(iter(read_frames(args.clip, Segment(frames=1)))).frame
     stylizers: dict[str, Stylizer] = {}

@@ -7,7 +7,8 @@ frames), the warping error of the shot's first frames (1-3), style and content l
 render seconds per frame. A strip of each run's first frames goes to --pictures.
 
     python benchmarks/bench_shots.py passes       # 1, 2, 4 and 8 passes
-    python benchmarks/bench_shots.py long-term    # offsets 1 / 1,2,4 / 1,10,20,40 / 1,2,4 with 2,4 by DIS medium
+    python benchmarks/bench_shots.py long-term    # offsets 1 / 1,2,4 / 1,10,20,40
+    python benchmarks/bench_shots.py long-term-flow --size 176   # chained or direct long-term flows
     python benchmarks/bench_shots.py loop         # the seam from the last frame to the first
 """
 
@@ -15,19 +16,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
+import cv2
 import numpy as np
-from bench_gpu import long_term_by_medium, replaced  # beside this script
+from bench_gpu import replaced  # beside this script
 from bench_video import render_kept, save_picture
+from common import machine_line, write_results
 
-from vidstyle import imageops, prefetch
-from vidstyle.flow import FlowEstimator
+from vidstyle import imageops, pipeline, prefetch
+from vidstyle.config import TemporalSettings
+from vidstyle.flow import FlowEstimator, Motion, Reliability, chained_motion, compose, measure_motion, warp
 from vidstyle.metrics import measure, pair_warping_error, warping_error_at_gap
+from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,25 +85,239 @@ def runs_for(study: str) -> list[Run]:
     if study == "passes":
         return [Run(f"{n} pass{'es' if n > 1 else ''}", {"passes": n}) for n in (1, 2, 4, 8)]
     if study == "long-term":
-        # The default offsets with the far neighbours' flows by DIS medium: bench_gpu.py's variant.
-        by_medium = Run("1,2,4, far by medium", {}, lambda: replaced(prefetch, "measure_motion", long_term_by_medium))
         offsets = ("1", "1,2,4", "1,10,20,40")
-        return [*(Run(f"offsets {o}", {"long_term": [int(x) for x in o.split(",")]}) for o in offsets), by_medium]
+        return [Run(f"offsets {o}", {"long_term": [int(x) for x in o.split(",")]}) for o in offsets]
     if study == "loop":
         return [Run("no loop", {}), Run("--loop", {"loop": True})]
     raise SystemExit(f"unknown study {study!r}")
 
 
+# --- long-term flows: chained from the frame-to-frame links, or estimated across the gap ---
+
+LONG_TERM_GAPS = (1, 2, 4)
+# The independent judge: Farneback on the source frames, not the DIS flow the render followed.
+JUDGE = TemporalSettings(flow="farneback")
+
+
+@dataclass
+class CoreSeconds:
+    """Process CPU time (all threads) spent in the wrapped calls."""
+
+    seconds: float = 0.0
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - started
+
+        return timed
+
+
+class BetweenLaterFrames:
+    """Process CPU time between one frame's optimization and the next later frame's: the work
+    a later frame costs beside the network (decoding, flows, masks, warps, planning, saving
+    and measuring the frame before). Setup (the network, the style targets, the shot plan)
+    comes before the first frame and is not counted."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self._left: float | None = None
+
+    def wrap(self, stylize: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(stylize)
+        def timed(*args: Any, coarse_to_fine: bool = False, **kwargs: Any) -> Any:
+            if self._left is not None and not coarse_to_fine:
+                self.gaps.append(time.process_time() - self._left)
+            try:
+                return stylize(*args, coarse_to_fine=coarse_to_fine, **kwargs)
+            finally:
+                self._left = time.process_time()
+
+        return timed
+
+
+def links_masks_too(links: Any) -> Motion:
+    """flow.chained_motion, reliable only where every link is too (the product of the links'
+    masks, sampled along the chain): the experiment that chained_motion's docstring reports."""
+    chained = chained_motion(links)
+    backward, broken = links[0].there, links[0].reliability.mask < 0.5
+    for link in links[1:]:
+        map_x = np.arange(backward.shape[1], dtype=np.float32)[None, :] + backward[..., 0]
+        map_y = np.arange(backward.shape[0], dtype=np.float32)[:, None] + backward[..., 1]
+        unreliable = (link.reliability.mask < 0.5).astype(np.uint8)
+        broken |= cv2.remap(unreliable, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE) > 0
+        backward = compose(backward, link.there)
+    own = chained.reliability
+    return Motion(chained.backward, Reliability(own.out_of_frame, own.disoccluded | broken, own.motion_boundary))
+
+
+def occluder_clip(folder: Path, frames: int) -> tuple[Path, list[np.ndarray], list[np.ndarray]]:
+    """pens.mp4 with a post crossing it: a vertical strip of The Great Wave, a tenth of the
+    frame wide, moving a third of its width a frame. Each pixel it passes is hidden for about
+    three frames and then seen again. Returns the clip, the frames without the post, and the
+    post's masks (bool, at the clip's size)."""
+    clean = [d.frame for d in read_frames(CLIPS["pens"][0], Segment(frames=frames))]
+    height, width = clean[0].shape[:2]
+    post_width = width // 10
+    speed = max(1, post_width // 3)
+    painting = imageops.read_image(ROOT / "samples" / "great_wave.jpg")
+    strip = imageops.resize_frame(painting, post_width * 4, height)[:, :post_width]
+    path = folder / "post.mp4"
+    masks: list[np.ndarray] = []
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "10", "preset": "ultrafast"}
+        for index, frame in enumerate(clean):
+            left = index * speed - post_width
+            mask = np.zeros((height, width), bool)
+            mask[:, max(0, left) : max(0, left + post_width)] = True
+            picture = frame.copy()
+            columns = np.arange(max(0, left), min(width, left + post_width))
+            picture[:, columns] = strip[:, columns - left]
+            masks.append(mask)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path, clean, masks
+
+
+def post_at(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The post's mask at the painted size."""
+    return imageops.resize_frame(mask.astype(np.uint8)[..., None].repeat(3, 2) * 255, width, height)[..., 0] > 127
+
+
+def reappearing_error(
+    outputs: list[np.ndarray], clean: list[np.ndarray], masks: list[np.ndarray], gap: int
+) -> float | None:
+    """The warping error between frames ``gap`` apart over the pixels the post hid in between
+    and that both frames see: where long-term consistency has to hold what short-term cannot.
+    Flow (Farneback) and reliability from the frames without the post."""
+    height, width = outputs[0].shape[:2]
+    estimator = FlowEstimator("farneback")
+    errors = []
+    for i in range(gap, len(outputs)):
+        hidden = np.zeros((height, width), bool)
+        for between in range(i - gap + 1, i):
+            hidden |= post_at(masks[between], width, height)
+        seen = ~post_at(masks[i], width, height) & ~post_at(masks[i - gap], width, height)
+        source, earlier = (imageops.resize_frame(clean[k], width, height) for k in (i, i - gap))
+        motion = measure_motion(estimator, source, {0: earlier}).towards[0]
+        region = hidden & seen & (motion.reliability.mask > 0)
+        if region.sum() < 16:
+            continue
+        warped = warp(outputs[i - gap], motion.backward) / 255.0
+        difference = (outputs[i].astype(np.float32) / 255.0 - warped) ** 2
+        errors.append(float(difference[region].mean()))
+    return float(np.mean(errors)) if errors else None
+
+
+def long_term_flow_run(
+    clip: Path, start: Fraction, frames: int, style: Path, size: int, options: dict[str, Any], chained: Any
+) -> dict[str, Any]:
+    flows, encoding, between = CoreSeconds(), CoreSeconds(), BetweenLaterFrames()
+    with (
+        replaced(Stylizer, "stylize", between.wrap(Stylizer.stylize)),
+        replaced(prefetch.MotionPrefetcher, "_measure", flows.wrap(prefetch.MotionPrefetcher._measure)),
+        replaced(prefetch, "chained_motion", chained),
+        replaced(pipeline, "_encode", encoding.wrap(pipeline._encode)),
+    ):
+        rendered = render_kept(clip, style, frames, size, {"start": start, **options})
+    outputs, records = rendered.outputs, rendered.records
+    height, width = outputs[0].shape[:2]
+    sources = [
+        imageops.resize_frame(d.frame, width, height) for d in read_frames(clip, Segment(start=start, frames=frames))
+    ]
+    later = [r for r in records if not r.fresh]
+    metrics = measure(sources, outputs, styles=(style,), losses_every=2)
+    return {
+        "size": f"{width}x{height}",
+        "frames": len(outputs),
+        **{f"warp@{g}": warping_error_at_gap(sources, outputs, g, JUDGE) for g in LONG_TERM_GAPS},
+        "style loss": metrics.style_loss,
+        "flow core-s/frame": flows.seconds / len(later),
+        # The last frame's saving and measuring fall after the last gap: each gap holds one.
+        "not network core-s/frame": float(np.mean(between.gaps)) + encoding.seconds / len(outputs),
+        "s/later frame": float(np.mean([r.seconds for r in later])),
+        "outputs": outputs,
+    }
+
+
+def _cell(column: str, value: float | None) -> str:
+    width = max(11, len(column) + 1)
+    if value is None:
+        return f"{'-':>{width}}"
+    return f"{value:>{width}.3e}" if column.startswith(("warp", "reappear")) else f"{value:>{width}.3f}"
+
+
+def long_term_flow_study(args: argparse.Namespace) -> None:
+    """Chained against direct long-term flows on pens, the film and pens with a post crossing it."""
+    variants: dict[str, tuple[dict[str, Any], Any]] = {
+        "direct": ({"long_term_flow": "direct"}, chained_motion),
+        "chained": ({"long_term_flow": "chained"}, chained_motion),
+        "chained, links' masks too": ({"long_term_flow": "chained"}, links_masks_too),
+        "no long-term (1)": ({"long_term": (1,)}, chained_motion),
+    }
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        post, clean, masks = occluder_clip(Path(tmp), args.frames)
+        clips = {name: CLIPS[name] for name in ("pens", "film") if name in args.clips}
+        if "post" in args.clips:
+            clips["pens with a post"] = (post, Fraction(0))
+        columns = ["warp@1", "warp@2", "warp@4", "reappear@2", "reappear@4", "style loss"]
+        columns += ["flow core-s/frame", "not network core-s/frame", "s/later frame"]
+        for clip_name, (clip, start) in clips.items():
+            print(f"\n{clip_name}: {args.frames} frames, long side {args.size} px; warp@N judged by Farneback")
+            print(f"{'run':<26}" + "".join(f"{c:>{max(11, len(c) + 1)}}" for c in columns), flush=True)
+            for name, (options, chained) in variants.items():
+                if args.runs is not None and name not in args.runs:
+                    continue
+                result = long_term_flow_run(clip, start, args.frames, args.style, args.size, options, chained)
+                outputs = result.pop("outputs")
+                for gap in (2, 4):
+                    hidden = clip_name == "pens with a post"
+                    result[f"reappear@{gap}"] = reappearing_error(outputs, clean, masks, gap) if hidden else None
+                rows.append({"clip": clip_name, "run": name, **result})
+                cells = [
+                    f"{result[c]:>{max(11, len(c) + 1)}.3e}"
+                    if c.startswith(("warp", "reappear")) and result[c] is not None
+                    else f"{result[c]:>{max(11, len(c) + 1)}.3f}"
+                    if result[c] is not None
+                    else f"{'-':>{max(11, len(c) + 1)}}"
+                    for c in columns
+                ]
+                print(f"{name:<26}" + "".join(cells), flush=True)
+                if args.pictures is not None:
+                    save_picture(
+                        args.pictures, f"long-term-flow.{clip_name}.{name}.{args.size}", np.hstack(outputs[:4])
+                    )
+    every = args.runs is None and set(args.clips) == {*CLIPS, "post"}
+    name = f"long_term_flow.{args.size}px" + ("" if every else ".part")
+    path = write_results(name, {"machine line": machine_line(), "rows": rows})
+    print(f"\n{machine_line()}\nwrote {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", choices=("passes", "long-term", "loop"))
-    parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
+    parser.add_argument("study", choices=("passes", "long-term", "long-term-flow", "loop"))
+    parser.add_argument(
+        "--clips", nargs="+", default=[*CLIPS, "post"], choices=[*CLIPS, "post"], help="post: long-term-flow only"
+    )
+    parser.add_argument("--runs", nargs="+", default=None, help="long-term-flow: these runs alone")
     parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--pictures", type=Path, default=None, help="folder for strips of each run's first frames")
     args = parser.parse_args()
-    for clip_name in args.clips:
+    if args.study == "long-term-flow":
+        long_term_flow_study(args)
+        return
+    for clip_name in (name for name in args.clips if name in CLIPS):
         clip, start = CLIPS[clip_name]
         print(f"\n{clip_name}: {clip.name} from {float(start):.1f} s, {args.frames} frames, long side {args.size} px")
         header = f"{'run':<22}" + "".join(f"{'warp@' + str(g):>10}" for g in GAPS)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every GPU check and figure in one run, within a few minutes on a lent GPU:
-#   the CUDA tests, one optimization step at three sizes (bench_step.py), and the optimizer's
-#   time per iteration, host syncs per iteration, a 480 px render's frames per second, GPU
-#   busy share and peak memory, with full- and half-resolution flow (bench_gpu.py), and the
-#   peak memory against the pre-check's prediction at three sizes (bench_memory.py).
+#   the CUDA tests, one optimization step at three sizes (bench_step.py), NVIDIA's optical-flow
+#   engine probed, and one table of renders (bench_gpu.py): later frames/s and clip frames/s
+#   at 480, 720 and 1080 px, GPU busy share, units at once, flows a frame, peak memory, warping
+#   error and style loss, beside variants (chained or direct long-term flows, 1, 2 and 4 units
+#   at once); then the optimizer's time per iteration and host syncs, and the peak memory
+#   against the pre-check's prediction at three sizes (bench_memory.py).
 # Run from anywhere, with python3 able to import the project's packages:
 #     bash benchmarks/device_check.sh          # on the GPU
 #     bash benchmarks/device_check.sh --dry    # the same scripts on the CPU at tiny sizes, in a
@@ -32,15 +34,15 @@ if [ "$dry" = 1 ]; then
     echo "== one optimization step (eager)"
     "$python" benchmarks/bench_step.py --device cpu --sizes 64 --repeats 1 || status=1
     echo "== optimizer and render at 64 px"
-    "$python" benchmarks/bench_gpu.py --device cpu --size 64 --frames 3 --iterations 2 \
+    "$python" benchmarks/bench_gpu.py --device cpu --size 64 --sizes 48 80 --frames 3 --iterations 2 \
         --only renders side-by-side profile || status=1
     echo "== peak memory against the pre-check"
     "$python" benchmarks/bench_memory.py --device cpu --sizes 64 --no-results || status=1
 else
     echo "== one optimization step (eager)"
     "$python" benchmarks/bench_step.py --device cuda --sizes 256 480 720 || status=1
-    echo "== optimizer and render at 480 px"
-    "$python" benchmarks/bench_gpu.py --frames "${FRAMES:-48}" || status=1
+    echo "== renders at 480, 720 and 1080 px, and the optimizer at 480 px"
+    "$python" benchmarks/bench_gpu.py --frames "${FRAMES:-96}" || status=1
     echo "== peak memory against the pre-check"
     "$python" benchmarks/bench_memory.py --device cuda --sizes 480 720 1080 || status=1
 fi

@@ -22,15 +22,16 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.config import build_job
-from vidstyle.device import configure_threads
+from vidstyle.device import configure_threads, network_threads
 from vidstyle.flow import FlowEstimator, measure_motion
+from vidstyle.journal import FrameRecord
 from vidstyle.optimize import StyleObjective, TemporalTerm
 from vidstyle.shot_render import render_frame, visit_budget
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import FramePlanner
 from vidstyle.video_io import Segment, read_frames
-from vidstyle.workdir import FrameRecord, WorkDir
+from vidstyle.workdir import WorkDir
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMES: dict[str, float] = defaultdict(float)
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("--quality", default="normal")
     parser.add_argument("--first-iterations", type=int, default=50, help="budget of the unprofiled first frame")
     args = parser.parse_args()
-    configure_threads(torch.device("cpu"))
+    configure_threads(network_threads(None), network_threads(None))
 
     job = build_job([args.style], size=args.size, quality=args.quality, iterations=args.first_iterations)
     started = time.perf_counter()
@@ -85,7 +86,7 @@ def main() -> None:
     estimator = FlowEstimator(job.temporal.flow, job.temporal.dis_preset)
     outputs: dict[int, np.ndarray] = {}
     work = WorkDir(Path(tempfile.mkdtemp()))
-    work.frames_dir.mkdir(parents=True)
+    work.frames.folder.mkdir(parents=True)
     for visit in planner.visits():
         index, content = visit.index, contents[visit.index]
         if index == len(contents) - 1:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import pytest
 import torch
 
@@ -16,7 +15,6 @@ from vidstyle.device import (
     check_frame_fits,
     check_style_fits,
     network_dtype,
-    render_threads,
     resolve_device,
 )
 from vidstyle.errors import DeviceError
@@ -146,17 +144,6 @@ def test_a_style_too_big_for_memory_names_a_style_scale_that_fits(
     assert main(args) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "makes a 2560x2010 style image" in err[0]
-
-
-@pytest.mark.parametrize(("kind", "workers", "cv2_threads"), [("cpu", 0, 3), ("cuda", 2, 1)])
-def test_threads_for_a_render_and_back(kind: str, workers: int, cv2_threads: int) -> None:
-    # On a CPU the flows run between frames on every core (no worker beside the network); on
-    # a GPU one single-threaded worker per core but one. The caller's settings come back.
-    before = (torch.get_num_threads(), cv2.getNumThreads())
-    with render_threads(torch.device(kind), threads=3) as flow_workers:
-        assert flow_workers == workers
-        assert (torch.get_num_threads(), cv2.getNumThreads()) == (3, cv2_threads)
-    assert (torch.get_num_threads(), cv2.getNumThreads()) == before
 
 
 @pytest.mark.parametrize(

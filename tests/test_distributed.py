@@ -96,7 +96,7 @@ def test_a_killed_worker_is_survived(
         **SAME,
     )
     assert killed
-    visits = Counter((r.index, r.pass_number) for r in WorkDir(work_dir_for(output)).visit_records())
+    visits = Counter((r.index, r.pass_number) for r in WorkDir(work_dir_for(output)).journal.visits())
     assert sorted(visits) == [(i, 1) for i in range(13)] and set(visits.values()) == {1}, "a frame written twice"
     for index, (a, b) in enumerate(zip(sequential, saved_frames(output, 13), strict=True)):
         assert np.array_equal(a, b), f"frame {index} differs after the retry"

@@ -15,9 +15,10 @@ from tests.clips import make_clip, moving_texture
 from tests.test_pipeline import TINY, render_interrupted
 from vidstyle import outputs
 from vidstyle.errors import ResumeMismatchError
+from vidstyle.journal import LOG_NAME
 from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import read_frames
-from vidstyle.workdir import LOG_NAME, WorkDir, work_dir_for
+from vidstyle.workdir import WorkDir, work_dir_for
 
 
 @pytest.fixture
@@ -102,10 +103,10 @@ def test_a_damaged_frame_in_a_finished_shot_renders_its_shot_again(starry_night:
     output = tmp_path / "b.mp4"
     render_interrupted(clip, starry_night, output, after=6, **TINY)
     work = WorkDir(work_dir_for(output))
-    assert 0 in work.finished_shots()
-    png = work.frame_path(2)
+    assert 0 in work.journal.finished_shots()
+    png = work.frames.path(2)
     png.write_bytes(png.read_bytes()[:-40])  # a copy or a write cut short
-    assert not work.frame_is_whole(2) and work.frame_is_whole(1)
+    assert not work.frames.is_whole(2) and work.frames.is_whole(1)
     report = stylize_video(clip, starry_night, output, **TINY)
     assert "frame 2 of the work folder is missing or damaged; rendering its shot (frames 0-3) again" in caplog.text
     assert report.rendered == 8 - 2  # shot 0 again, and what shot 1 had left

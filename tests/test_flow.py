@@ -13,9 +13,12 @@ from tests.conftest import textured_frame
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import (
     FlowEstimator,
+    FrameMotion,
+    chained_motion,
     histogram_distance,
     is_scene_cut,
     long_term_masks,
+    measure_link,
     measure_motion,
     reliability,
     warp,
@@ -216,7 +219,7 @@ def test_flat_areas_of_a_real_clip_stay_reliable(pens_clip: Path) -> None:
 def test_motion_from_the_workers_equals_the_inline_motion(pens_clip: Path, workers: int) -> None:
     # Flows and reliability measured frames ahead in worker threads equal those measured inline
     # when the frame comes up, and so do the plans made from them.
-    settings = TemporalSettings(long_term=(1, 2, 4))
+    settings = TemporalSettings(long_term=(1, 2, 4), long_term_flow="direct")
     frames = [resize_frame(d.frame, 96, 80) for d in read_frames(pens_clip, Segment(frames=7))]
     planner = FramePlanner(settings, Shot(0, 0, len(frames)))
     visits = list(planner.visits())
@@ -225,7 +228,7 @@ def test_motion_from_the_workers_equals_the_inline_motion(pens_clip: Path, worke
     with MotionPrefetcher(settings, workers=workers) as prefetch:
         planned = [
             (visit, future.result())
-            for visit, future in prefetch.ahead(visits, lambda v: v.index, planner.needs, frames.__getitem__)
+            for visit, future in prefetch.ahead(visits, lambda v: v.index, planner.routes, frames.__getitem__)
         ]
     assert [visit for visit, _ in planned] == visits
     for visit, got in planned:
@@ -247,3 +250,63 @@ def test_motion_from_the_workers_equals_the_inline_motion(pens_clip: Path, worke
         for a, b in zip(plan_a.warps, plan_b.warps, strict=True):
             np.testing.assert_array_equal(a.warped, b.warped)
             np.testing.assert_array_equal(a.mask, b.mask)
+
+
+def _motions(settings: TemporalSettings, frames: list[np.ndarray], workers: int) -> tuple[list[FrameMotion], int]:
+    planner = FramePlanner(settings, Shot(0, 0, len(frames)))
+    with MotionPrefetcher(settings, workers=workers) as prefetch:
+        motions = [
+            future.result()
+            for _, future in prefetch.ahead(planner.visits(), lambda v: v.index, planner.routes, frames.__getitem__)
+        ]
+        return motions, prefetch.links_measured
+
+
+def test_chained_long_term_flows_cost_two_flows_a_frame_and_follow_the_direct_ones(pens_clip: Path) -> None:
+    # Chained from the frame-to-frame links, frame i's flows to i-2 and i-4 need no estimate of
+    # their own: one link (two flows) a frame instead of three (six), in any worker layout. They
+    # land near where the direct flows do, and Ruder et al.'s long-term masks leave them pixels
+    # that the nearest neighbour's mask misses (a product of the links' masks would leave none).
+    frames = [resize_frame(d.frame, 160, 90) for d in read_frames(pens_clip, Segment(frames=9))]
+    chained_settings = TemporalSettings(long_term=(1, 2, 4))
+    assert chained_settings.long_term_flow == "chained"
+    chained, links = _motions(chained_settings, frames, workers=0)
+    assert links == len(frames) - 1
+    direct, direct_links = _motions(TemporalSettings(long_term=(1, 2, 4), long_term_flow="direct"), frames, 0)
+    assert direct_links == 1 + 2 + 2 + 3 * (len(frames) - 4)  # offsets 2 and 4 from frames 2 and 4 on
+    for workers in (1, 3):
+        again, _ = _motions(chained_settings, frames, workers)
+        for a, b in zip(chained, again, strict=True):
+            assert a.towards.keys() == b.towards.keys()
+            for index in a.towards:
+                np.testing.assert_array_equal(a.towards[index].backward, b.towards[index].backward)
+                np.testing.assert_array_equal(a.towards[index].reliability.mask, b.towards[index].reliability.mask)
+    towards = chained[8].towards
+    np.testing.assert_array_equal(towards[7].backward, direct[8].towards[7].backward)
+    for far in (6, 4):
+        got, expected = towards[far], direct[8].towards[far]
+        both = (got.reliability.mask * expected.reliability.mask) > 0
+        assert both.mean() > 0.25
+        endpoint = np.linalg.norm(got.backward - expected.backward, axis=2)
+        assert np.median(endpoint[both]) < 0.25, np.median(endpoint[both])
+    masks = long_term_masks([towards[frame].reliability.mask for frame in (7, 6, 4)])
+    assert masks[1].mean() > 0.01 and masks[2].mean() > 0.01, [m.mean() for m in masks]
+
+
+def test_a_chained_flow_adds_its_links_motions() -> None:
+    # A steady pan: back from the frame to the one before, 2 px, then 3 px to the one before
+    # that. The chain is 5 px, and the strip that the pan brought in since is out of frame.
+    height, width = 32, 48
+    rng = np.random.default_rng(0)
+    texture = (rng.random((height, width + 16, 3)) * 255).astype(np.uint8)
+    texture = cv2.GaussianBlur(texture, (0, 0), 1.0)
+    frames = [np.ascontiguousarray(texture[:, shift : shift + width]) for shift in (0, 3, 5)]
+    estimator = FlowEstimator()
+    links = [measure_link(estimator, frames[2], frames[1]), measure_link(estimator, frames[1], frames[0])]
+    motion = chained_motion(links)
+    inner = (slice(8, -8), slice(8, -16))
+    assert np.median(motion.backward[inner][..., 0]) == pytest.approx(5.0, abs=0.25)
+    assert np.median(motion.backward[inner][..., 1]) == pytest.approx(0.0, abs=0.25)
+    assert motion.reliability.out_of_frame[:, -5:].all()
+    assert not motion.reliability.out_of_frame[:, :-6].any()
+    assert motion.reliability.mask[inner].mean() > 0.9

@@ -19,9 +19,10 @@ import pytest
 from tests.clips import make_clip, saved_frames
 from tests.test_pipeline import TINY_ARGS
 from vidstyle.cli import main
+from vidstyle.journal import LOG_NAME
 from vidstyle.kill_points import KILL_AT_VARIABLE
 from vidstyle.video_io import read_frames
-from vidstyle.workdir import LOG_NAME, work_dir_for
+from vidstyle.workdir import work_dir_for
 
 FRAMES = 30
 

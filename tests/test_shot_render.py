@@ -35,7 +35,7 @@ def test_resume_in_the_last_shot_decodes_only_that_shot(tmp_path: Path, starry_n
     render_interrupted(clip, starry_night, resumed, after=19, keep_frames=True, **TINY)  # frames 0-18, in shot 3
     work = WorkDir(work_dir_for(resumed))
     assert sorted(work.records()) == list(range(19))
-    assert sorted(work.finished_shots()) == [0, 1]
+    assert sorted(work.journal.finished_shots()) == [0, 1]
     report = stylize_video(clip, starry_night, resumed, keep_frames=True, **TINY)
     # No pre-pass (the plan is in the work folder), and only the last shot: frame 19 and the
     # frames it reaches back to (15, 17 and 18 with the default offsets 1,2,4) on.
@@ -54,7 +54,7 @@ def test_an_unreadable_frame_is_rendered_again(tmp_path: Path, starry_night: Pat
 
     render_interrupted(clip, starry_night, resumed, after=4, keep_frames=True, **TINY)
     work = WorkDir(work_dir_for(resumed))
-    work.frame_path(2).write_bytes(b"\x89PNG torn by a crash")
+    work.frames.path(2).write_bytes(b"\x89PNG torn by a crash")
     report = stylize_video(clip, starry_night, resumed, keep_frames=True, **TINY)
     assert report.rendered == 4  # frame 2 again, and what follows it
     for a, b in zip(expected, saved_frames(resumed, 6), strict=True):
@@ -156,7 +156,7 @@ def test_multi_pass_keeps_the_budget_and_changes_the_frames(tmp_path: Path, star
     assert one.rendered == 5 and four.rendered == 20
     # 12 + 4 x 8 iterations either way: pass one takes 12 - 3 x 2 and 8 - 3 x 2, the others 2 each.
     assert one.mean_iterations == four.mean_iterations == (12 + 4 * 8) / 5
-    records = WorkDir(work_dir_for(tmp_path / "four.mp4")).visit_records()
+    records = WorkDir(work_dir_for(tmp_path / "four.mp4")).journal.visits()
     assert [(r.pass_number, r.index, r.iterations) for r in records[:6]] == [
         (1, 0, 6),
         (1, 1, 2),

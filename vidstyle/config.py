@@ -22,8 +22,9 @@ DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 PrecisionName = Literal["auto", "fp32", "bf16", "fp16"]
 OptimizerName = Literal["lbfgs", "adam"]
 TemporalInit = Literal["prev-warped", "prev", "content", "random"]
-FlowMethod = Literal["dis", "farneback", "deepflow"]
+FlowMethod = Literal["dis", "farneback", "deepflow", "nvof"]
 DisPreset = Literal["ultrafast", "fast", "medium", "fine"]
+LongTermFlow = Literal["chained", "direct"]
 QualityName = Literal["preview", "draft", "normal", "high"]
 OutputSizeName = Literal["processing", "source"]
 # --size source: paint at the source's own size.
@@ -45,6 +46,8 @@ MAX_PASSES = 16
 # each seam 8 re-visits (benchmarks/bench_chunks.py): at 200 frames a chunk, about 5% more
 # evaluations, and 8 s of 25 fps video per worker.
 MIN_CHUNK_FRAMES = 24
+# Work units painted at once in one process (--units): each holds a copy of the network.
+MAX_UNITS = 16
 DEFAULT_CHUNK_FRAMES = 200
 # The encoder's quality when --crf is not given, by codec: visually lossless for x264; VP9's
 # scale differs, and 31 is its usual recommendation for 1080p.
@@ -177,11 +180,14 @@ class EngineSettings:
     seed: int = 0
     edge_margin: int = 0
     threads: int | None = None
+    units: int | None = None
 
     def __post_init__(self) -> None:
         check_choice(_flag("engine", "device"), self.device, DeviceName)
         if self.threads is not None and self.threads < 1:
             raise UsageError(f"{_flag('engine', 'threads')} must be at least 1; got {self.threads}")
+        if self.units is not None and not 1 <= self.units <= MAX_UNITS:
+            raise UsageError(f"{_flag('engine', 'units')} must be between 1 and {MAX_UNITS}; got {self.units}")
         check_choice(_flag("engine", "precision"), self.precision, PrecisionName)
         check_choice(_flag("engine", "weights"), self.weights, WeightsName)
         if not 0 <= self.edge_margin <= 64:
@@ -211,6 +217,9 @@ class TemporalSettings:
     # frames 2, 5 and 10 apart by 24-52%, for +2-5% on neighbours, +1% style loss and a few
     # percent of time.
     long_term: tuple[int, ...] = (1, 2, 4)
+    # The flow to a neighbour more than one frame away: chained from the consecutive flows
+    # (computed anyway), or estimated across the gap (two more DIS flows per neighbour).
+    long_term_flow: LongTermFlow = "chained"
     cut_threshold: float = 0.15
     passes: int = 1
     loop: bool = False
@@ -220,6 +229,7 @@ class TemporalSettings:
         check_choice(_flag("temporal", "flow"), self.flow, FlowMethod)
         check_choice(_flag("temporal", "dis_preset"), self.dis_preset, DisPreset)
         check_choice(_flag("temporal", "init"), self.init, TemporalInit)
+        check_choice(_flag("temporal", "long_term_flow"), self.long_term_flow, LongTermFlow)
         long_term = _flag("temporal", "long_term")
         if not self.long_term or any(offset < 1 for offset in self.long_term):
             raise UsageError(f"{long_term} offsets must be whole numbers of frames, 1 or more")
@@ -461,8 +471,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("long_term", "temporal", "long_term", TEMPORAL,
            "neighbouring frames that pull (Ruder et al.'s long-term consistency), e.g. 1,10,20; "
            "1 alone is a little faster and less steady", "OFFSETS", video_only=True),
+    Option("long_term_flow", "temporal", "long_term_flow", TEMPORAL,
+           "the flow to a neighbour further than the next frame: chained from the frame-to-frame flows "
+           "(two flows a frame), or direct (two more per neighbour)", video_only=True),
     Option("flow", "temporal", "flow", TEMPORAL,
-           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib)",
+           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib), nvof "
+           "(an NVIDIA card's optical-flow engine; needs torch-nvidia-of-sdk)",
            video_only=True),
     Option("flow_preset", "temporal", "dis_preset", TEMPORAL, "DIS quality", video_only=True),
     Option("cut_threshold", "temporal", "cut_threshold", TEMPORAL,
@@ -484,6 +498,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("threads", "engine", "threads", ENGINE,
            "CPU threads for the network and, between frames, the optical flow", "N",
            default="every core this process may use"),
+    Option("units", "engine", "units", ENGINE,
+           "work units (shots, chunks of long shots, seams) painted at once on this device, the same frames as "
+           "one at a time", "N", default="1 on a CPU; on a GPU up to 4, as half its free memory holds",
+           video_only=True),
     Option("edge_margin", "engine", "edge_margin", ENGINE,
            "mirror PX pixels around the picture for the network; 16 removes a faint line along the edges", "PX"),
 )

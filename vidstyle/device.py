@@ -235,46 +235,21 @@ def network_threads(threads: int | None) -> int:
     return threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def configure_threads(device: torch.device, threads: int | None = None) -> int:
-    """Threads for a video render; returns how many flow workers to run beside the network
-    (0: none, the flows are computed between frames in the render's own thread).
-
-    On the CPU the network gets ``threads`` (default: every core this process may use), and
-    so does OpenCV: the flows run between frames, when the network's threads are idle. A flow
-    worker beside the network took a core from it at times, and the network's threads, which
-    wait for each other at every layer, lose more than that core's share: 15 iterations at
-    176x144 took 6.2 s alone and 16.6 s beside a thread computing flows without pause, on 2
-    cores. In a render, where a frame's flows are a few percent of its time, the gain is
-    smaller: later frames at 480 px 47.9 s against 51.8 s in one run, 49.8 s against 49.5 s in
-    another; the first frame 86 s against 97 s and 96 s against 107 s; the output the same to
-    the bit (README, "Speed").
-
-    On a GPU the cores are free for flow: one worker per core but the one that drives the
-    GPU, each with one OpenCV thread. Frames in parallel scale where threads inside one flow
-    do not: Farneback runs on one thread whatever it is given, and DIS went from 330 to 190 ms
-    with a second thread. On an H200's 16 cores, 4 workers of 4 threads computed the default
-    flows (three neighbours, both ways) for 2.4 frames a second at 480 px, and the GPU, done
-    in 0.16 s a frame, waited on them.
-    """
-    cores = network_threads(threads)
-    torch.set_num_threads(cores)
-    if device.type == "cpu":
-        cv2.setNumThreads(cores)
-        return 0
-    cv2.setNumThreads(1)
-    return max(1, cores - 1)
+def configure_threads(threads: int, opencv_threads: int) -> None:
+    """Set the network's CPU threads and OpenCV's (process-wide settings)."""
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(opencv_threads)
 
 
 @contextlib.contextmanager
-def render_threads(device: torch.device, threads: int | None = None) -> Iterator[int]:
-    """``configure_threads`` for the length of a render; the caller's settings come back after.
-
-    Yields the number of flow workers. torch's and OpenCV's thread counts are process-wide, and
-    a library should not leave them changed.
-    """
+def render_threads(threads: int, opencv_threads: int) -> Iterator[None]:
+    """``configure_threads`` for the length of a render; the caller's settings come back after:
+    torch's and OpenCV's thread counts are process-wide, and a library should not leave them
+    changed."""
     torch_threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     try:
-        yield configure_threads(device, threads)
+        configure_threads(threads, opencv_threads)
+        yield
     finally:
         torch.set_num_threads(torch_threads)
         cv2.setNumThreads(cv2_threads)

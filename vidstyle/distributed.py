@@ -19,23 +19,23 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from vidstyle.backend import choose_backend
 from vidstyle.config import INIT_MODES, ClusterSettings, Job
-from vidstyle.device import render_threads
 from vidstyle.errors import DeviceError, UsageError
+from vidstyle.journal import FrameRecord
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shot_render import SourceFrames, outputs_needed, render_unit
 from vidstyle.shots import ShotPlan
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment
 from vidstyle.work_units import WorkUnit, planner_for
-from vidstyle.workdir import FrameRecord
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +127,14 @@ def _render_task(
         content_size=(width, height),
         style_targets=style_targets,
         init_picture=unit_job.init_picture,
+        # The task's own CPUs; units at once are the cluster's business here, one a task.
+        backend=choose_backend(replace(job.engine, threads=unit_job.threads), frame_size=(width, height), units=1),
     )
     source = SourceFrames(Path(unit_job.path), unit_job.segment, plan, unit_job.size)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     with (
-        render_threads(stylizer.device, unit_job.threads) as flow_workers,
-        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
+        stylizer.backend.running(),
+        MotionPrefetcher(job.temporal, workers=stylizer.backend.flow_workers) as prefetch,
     ):
         for visit in render_unit(
             job,

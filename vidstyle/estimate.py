@@ -9,8 +9,8 @@ from typing import Protocol
 
 import torch
 
+from vidstyle.backend import choose_backend
 from vidstyle.config import Job, OptimizerSettings, option_flag
-from vidstyle.device import network_dtype, resolve_device
 from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective
 
@@ -49,13 +49,11 @@ class RenderEstimate:
 
 def timing_objective(job: Job) -> StyleObjective:
     """The job's network and losses against a stand-in style, for timing steps."""
-    device = resolve_device(job.engine.device)
+    backend = choose_backend(job.engine, units=1)
+    device = backend.device
     encoder = VGG19Features([job.losses.content_layer, *job.losses.style_layers], weights=job.engine.weights)
     objective = StyleObjective(
-        encoder.to(device),
-        job.losses,
-        compute_dtype=network_dtype(device, job.engine.precision),
-        margin=job.engine.edge_margin,
+        encoder.to(device), job.losses, compute_dtype=backend.dtype, margin=job.engine.edge_margin
     )
     objective.set_style([torch.rand(1, 3, 64, 64, device=device)], [1.0])
     return objective

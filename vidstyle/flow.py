@@ -11,7 +11,7 @@ output along it brings that output into frame i's geometry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +54,41 @@ def deepflow_available() -> bool:
     return hasattr(_cv2_video, "optflow") and hasattr(_cv2_video.optflow, "createOptFlow_DeepFlow")
 
 
+def nvof_missing() -> str | None:
+    """Why NVIDIA's optical-flow engine cannot be used here, or None when it can: it needs a
+    CUDA card and the torch-nvidia-of-sdk package (no weights: the engine is in the card)."""
+    import torch  # only here: flow.py is numpy and OpenCV otherwise
+
+    if not torch.cuda.is_available():
+        return "no CUDA card"
+    try:
+        import of  # type: ignore[import-not-found]  # noqa: F401  # torch-nvidia-of-sdk
+    except ImportError:
+        return "the torch-nvidia-of-sdk package is not installed (pip install torch-nvidia-of-sdk)"
+    return None
+
+
+class _NvidiaFlow:
+    """Flow by the card's optical-flow engine (Turing and later), through torch-nvidia-of-sdk;
+    one engine per frame size."""
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple[int, ...], Any] = {}
+
+    def __call__(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
+        import of  # type: ignore[import-not-found]
+        import torch
+
+        a, b = (torch.from_numpy(np.ascontiguousarray(f)).cuda() for f in (frame_a, frame_b))
+        engine = self._engines.get(frame_a.shape)
+        if engine is None:
+            engine = self._engines[frame_a.shape] = of.TorchNVOpticalFlow.from_tensor(a, preset="slow", grid_size=1)
+        return np.asarray(engine.compute_flow(a, b, upsample=True).cpu().numpy(), dtype=np.float32)
+
+
 class FlowEstimator:
-    """Dense optical flow with OpenCV: DIS (default), Farneback, or DeepFlow (opencv-contrib).
+    """Dense optical flow with OpenCV: DIS (default), Farneback, or DeepFlow (opencv-contrib);
+    or by an NVIDIA card's optical-flow engine (nvof).
 
     One estimator per thread: OpenCV's algorithm objects keep state between calls.
     """
@@ -64,11 +97,16 @@ class FlowEstimator:
         self.method = method
         if method == "deepflow" and not deepflow_available():
             raise UsageError("--flow deepflow needs opencv-contrib-python (cv2.optflow); use dis or farneback")
+        if method == "nvof" and (missing := nvof_missing()) is not None:
+            raise UsageError(f"--flow nvof needs NVIDIA's optical-flow engine: {missing}; use dis")
+        self._nvof = _NvidiaFlow() if method == "nvof" else None
         self._dis = _dis(dis_preset) if method == "dis" else None
         self._deepflow = _cv2_video.optflow.createOptFlow_DeepFlow() if method == "deepflow" else None
 
     def __call__(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         """Flow from ``frame_a`` to ``frame_b`` (same size), float32 (H, W, 2)."""
+        if self._nvof is not None:
+            return self._nvof(frame_a, frame_b)
         grey_a = cv2.cvtColor(frame_a, cv2.COLOR_RGB2GRAY)
         grey_b = cv2.cvtColor(frame_b, cv2.COLOR_RGB2GRAY)
         if self._dis is not None:
@@ -300,3 +338,49 @@ def measure_motion(estimator: FlowEstimator, content: np.ndarray, others: Mappin
         backward, forward = estimator(content, other), estimator(other, content)
         motions[index] = Motion(backward=backward, reliability=reliability(backward, forward))
     return FrameMotion(towards=motions)
+
+
+@dataclass(frozen=True)
+class Link:
+    """Two frames' flows both ways: ``there`` from the nearer frame to the farther (the
+    backward flow of a link in a chain that leads away from the current frame), ``back``
+    the other way, and ``there``'s reliability."""
+
+    there: np.ndarray
+    back: np.ndarray
+    reliability: Reliability
+
+
+def measure_link(estimator: FlowEstimator, near: np.ndarray, far: np.ndarray) -> Link:
+    there, back = estimator(near, far), estimator(far, near)
+    return Link(there=there, back=back, reliability=reliability(there, back))
+
+
+def compose(first: np.ndarray, then: np.ndarray) -> np.ndarray:
+    """The flow of following ``first`` and then ``then`` from where it led: first(x) +
+    then(x + first(x)), float32 (H, W, 2)."""
+    map_x, map_y = _sample_maps(first)
+    return first + cv2.remap(then, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def chained_motion(links: Sequence[Link]) -> Motion:
+    """The motion from a frame to one several links away, composed from the links' flows
+    (``links[0]`` starts at the frame) instead of estimated across the gap.
+
+    The backward flow accumulates link after link, each sampled where the chain so far has
+    led: backward accumulation drifts less than forward (Wu et al., "AccFlow", ICCV 2023). Its
+    reliability is Ruder et al.'s forward-backward check on the chained flow and its reverse
+    (composed the same way from the far end), not the product of the links' masks: a product
+    is never reliable where the first link is not, and Ruder et al.'s long-term masks keep
+    only what the nearer neighbours miss, so it would leave the long-term terms no pixel at
+    all. With the check alone, pens.mp4 crossed by a post (benchmarks/bench_shots.py
+    long-term-flow) kept the warping error where the post had passed within 1% of direct
+    flows' (the product: 4% above).
+    """
+    backward = links[0].there
+    for link in links[1:]:
+        backward = compose(backward, link.there)
+    forward = links[-1].back
+    for link in reversed(links[:-1]):
+        forward = compose(forward, link.back)
+    return Motion(backward=backward, reliability=reliability(backward, forward))

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from vidstyle import imageops
+from vidstyle.backend import choose_backend
 from vidstyle.config import Job, build_job, refuse_video_options
-from vidstyle.device import check_frame_fits, render_threads, resolve_device, warn_of_slow_settings
+from vidstyle.device import check_frame_fits, warn_of_slow_settings
 from vidstyle.errors import OutputPathError
 from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS, local_path
 from vidstyle.optimize import LossParts, StepCallback
@@ -64,17 +65,23 @@ def run_image_job(
     whole = job.size == "source" or job.output_size == "source"
     source_frame = imageops.read_image(source, max_long_side=None if whole else wanted)
     width, height = job.processing_size(source_frame.shape[1], source_frame.shape[0], still=True)
-    device = resolve_device(job.engine.device)
-    check_frame_fits(device, job.engine.precision, width, height)  # before anything that size is made
-    warn_of_slow_settings(device, job.engine)
+    backend = choose_backend(job.engine, frame_size=(width, height), units=1)
+    check_frame_fits(backend.device, job.engine.precision, width, height)  # before anything that size is made
+    warn_of_slow_settings(backend.device, job.engine)
     frame = imageops.resize_frame(source_frame, width, height)
     stylizer = Stylizer(
-        job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=frame
+        job.style,
+        job.losses,
+        job.optimizer,
+        job.engine,
+        content_size=(width, height),
+        reference_frame=frame,
+        backend=backend,
     )
     init = stylizer.first_frame_init(frame, job.init, seed=job.engine.seed)
     if counted := stylizer.budget_text(job.optimizer.iterations):
         log.info("painted coarse to fine; the bar counts %s", counted)
-    with render_threads(stylizer.device, job.engine.threads):
+    with backend.running():
         stylized = stylizer.stylize(
             frame, init, iterations=job.optimizer.iterations, coarse_to_fine=True, on_step=on_step
         )

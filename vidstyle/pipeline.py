@@ -14,9 +14,8 @@ import os
 import platform
 import shlex
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from vidstyle import imageops
+from vidstyle.backend import Backend, choose_backend
 from vidstyle.config import (
     DEFAULT_CHUNK_FRAMES,
     INIT_MODES,
@@ -39,16 +39,17 @@ from vidstyle.config import (
     encode_settings,
     option_flag,
 )
-from vidstyle.device import check_frame_fits, network_threads, render_threads, resolve_device, warn_of_slow_settings
+from vidstyle.device import check_frame_fits, warn_of_slow_settings
 from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
 from vidstyle.estimate import at_source_size, duration_text, estimate_before_render
 from vidstyle.filetypes import IMAGE_EXTENSIONS, local_path
+from vidstyle.journal import FrameRecord
 from vidstyle.kill_points import kill_point
+from vidstyle.local_render import UnitsHere, render_here
 from vidstyle.optimize import StepCallback
 from vidstyle.outputs import check_output_path, default_output_path, remove_stale_partials
-from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.shot_render import RenderedVisit, SourceFrames, render_unit
+from vidstyle.shot_render import SourceFrames
 from vidstyle.shots import ShotPlan, plan_shots
 from vidstyle.stylizer import Stylizer, check_images
 from vidstyle.version import __version__
@@ -63,7 +64,7 @@ from vidstyle.video_io import (
 )
 from vidstyle.video_writer import VIDEO_EXTENSIONS, VideoWriter, container_plan
 from vidstyle.work_units import WorkUnit, planner_for, waits_for, work_units
-from vidstyle.workdir import FRAME_FORMAT, FrameRecord, WorkDir, content_fingerprint, saved_setting, work_dir_for
+from vidstyle.workdir import FRAME_FORMAT, ResumeState, WorkDir, content_fingerprint, saved_setting, work_dir_for
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,9 @@ def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int]
     if job.init not in INIT_MODES:  # an image file
         job_fields["init"] = content_fingerprint(Path(job.init), whole=True)
     # Threads change the last bits of a sum's rounding, not the look: a render may resume with
-    # another count (on another machine, say).
+    # another count (on another machine, say). Units at once change nothing in a frame.
     del job_fields["engine"]["threads"]
+    del job_fields["engine"]["units"]
     return {
         "frame_format": FRAME_FORMAT,
         "source": content_fingerprint(info.path),
@@ -219,24 +221,60 @@ def run_video_job(
     """
     started = time.perf_counter()
     segment = segment or Segment()
+    render = _prepare(
+        source, job, output, segment, overwrite=overwrite, preview=preview, restart=restart, cluster=cluster
+    )
+    job, work = render.job, render.work
+    with work.removed_on_error():
+        plan, planning_decoded = _shot_plan(work, render.info, segment, job, on_plan)
+    units = work_units(job, plan)
+    state = work.resume_state([shot.frames for shot in plan.shots], job.temporal.passes)
+    with work.removed_on_error():
+        work.check_space(plan.frame_count - len(state.records), *render.size)
+    progress = _Progress(state, sum(len(list(planner_for(job, plan, unit).visits())) for unit in units), on_frame)
+    _announce(render, plan, units, progress)
+    source_frames = SourceFrames(render.info.path, segment, plan, render.size)
+    todo = [unit for unit in units if unit.shot.number not in state.finished]
+    tasks = _render_units(render, plan, todo, source_frames, progress, on_step)
+    _encode(render.info, segment, plan.pts, work, render.output, encode or EncodeSettings(), render.written)
+    visits = work.journal.visits()
+    kill_point("cleanup")
+    if not keep_frames:
+        work.remove()
+    return _report(render, plan, progress, visits, started, planning_decoded + source_frames.decoded, tasks)
+
+
+@dataclass(frozen=True)
+class _Render:
+    """A video render made ready to go: its source, settings (chunking chosen), output, the
+    painted and written sizes, the stylizer and the work folder."""
+
+    info: VideoInfo
+    job: Job
+    output: Path
+    size: tuple[int, int]
+    written: tuple[int, int]
+    stylizer: Stylizer
+    work: WorkDir
+    threads: int
+    cluster: ClusterSettings | None
+
+
+def _prepare(
+    source: Path,
+    job: Job,
+    output: Path | None,
+    segment: Segment,
+    *,
+    overwrite: bool,
+    preview: bool,
+    restart: bool,
+    cluster: ClusterSettings | None,
+) -> _Render:
+    """Probe the source, check the output and the inputs, choose the backend and chunking,
+    build the stylizer and open the work folder: everything that can fail fails here."""
     info = probe(source)
-    if info.hdr:
-        log.warning(
-            "%s is HDR or wide-gamut (%s); vidstyle reads every video as SDR BT.709, so its colours will look "
-            "washed out. Tone-map it to BT.709 first, e.g. ffmpeg -i IN -vf "
-            "zscale=t=linear:npl=100,tonemap=hable,zscale=p=bt709:t=bt709:m=bt709,format=yuv420p OUT",
-            source.name,
-            info.hdr,
-        )
-    if info.interlaced:
-        log.info("%s is interlaced: each frame is read as its top field, the lines between interpolated", source.name)
-    if info.has_alpha:
-        # Images keep theirs (image_pipeline); an H.264 or VP9 output has no alpha to keep it in.
-        log.warning(
-            "%s has transparency (%s); the stylized video is opaque",
-            source.name,
-            info.pixel_format,
-        )
+    _warn_of_source(info)
     # A preview may replace its own earlier preview (the default .preview file), nothing else.
     overwrite = overwrite or (preview and output is None)
     output = video_output_path(source, job, output, preview=preview)
@@ -245,140 +283,184 @@ def run_video_job(
     check_images(job.style, job.init)
     if cluster is not None:
         connect(cluster.address)  # fail fast: Ray missing, or no cluster there
-    job = _choose_chunking(job, cluster, work_dir_for(output), restart=restart)
-    width, height = job.processing_size(info.width, info.height, still=False)
-    written = job.written_size(info.width, info.height, still=False)
-    device = resolve_device(job.engine.device)
-    check_frame_fits(device, job.engine.precision, width, height)  # before anything that size is made
-    warn_of_slow_settings(device, job.engine)
-    reference = _first_content(info, segment, (width, height)) if job.style.preserve_colors else None
+    size = job.processing_size(info.width, info.height, still=False)
+    # On a cluster, a unit a task; here, --units or the machine's choice.
+    backend = choose_backend(job.engine, frame_size=size, units=1 if cluster is not None else None)
+    job = _choose_chunking(job, cluster, backend, work_dir_for(output), restart=restart)
+    check_frame_fits(backend.device, job.engine.precision, *size)  # before anything that size is made
+    warn_of_slow_settings(backend.device, job.engine)
+    reference = _first_content(info, segment, size) if job.style.preserve_colors else None
     stylizer = Stylizer(
-        job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), reference_frame=reference
+        job.style, job.losses, job.optimizer, job.engine, content_size=size, reference_frame=reference, backend=backend
     )
-    threads = cluster.cpus_per_task if cluster is not None else network_threads(job.engine.threads)
+    threads = cluster.cpus_per_task if cluster is not None else backend.threads
     work = WorkDir.open(
-        work_dir_for(output),
-        _manifest(info, job, segment, (width, height), stylizer),
-        setup=_setup(threads),
-        restart=restart,
+        work_dir_for(output), _manifest(info, job, segment, size, stylizer), setup=_setup(threads), restart=restart
     )
-    with work.removed_on_error():
-        plan, planning_decoded = _shot_plan(work, info, segment, job, on_plan)
-    units = work_units(job, plan)
-    expected = sum(len(list(planner_for(job, plan, unit).visits())) for unit in units)
+    written = job.written_size(info.width, info.height, still=False)
+    return _Render(info, job, output, size, written, stylizer, work, threads, cluster)
+
+
+def _warn_of_source(info: VideoInfo) -> None:
+    """One line for each thing about the source that the output cannot keep as it is."""
+    name = info.path.name
+    if info.hdr:
+        log.warning(
+            "%s is HDR or wide-gamut (%s); vidstyle reads every video as SDR BT.709, so its colours will look "
+            "washed out. Tone-map it to BT.709 first, e.g. ffmpeg -i IN -vf "
+            "zscale=t=linear:npl=100,tonemap=hable,zscale=p=bt709:t=bt709:m=bt709,format=yuv420p OUT",
+            name,
+            info.hdr,
+        )
+    if info.interlaced:
+        log.info("%s is interlaced: each frame is read as its top field, the lines between interpolated", name)
+    if info.has_alpha:
+        # Images keep theirs (image_pipeline); an H.264 or VP9 output has no alpha to keep it in.
+        log.warning("%s has transparency (%s); the stylized video is opaque", name, info.pixel_format)
+
+
+class _Progress:
+    """This run's visits as they land: the resume state updated, the counts the report gives,
+    and the caller's ``on_frame``. ``expected``: the visits of the whole render."""
+
+    def __init__(self, state: ResumeState, expected: int, on_frame: FrameCallback | None) -> None:
+        self.state = state
+        self.expected = expected
+        self.on_frame = on_frame
+        self.rendered = self.evaluations = 0
+        self.seconds = 0.0
+
+    def landed(self, record: FrameRecord) -> None:
+        self.state.landed(record)
+        self.seconds += record.seconds
+        self.rendered += 1
+        self.evaluations += record.iterations
+        if self.on_frame is not None:
+            done_before = self.state.done_before
+            self.on_frame(FrameProgress(record, done_before + self.rendered, self.expected, done_before))
+
+
+def _announce(render: _Render, plan: ShotPlan, units: list[WorkUnit], progress: _Progress) -> None:
+    """The first lines: what is painted, at what size, where and how; the time it will take;
+    the work folder; and where a resume starts."""
+    job, stylizer, work, threads = render.job, render.stylizer, render.work, render.threads
     chunks = sum(1 for unit in units if unit.handover is None)
     log.info(
         "%s: %d frames, %d shot(s)%s; %s; %s, %d thread%s%s",
-        source.name,
+        render.info.path.name,
         plan.frame_count,
         len(plan.shots),
         f" in {chunks} chunks" if chunks > len(plan.shots) else "",
-        _sizes_text((width, height), written),
+        _sizes_text(render.size, render.written),
         stylizer.engine_text,
         threads,
         "" if threads == 1 else "s",
-        " a Ray task" if cluster is not None else "",
+        " a Ray task" if render.cluster is not None else _units_text(stylizer.backend.units_at_once),
     )
     for name, text in plan.describe():
         log.debug("%s: %s", name, text)
-    records = work.records()
-    finished = work.finished_shots()
-    _repair_damaged_frames(work, records, finished, plan)  # before anything counts what is done
-    with work.removed_on_error():
-        work.check_space(plan.frame_count - len(records), width, height)
-    passes = job.temporal.passes
-    done_before = sum(r.pass_number for r in records.values())
-    if cluster is None:  # on a cluster, the time depends on its machines
+    state = progress.state
+    if render.cluster is None:  # on a cluster, the time depends on its machines
         # A resumed render: what is left, its shots' first frames taken as done.
-        left = max(0, expected - chunks - done_before)
-        log.info("%s", _time_needed(job, stylizer, info, (width, height), fresh=chunks, later=left))
+        left = max(0, progress.expected - chunks - state.done_before)
+        log.info("%s", _time_needed(job, stylizer, render.info, render.size, fresh=chunks, later=left))
     if counted := stylizer.budget_text(job.optimizer.iterations):
         log.info("a shot's first frame is painted coarse to fine; its bar counts %s", counted)
-    log.info(
-        "work folder: %s; '%s' shows the frames finished so far",
-        work.path,
-        shlex.join(["vidstyle", "peek", str(output)]),
-    )
-    unfinished = (i for i in range(plan.frame_count) if i not in records or records[i].pass_number < passes)
-    resume_from = min(unfinished, default=plan.frame_count)
-    if records:
-        log.info("resuming at frame %d (%d of %d visits already in %s)", resume_from, done_before, expected, work.path)
-    source_frames = SourceFrames(info.path, segment, plan, (width, height))
-    render_seconds = 0.0
-    rendered = evaluations = 0
+    peek = shlex.join(["vidstyle", "peek", str(render.output)])
+    log.info("work folder: %s; '%s' shows the frames finished so far", work.path, peek)
+    if state.records:
+        log.info(
+            "resuming at frame %d (%d of %d visits already in %s)",
+            state.resume_from,
+            state.done_before,
+            progress.expected,
+            work.path,
+        )
 
-    def report(record: FrameRecord) -> None:
-        nonlocal render_seconds, rendered, evaluations
-        records[record.index] = record
-        render_seconds += record.seconds
-        rendered += 1
-        evaluations += record.iterations
-        if on_frame is not None:
-            done = done_before + rendered
-            on_frame(FrameProgress(record, done=done, expected=expected, done_before=done_before))
 
-    units = [unit for unit in units if unit.shot.number not in finished]
+def _render_units(
+    render: _Render,
+    plan: ShotPlan,
+    units: list[WorkUnit],
+    source_frames: SourceFrames,
+    progress: _Progress,
+    on_step: StepCallback | None,
+) -> list[TaskRun]:
+    """Render ``units`` here or on the cluster; a shot is recorded finished with its last
+    unit. Returns the cluster's task timeline (none here)."""
+    work, job = render.work, render.job
     units_left = Counter(unit.shot.number for unit in units)
 
     def finish_unit(position: int) -> None:
-        """A shot is finished when its last unit is."""
         shot = units[position].shot
         units_left[shot.number] -= 1
         if units_left[shot.number] == 0:
-            work.finish_shot({"shot": shot.number, "start": shot.start, "stop": shot.stop})
+            work.journal.add_shot({"shot": shot.number, "start": shot.start, "stop": shot.stop})
 
-    tasks: list[TaskRun] = []
-    if cluster is not None:
+    waits = waits_for(job, plan, units)
+    if render.cluster is None:
+        here = UnitsHere(job, source_frames, work, progress.state.records, progress.landed, finish_unit, on_step)
+        render_here(units, waits, render.stylizer, here)
+        return []
 
-        def land(frame: np.ndarray, record: FrameRecord) -> None:
-            work.save(frame, record)
-            report(record)
+    def land(frame: np.ndarray, record: FrameRecord) -> None:
+        work.save(frame, record)
+        progress.landed(record)
 
-        tasks = render_on_ray(
-            cluster,
-            job,
-            stylizer,
-            source_frames,
-            units,
-            waits_for(job, plan, units),
-            passes_done={index: record.pass_number for index, record in records.items()},
-            load_output=work.load,
-            on_visit=land,
-            on_unit=finish_unit,
-        )
-    else:
-        _render_here(units, job, stylizer, source_frames, work, records, report, finish_unit, on_step)
-    _encode(info, segment, plan.pts, work, output, encode or EncodeSettings(), written)
-    final = [records[i] for i in range(plan.frame_count)]
-    visits = work.visit_records()
-    kill_point("cleanup")
-    if not keep_frames:
-        work.remove()
+    return render_on_ray(
+        render.cluster,
+        job,
+        render.stylizer,
+        source_frames,
+        units,
+        waits,
+        passes_done=progress.state.passes_done,
+        load_output=work.load,
+        on_visit=land,
+        on_unit=finish_unit,
+    )
+
+
+def _report(
+    render: _Render,
+    plan: ShotPlan,
+    progress: _Progress,
+    visits: list[FrameRecord],
+    started: float,
+    decoded: int,
+    tasks: list[TaskRun],
+) -> VideoReport:
+    state = progress.state
+    final = [state.records[i] for i in range(plan.frame_count)]
     errors = [r.warping_error for r in final if r.warping_error is not None]
     later = [r.iterations for r in visits if not r.fresh]
     return VideoReport(
-        output=output,
-        width=written[0],
-        height=written[1],
-        painted_width=width,
-        painted_height=height,
+        output=render.output,
+        width=render.written[0],
+        height=render.written[1],
+        painted_width=render.size[0],
+        painted_height=render.size[1],
         frames=plan.frame_count,
-        rendered=rendered,
-        resumed_from=resume_from if done_before else 0,
+        rendered=progress.rendered,
+        resumed_from=state.resume_from if state.done_before else 0,
         cuts=plan.cuts,
         seconds=time.perf_counter() - started,
-        render_seconds=render_seconds,
+        render_seconds=progress.seconds,
         all_runs_render_seconds=sum(r.seconds for r in visits),
         mean_iterations=sum(r.iterations for r in visits) / plan.frame_count,
         mean_later_iterations=float(np.mean(later)) if later else None,
         mean_warping_error=float(np.mean(errors)) if errors else None,
         mean_style_loss=float(np.mean([r.style_loss for r in final])),
         mean_content_loss=float(np.mean([r.content_loss for r in final])),
-        decoded_frames=planning_decoded + source_frames.decoded,
-        visits=expected,
-        evaluations=evaluations,
+        decoded_frames=decoded,
+        visits=progress.expected,
+        evaluations=progress.evaluations,
         tasks=tuple(tasks),
     )
+
+
+def _units_text(units: int) -> str:
+    return f", {units} units at once" if units > 1 else ""
 
 
 def _sizes_text(painted: tuple[int, int], written: tuple[int, int]) -> str:
@@ -403,59 +485,18 @@ def _time_needed(
     return text + at_source_size(job, seconds, size, (info.width, info.height))
 
 
-def _render_here(
-    units: list[WorkUnit],
-    job: Job,
-    stylizer: Stylizer,
-    source: SourceFrames,
-    work: WorkDir,
-    records: dict[int, FrameRecord],
-    report: Callable[[FrameRecord], None],
-    finish_unit: Callable[[int], None],
-    on_step: StepCallback | None,
-) -> None:
-    """Render ``units`` one after another in this process."""
-    # On an accelerator the next frame's optimization starts while a worker saves this one
-    # (PNG, log line) and measures its warping error: the GPU would idle meanwhile. On the CPU
-    # that costs a few hundredths of a frame's time, and saving in step keeps progress prompt.
-    lag = 0 if stylizer.device.type == "cpu" else 1
-    saving: deque[Future[FrameRecord]] = deque()
-
-    def report_saved(wait_for: int) -> None:
-        while len(saving) > wait_for:
-            report(saving.popleft().result())
-
-    with (
-        render_threads(stylizer.device, job.engine.threads) as flow_workers,
-        MotionPrefetcher(job.temporal, workers=flow_workers) as prefetch,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidstyle-save") as saver,
-    ):
-        for position, unit in enumerate(units):
-            rendering = render_unit(
-                job,
-                stylizer,
-                source,
-                unit,
-                passes_done={index: record.pass_number for index, record in records.items()},
-                load_output=work.load,
-                prefetch=prefetch,
-                on_step=on_step,
-            )
-            for visit in rendering:
-                saving.append(saver.submit(_save_visit, work, visit))
-                report_saved(lag)
-            report_saved(0)
-            finish_unit(position)
-
-
-def _choose_chunking(job: Job, cluster: ClusterSettings | None, work_path: Path, *, restart: bool) -> Job:
-    """``--chunk-frames`` not given: a render being resumed keeps its own; else whole shots
-    on one machine (chunks only cost there: a fresh start and a seam each) and
-    ``DEFAULT_CHUNK_FRAMES`` on a cluster."""
+def _choose_chunking(
+    job: Job, cluster: ClusterSettings | None, backend: Backend, work_path: Path, *, restart: bool
+) -> Job:
+    """``--chunk-frames`` not given: a render being resumed keeps its own; else
+    ``DEFAULT_CHUNK_FRAMES`` where units render side by side (a cluster, a GPU painting
+    several at once: one long shot would leave the others idle), and whole shots where they
+    render one at a time (chunks only cost there: a fresh start and a seam each)."""
     if job.temporal.chunk_frames is not None:
         return job
     saved = None if restart else saved_setting(work_path, ("job", "temporal", "chunk_frames"))
-    chunk_frames = saved if isinstance(saved, int) else DEFAULT_CHUNK_FRAMES if cluster is not None else 0
+    side_by_side = cluster is not None or backend.units_at_once > 1
+    chunk_frames = saved if isinstance(saved, int) else DEFAULT_CHUNK_FRAMES if side_by_side else 0
     return replace(job, temporal=replace(job.temporal, chunk_frames=chunk_frames))
 
 
@@ -463,43 +504,6 @@ def _first_content(info: VideoInfo, segment: Segment, size: tuple[int, int]) -> 
     for decoded in read_frames(info.path, segment):
         return imageops.resize_frame(decoded.frame, *size)
     raise NoFramesError(f"{info.path}: no frames to stylize")
-
-
-def _repair_damaged_frames(
-    work: WorkDir, records: dict[int, FrameRecord], finished: dict[int, dict[str, Any]], plan: ShotPlan
-) -> None:
-    """Forget what a damaged work folder no longer holds, so that it renders again.
-
-    In an unfinished shot, a frame whose PNG a crash left unreadable is not done: it, and
-    what follows it in the shot, render again. In a finished shot, a frame missing or cut
-    short (a disk error, a copy that stopped) makes the whole shot render again: its frames
-    came from one another (and, with several passes or a loop, from earlier visits that were
-    replaced), so only a whole shot is sure to come out as it was. Finished shots are
-    checked by the PNG's last chunk, not decoded: a resume of a long render starts at once.
-    """
-    for shot in plan.shots:
-        if shot.number not in finished:
-            for index in shot.frames:
-                if index in records and work.load_if_readable(index) is None:
-                    log.warning("frame %d of the work folder is unreadable; rendering it again", index)
-                    del records[index]
-            continue
-        damaged = [index for index in shot.frames if not work.frame_is_whole(index)]
-        if damaged:
-            log.warning(
-                "frame %d of the work folder is missing or damaged%s; rendering its shot (frames %d-%d) again",
-                damaged[0], f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else "", shot.start, shot.stop - 1,
-            )  # fmt: skip
-            for index in shot.frames:
-                records.pop(index, None)
-            del finished[shot.number]
-
-
-def _save_visit(work: WorkDir, visit: RenderedVisit) -> FrameRecord:
-    """Measure a finished visit's warping error, then save the frame and its record."""
-    record = visit.measured()
-    work.save(visit.frame, record)
-    return record
 
 
 def _encode(

@@ -21,6 +21,7 @@ from vidstyle import imageops
 from vidstyle.config import Job
 from vidstyle.device_warps import DeviceWarps
 from vidstyle.errors import NoFramesError
+from vidstyle.journal import FrameRecord
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shots import ShotPlan
@@ -28,7 +29,6 @@ from vidstyle.stylizer import Stylizer
 from vidstyle.temporal import HOST_WARPS, FramePlan, Planner, Visit, warping_error
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.work_units import WorkUnit, planner_for
-from vidstyle.workdir import FrameRecord
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def render_unit(
     from an interrupted render), in order; ``load_output`` gives an earlier visit's output."""
     # On a GPU the warps of the outputs before a frame run there: on a CPU core they would
     # keep it waiting between frames (device_warps.py).
-    warps = DeviceWarps(stylizer.device) if stylizer.device.type == "cuda" else HOST_WARPS
+    warps = DeviceWarps(stylizer.device) if stylizer.backend.device_warps else HOST_WARPS
     planner = planner_for(job, source.plan, unit, warps)
     remaining, has_output = remaining_visits(planner, passes_done)
     if not remaining:
@@ -190,7 +190,7 @@ def render_unit(
     # One pass streams its frames through a few at a time; several passes (and a handover's
     # few frames) keep them all.
     keep_all = job.temporal.passes > 1 or unit.handover is not None
-    needed = {i for visit in remaining for i in (visit.index, *planner.needs(visit))}
+    needed = {i for visit in remaining for route in ((visit.index,), *planner.routes(visit)) for i in route}
     depth = max(job.temporal.long_term) + prefetch.workers + 3
     contents = FrameCache(source.read_runs(sorted(needed)), keep=None if keep_all else depth)
     outputs = FrameCache(iter(()), keep=None if keep_all else depth)
@@ -204,7 +204,7 @@ def render_unit(
             outputs.put(index, frame)
         return frame
 
-    for visit, motion in prefetch.ahead(remaining, lambda v: v.index, planner.needs, contents):
+    for visit, motion in prefetch.ahead(remaining, lambda v: v.index, planner.routes, contents):
         started = time.perf_counter()
         content = contents(visit.index)
         plan = planner.plan(visit, content, motion.result(), output_of)

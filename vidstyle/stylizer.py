@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from vidstyle import imageops
+from vidstyle.backend import Backend, choose_backend
 from vidstyle.borders import uniform_border
 from vidstyle.config import INIT_MODES, EngineSettings, LossWeights, OptimizerSettings, StyleSettings, option_flag
-from vidstyle.device import check_style_fits, network_dtype, resolve_device
+from vidstyle.device import check_style_fits
 from vidstyle.encoder import VGG19Features
 from vidstyle.errors import InputFileError
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
@@ -76,17 +77,20 @@ class Stylizer:
         reference_frame: np.ndarray | None = None,
         style_targets: dict[tuple[int, int], dict[str, torch.Tensor]] | None = None,
         init_picture: np.ndarray | None = None,
+        backend: Backend | None = None,
     ) -> None:
         self.style = style
         self.losses = losses
         self.optimizer = optimizer
         self.engine = engine
-        self.device = resolve_device(engine.device)
-        self.compute_dtype = network_dtype(self.device, engine.precision)
+        self.backend = backend or choose_backend(engine, frame_size=content_size)
+        self.device = self.backend.device
+        self.compute_dtype = self.backend.dtype
         encoder = VGG19Features([losses.content_layer, *losses.style_layers], weights=engine.weights)
         self.objective = StyleObjective(
             encoder.to(self.device), losses, compute_dtype=self.compute_dtype, margin=engine.edge_margin
         )
+        self.objective.use_cuda_graphs = self.backend.cuda_graphs
         width, height = content_size
         self.full_size = (height, width)
         if style_targets is None:
@@ -103,7 +107,7 @@ class Stylizer:
     @property
     def engine_text(self) -> str:
         """Where and in what the network paints: ``cpu, float32``."""
-        return f"{self.device.type}, {str(self.compute_dtype or torch.float32).removeprefix('torch.')}"
+        return self.backend.engine_text
 
     def read_init_picture(self, path: Path) -> np.ndarray:
         """The ``--init`` image, read once, as a first frame's size needs it."""

@@ -142,6 +142,8 @@ class Planner(Protocol):
 
     def needs(self, visit: Visit) -> tuple[int, ...]: ...
 
+    def routes(self, visit: Visit) -> tuple[tuple[int, ...], ...]: ...
+
     def plan(
         self,
         visit: Visit,
@@ -210,6 +212,23 @@ class FramePlanner:
             return ()
         frames = [frame for _, frame in (*self._side(visit, -visit.direction), *self._ahead(visit))]
         return tuple(dict.fromkeys(frames))
+
+    def routes(self, visit: Visit) -> tuple[tuple[int, ...], ...]:
+        """For each frame in ``needs(visit)``, the frames its motion is measured through, from
+        the visited frame to it: the two alone for a direct flow, every frame between (flash
+        frames skipped) for a chained one (``flow.chained_motion``)."""
+        if self.settings.long_term_flow == "direct":
+            return tuple((visit.index, frame) for frame in self.needs(visit))
+        routes = []
+        for frame in self.needs(visit):
+            side = 1 if frame > visit.index else -1
+            route = [visit.index]
+            while route[-1] != frame:
+                step = self._step(route[-1], side)
+                assert step is not None  # frame is inside the shot, on this side
+                route.append(step)
+            routes.append(tuple(route))
+        return tuple(routes)
 
     def plan(
         self,
@@ -305,6 +324,9 @@ class HandoverPlanner:
 
     def needs(self, visit: Visit) -> tuple[int, ...]:
         return (self.handover.before(visit.index),)
+
+    def routes(self, visit: Visit) -> tuple[tuple[int, ...], ...]:
+        return ((visit.index, self.handover.before(visit.index)),)
 
     def plan(
         self, visit: Visit, content: np.ndarray, motion: FrameMotion, output_of: Callable[[int], np.ndarray | None]

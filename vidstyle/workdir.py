@@ -15,7 +15,9 @@ Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
 
 A render resumes at the first visit without both, in the first unfinished shot; a manifest
 that differs from the current settings stops the render rather than mixing two looks in one
-video.
+video. ``WorkDir`` holds the folder's parts, each with a job of its own: the manifest (here),
+the frames (``frame_store.FrameStore``), the journal (``journal.Journal``) and the lock
+(``FolderLock``); ``ResumeState`` is what a render reads of them to go on.
 """
 
 from __future__ import annotations
@@ -24,20 +26,19 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import cv2
 import numpy as np
 
 from vidstyle.config import option_of_field
 from vidstyle.errors import OutputPathError, ResumeMismatchError
-from vidstyle.imageops import encode_image
+from vidstyle.frame_store import FRAMES_DIR, FrameStore
+from vidstyle.journal import FrameRecord, Journal
 from vidstyle.kill_points import kill_point
 from vidstyle.outputs import remove_stale_partials, write_bytes_atomically
 
@@ -47,35 +48,9 @@ if sys.platform != "win32":
 MANIFEST_NAME = "manifest.json"
 SETUP_KEY = "setup"  # in the manifest: what the render ran on, which a resume may change
 SHOT_PLAN_NAME = "shots.json"
-LOG_NAME = "frames.jsonl"
-SHOT_LOG_NAME = "shots.jsonl"
-FRAMES_DIR = "frames"
 LOCK_NAME = "lock"
-# A PNG's last chunk: an empty IEND with its CRC.
-_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FrameRecord:
-    """What rendering one frame did."""
-
-    index: int
-    shot: int
-    pass_number: int
-    fresh: bool  # started without a neighbour: a shot's first frame, or a flash
-    iterations: int
-    seconds: float
-    total_loss: float
-    content_loss: float
-    style_loss: float
-    temporal_loss: float
-    coverage: float | None
-    warping_error: float | None
-    # Network evaluations counted at full size (one at half size counts a quarter); None in
-    # records written before it was kept.
-    evaluations: float | None = None
 
 
 def work_dir_for(output: Path) -> Path:
@@ -158,9 +133,10 @@ class WorkDir:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.frames_dir = path / FRAMES_DIR
+        self.frames = FrameStore(path / FRAMES_DIR)
+        self.journal = Journal(path)
+        self.lock = FolderLock(path / LOCK_NAME)
         self.created = False  # by this run's open()
-        self._lock_file: IO[str] | None = None
 
     @classmethod
     def open(
@@ -179,7 +155,7 @@ class WorkDir:
         if restart and not ours and any(entry.name != LOCK_NAME for entry in path.iterdir()):
             raise OutputPathError(f"{path} is not a vidstyle work folder (no {MANIFEST_NAME}); not deleting it")
         _make_folder(path, path)
-        work._lock()
+        work.lock.take()
         if restart:
             work._clear()
         if (path / MANIFEST_NAME).exists():
@@ -196,10 +172,10 @@ class WorkDir:
                     "uninterrupted render's",
                     changes,
                 )
-            for folder in (path, work.frames_dir):  # writes a killed run did not finish: not records
+            for folder in (path, work.frames.folder):  # writes a killed run did not finish: not records
                 remove_stale_partials(folder)
             return work
-        _make_folder(work.frames_dir, path)
+        _make_folder(work.frames.folder, path)
         write_bytes_atomically(path / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
         work.created = True
         return work
@@ -212,7 +188,7 @@ class WorkDir:
         try:
             yield
         except Exception:
-            if self.created and not self.records():
+            if self.created and not self.journal.visits():
                 self.remove()
             raise
 
@@ -225,7 +201,7 @@ class WorkDir:
                 changed.setdefault(name, f"{name}: {old.get(key)} -> {new.get(key)}" if is_option else name)
         shown = ", ".join(list(changed.values())[:3])
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        count = len(self.records())
+        count = len(self.journal.latest())
         return (
             f"{self.path} holds {count} frame(s) rendered with other settings ({shown}{more}); "
             "rerun with the same settings to resume, or add --restart to discard them"
@@ -244,34 +220,18 @@ class WorkDir:
                 "(--start/--duration), or a smaller --size"
             )
 
-    def frame_path(self, index: int) -> Path:
-        return self.frames_dir / f"{index:06d}.png"
-
     def save(self, frame: np.ndarray, record: FrameRecord) -> None:
-        """Store a finished frame: the PNG first, then its log line."""
-        write_bytes_atomically(self.frame_path(record.index), encode_image(frame, ".png"))
+        """Store a finished frame: the PNG first, then its journal line."""
+        self.frames.save(record.index, frame)
         kill_point(f"saving:{record.index}")
-        _append_line(self.path / LOG_NAME, asdict(record))
+        self.journal.add_visit(record)
 
     def load(self, index: int) -> np.ndarray:
-        frame = self.load_if_readable(index)
-        if frame is None:
-            raise OutputPathError(f"{self.frame_path(index)}: saved frame is unreadable; add --restart")
-        return frame
+        return self.frames.load(index)
 
-    def frame_is_whole(self, index: int) -> bool:
-        """Whether a frame's PNG is there and ends with its last chunk (IEND), without decoding
-        it: what a write cut short (a crash, a full disk, a copy that stopped) lacks."""
-        try:
-            with self.frame_path(index).open("rb") as png:
-                png.seek(-len(_PNG_END), os.SEEK_END)
-                return png.read() == _PNG_END
-        except OSError:
-            return False
-
-    def load_if_readable(self, index: int) -> np.ndarray | None:
-        bgr = cv2.imread(str(self.frame_path(index)), cv2.IMREAD_COLOR)
-        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    def records(self) -> dict[int, FrameRecord]:
+        """The latest record of each frame, by index."""
+        return self.journal.latest()
 
     def load_shot_plan(self) -> dict[str, Any] | None:
         path = self.path / SHOT_PLAN_NAME
@@ -280,27 +240,36 @@ class WorkDir:
     def save_shot_plan(self, plan: dict[str, Any]) -> None:
         write_bytes_atomically(self.path / SHOT_PLAN_NAME, json.dumps(plan).encode())
 
-    def finished_shots(self) -> dict[int, dict[str, Any]]:
-        """Records of the shots whose every frame is done, by shot number."""
-        return {record["shot"]: record for record in _read_lines(self.path / SHOT_LOG_NAME)}
+    def resume_state(self, shots: Sequence[range], passes: int) -> ResumeState:
+        """What is done and what is left, after forgetting what a damaged folder no longer
+        holds, so that it renders again (``shots``: each shot's frames, by shot number).
 
-    def finish_shot(self, record: dict[str, Any]) -> None:
-        _append_line(self.path / SHOT_LOG_NAME, record)
-
-    def visit_records(self) -> list[FrameRecord]:
-        """Every finished visit of a frame, in the order done; a torn last line (a crash
-        mid-write) is ignored."""
-        records = []
-        for line in _read_lines(self.path / LOG_NAME):
-            try:
-                records.append(FrameRecord(**line))
-            except TypeError:
+        In an unfinished shot, a frame whose PNG a crash left unreadable is not done: it, and
+        what follows it in the shot, render again. In a finished shot, a frame missing or cut
+        short (a disk error, a copy that stopped) makes the whole shot render again: its
+        frames came from one another (and, with several passes or a loop, from earlier visits
+        that were replaced), so only a whole shot is sure to come out as it was. Finished
+        shots are checked by the PNG's last chunk, not decoded: a resume of a long render
+        starts at once.
+        """
+        records, finished = self.journal.latest(), self.journal.finished_shots()
+        for number, frames in enumerate(shots):
+            if number not in finished:
+                for index in frames:
+                    if index in records and self.frames.load_if_readable(index) is None:
+                        log.warning("frame %d of the work folder is unreadable; rendering it again", index)
+                        del records[index]
                 continue
-        return records
-
-    def records(self) -> dict[int, FrameRecord]:
-        """The latest record of each frame, by index."""
-        return {record.index: record for record in self.visit_records()}
+            damaged = [index for index in frames if not self.frames.is_whole(index)]
+            if damaged:
+                log.warning(
+                    "frame %d of the work folder is missing or damaged%s; rendering its shot (frames %d-%d) again",
+                    damaged[0], f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else "", frames[0], frames[-1],
+                )  # fmt: skip
+                for index in frames:
+                    records.pop(index, None)
+                del finished[number]
+        return ResumeState(records=records, finished=set(finished), passes=passes, frame_count=sum(map(len, shots)))
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -315,25 +284,59 @@ class WorkDir:
             else:
                 entry.unlink(missing_ok=True)
 
-    def _lock(self) -> None:
-        """Lock the work dir against other processes while this one renders into it. Without
-        it a second run of the same command rendered the same frames beside the first, and
-        crashed when the first finished and removed the folder. A POSIX record lock (lockf)
-        belongs to the process: the system drops it however the process ends, and a later
-        render in the same process (a resume after Ctrl-C in a notebook) takes it again; it
-        also ends when any of the process's handles on the file closes, which only two renders
-        of one output in one process would meet. Windows goes without."""
+
+class FolderLock:
+    """Locks the work folder against other processes while this one renders into it. Without
+    it a second run of the same command rendered the same frames beside the first, and
+    crashed when the first finished and removed the folder. A POSIX record lock (lockf)
+    belongs to the process: the system drops it however the process ends, and a later render
+    in the same process (a resume after Ctrl-C in a notebook) takes it again; it also ends
+    when any of the process's handles on the file closes, which only two renders of one
+    output in one process would meet. Windows goes without."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def take(self) -> None:
         if sys.platform == "win32":
             return
-        lock_file = open(self.path / LOCK_NAME, "a")  # noqa: SIM115 - held open for the lock's life
+        lock_file = open(self.path, "a")  # noqa: SIM115 - held open for the lock's life
         try:
             fcntl.lockf(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             lock_file.close()
             raise OutputPathError(
-                f"another vidstyle run is rendering into {self.path}; let it finish, or stop it and run this again"
+                f"another vidstyle run is rendering into {self.path.parent}; let it finish, or stop it and run "
+                "this again"
             ) from None
-        self._lock_file = lock_file
+        self._file = lock_file
+
+
+@dataclass
+class ResumeState:
+    """What a render has done and has left: the latest record of each frame (updated as
+    visits land) and the shots finished. When the run starts, ``done_before`` visits are
+    done and ``resume_from`` is the first frame with a visit to go (``frame_count``: none),
+    both counted after a damaged folder's repair (``WorkDir.resume_state``)."""
+
+    records: dict[int, FrameRecord]
+    finished: set[int]
+    passes: int
+    frame_count: int
+
+    def __post_init__(self) -> None:
+        self.done_before = sum(record.pass_number for record in self.records.values())
+        unfinished = (i for i in range(self.frame_count) if self.passes_done.get(i, 0) < self.passes)
+        self.resume_from = min(unfinished, default=self.frame_count)
+
+    @property
+    def passes_done(self) -> dict[int, int]:
+        """Passes finished, by frame."""
+        return {index: record.pass_number for index, record in self.records.items()}
+
+    def landed(self, record: FrameRecord) -> None:
+        self.records[record.index] = record
 
 
 def _make_folder(folder: Path, work: Path) -> None:
@@ -349,28 +352,3 @@ def _size_text(count: int) -> str:
         if count >= scale:
             return f"{count / scale:.1f} {unit}"
     return f"{count / 1e3:.0f} kB"
-
-
-def _append_line(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line and make it durable before going on. A line torn by a kill
-    mid-write is ended first: the new record would otherwise join it, and both be lost."""
-    with path.open("a+b") as log_file:
-        torn = log_file.tell() > 0 and log_file.seek(-1, os.SEEK_END) >= 0 and log_file.read(1) != b"\n"
-        log_file.write((("\n" if torn else "") + json.dumps(record) + "\n").encode())
-        log_file.flush()
-        os.fsync(log_file.fileno())
-
-
-def _read_lines(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines of ``path`` (none if it is missing); torn or foreign lines are skipped."""
-    if not path.exists():
-        return []
-    lines = []
-    for text in path.read_text(encoding="utf-8").splitlines():
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            lines.append(value)
-    return lines

@@ -1,0 +1,51 @@
+"""The work folder's frames: one lossless PNG per frame (``frames/000000.png``), each
+written atomically; a later pass of the multi-pass algorithm replaces it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidstyle.errors import OutputPathError
+from vidstyle.imageops import encode_image
+from vidstyle.outputs import write_bytes_atomically
+
+FRAMES_DIR = "frames"
+# A PNG's last chunk: an empty IEND with its CRC.
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+class FrameStore:
+    """The stylized frames in ``folder``, by index."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"{index:06d}.png"
+
+    def save(self, index: int, frame: np.ndarray) -> None:
+        write_bytes_atomically(self.path(index), encode_image(frame, ".png"))
+
+    def load(self, index: int) -> np.ndarray:
+        frame = self.load_if_readable(index)
+        if frame is None:
+            raise OutputPathError(f"{self.path(index)}: saved frame is unreadable; add --restart")
+        return frame
+
+    def load_if_readable(self, index: int) -> np.ndarray | None:
+        bgr = cv2.imread(str(self.path(index)), cv2.IMREAD_COLOR)
+        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def is_whole(self, index: int) -> bool:
+        """Whether a frame's PNG is there and ends with its last chunk (IEND), without decoding
+        it: what a write cut short (a crash, a full disk, a copy that stopped) lacks."""
+        try:
+            with self.path(index).open("rb") as png:
+                png.seek(-len(_PNG_END), os.SEEK_END)
+                return png.read() == _PNG_END
+        except OSError:
+            return False
