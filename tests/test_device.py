@@ -182,3 +182,12 @@ def test_more_threads_than_cores_are_warned_of(photo_path, starry_night, tmp_pat
         f"threads wait for each other, and a render runs slower than with {cores}"
     ]
     assert capsys.readouterr().err.splitlines() == (expected if extra else [])
+
+
+def test_units_at_once_are_counted_in_the_memory_check(monkeypatch) -> None:
+    # Three units of 640x360 frames hold three frames' memory at once: 2.6 GB of 2 GiB.
+    monkeypatch.setattr(device_module, "available_memory", lambda _: 2 * 2**30)
+    cpu = torch.device("cpu")
+    check_frame_fits(cpu, "fp32", 640, 360, units=2)
+    with pytest.raises(DeviceError, match=r"3 units of 640x360 frames need about 2\.6 GiB .* or fewer --units"):
+        check_frame_fits(cpu, "fp32", 640, 360, units=3)

@@ -195,17 +195,22 @@ def frame_bytes(device: torch.device, precision: PrecisionName, width: int, heig
     return width * height * per_pixel
 
 
-def check_frame_fits(device: torch.device, precision: PrecisionName, width: int, height: int) -> None:
-    """Raise DeviceError, with a --size that would fit, when a frame is too big for memory."""
-    needed = frame_bytes(device, precision, width, height)
+def check_frame_fits(
+    device: torch.device, precision: PrecisionName, width: int, height: int, *, units: int = 1
+) -> None:
+    """Raise DeviceError, with a --size that would fit, when ``units`` frames painted at once
+    are too big for memory."""
+    needed = units * frame_bytes(device, precision, width, height)
     short = _shortfall(device, needed)
     if short is None:
         return
     free, shrink = short
     fitting = int(max(width, height) * shrink) // 16 * 16
+    what = f"a {width}x{height} frame needs" if units == 1 else f"{units} units of {width}x{height} frames need"
+    fewer = "" if units == 1 else " or fewer --units"
     raise DeviceError(
-        f"a {width}x{height} frame needs about {needed / 2**30:.1f} GiB to stylize and {device.type} has "
-        f"{free / 2**30:.1f} GiB free; use --size {max(16, fitting)} or smaller"
+        f"{what} about {needed / 2**30:.1f} GiB to stylize and {device.type} has "
+        f"{free / 2**30:.1f} GiB free; use --size {max(16, fitting)} or smaller{fewer}"
     )
 
 

@@ -287,7 +287,8 @@ def _prepare(
     # On a cluster, a unit a task; here, --units or the machine's choice.
     backend = choose_backend(job.engine, frame_size=size, units=1 if cluster is not None else None)
     job = _choose_chunking(job, cluster, backend, work_dir_for(output), restart=restart)
-    check_frame_fits(backend.device, job.engine.precision, *size)  # before anything that size is made
+    # Before anything that size is made:
+    check_frame_fits(backend.device, job.engine.precision, *size, units=backend.units_at_once)
     warn_of_slow_settings(backend.device, job.engine)
     reference = _first_content(info, segment, size) if job.style.preserve_colors else None
     stylizer = Stylizer(
