@@ -241,7 +241,7 @@ def warp_with_fill(previous: np.ndarray, backward: np.ndarray, content: np.ndarr
     edge (a ghost of it), and 15 iterations more so. The content shifted by the local colour
     difference between the warped output and the content starts those pixels in the
     painting's palette with the content's shapes (``_in_colours_of``): the style loss fell
-    10% at 50 iterations, and 15 became enough (README, "Later frames").
+    10% at 50 iterations, and 15 became enough (docs/experiments.md, "Later frames").
     """
     warped = warp_stylized(previous, backward)
     if holes.any():

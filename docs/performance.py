@@ -1,0 +1,130 @@
+"""docs/performance.md and the README's speed table, written from benchmarks/results/*.json:
+every figure with its machine, date and command, as the benchmark recorded them.
+
+    python docs/performance.py          # print docs/performance.md
+    python docs/performance.py --write  # write it, and the README's table between its markers
+
+tests/test_docs.py fails when either differs from what the results say.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PAGE = ROOT / "docs" / "performance.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- speed: written by docs/performance.py -->", "<!-- end of speed -->"
+# The README's table: the long-term-flow benchmark at this size, its default run.
+README_RESULT = "long_term_flow.480px.cpu.*.json"
+
+FLOW_COLUMNS = (
+    "warp@1", "warp@2", "warp@4", "reappear@4", "style loss", "flow core-s/frame", "not network core-s/frame",
+    "s/later frame",
+)  # fmt: skip
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3e}" if value < 0.01 else f"{value:.3f}"
+    return str(value)
+
+
+def _machine(result: dict[str, Any]) -> str:
+    machine = result["machine"]
+    bf16 = ", ".join(machine["cpu bf16 flags"]) or "no native bf16"
+    gpu = f", {machine['gpu']}" if machine.get("gpu") else ""
+    return f"{machine['cpu']} ({bf16}), {machine['cores']} cores{gpu}, torch {machine['torch']}"
+
+
+def _provenance(result: dict[str, Any], name: str) -> str:
+    return f"*{result['date']}, {_machine(result)}: `{result['command']}` ([{name}](../benchmarks/results/{name}))*"
+
+
+def flow_table(result: dict[str, Any], columns: tuple[str, ...] = FLOW_COLUMNS) -> str:
+    rows = [
+        "| clip | run | size | " + " | ".join(columns) + " |",
+        "|---|---|---|" + "---|" * len(columns),
+    ]
+    for row in result["rows"]:
+        cells = " | ".join(_cell(row.get(column)) for column in columns)
+        rows.append(f"| {row['clip']} | {row['run']} | {row['size']} | {cells} |")
+    return "\n".join(rows)
+
+
+def memory_table(result: dict[str, Any]) -> str:
+    rows = ["| size | precision | peak | predicted | predicted/peak |", "|---|---|---|---|---|"]
+    for row in result["rows"]:
+        peak, predicted = row["peak_bytes"], row["predicted_bytes"]
+        rows.append(
+            f"| {row['size']} | {row['precision']} | {peak / 2**20:.0f} MiB | {predicted / 2**20:.0f} MiB | "
+            f"{predicted / peak:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def _old_result(result: dict[str, Any]) -> bool:
+    return "machine" not in result  # written before benchmarks/common.py: no machine to name
+
+
+def page() -> str:
+    parts = [
+        "# Performance",
+        "",
+        "Written by `docs/performance.py` from `benchmarks/results/*.json`; do not edit by hand.",
+        "Each table gives the date, the machine and the command that measured it. Warping errors",
+        "(warp@N: between frames N apart) are judged by Farneback's flow on the source frames, not",
+        "the flow the render followed; reappear@4 is the warping error where a post crossing the",
+        "clip had hidden the picture in between. Core-seconds are process CPU time, which the",
+        "machine's load does not inflate as it does seconds.",
+    ]
+    for path in sorted(RESULTS.glob("long_term_flow.*.json")):
+        result = json.loads(path.read_text())
+        parts += ["", f"## Long-term flows, chained or direct: {path.name.split('.')[1]}", "", _provenance(result, path.name)]
+        parts += ["", flow_table(result)]
+    for path in sorted(RESULTS.glob("memory.*.json")):
+        result = json.loads(path.read_text())
+        device = result.get("device", "?")
+        parts += ["", f"## Peak memory against the pre-check: {path.name.split('.')[1]}", ""]
+        parts += [f"*{result['date']}, {device}, torch {result['torch']}: `{result['command']}`*", ""]
+        parts += [memory_table(result)]
+    parts += [
+        "",
+        "## GPU",
+        "",
+        "The device check's logs, as it printed them: `benchmarks/results/device_check.*.log`.",
+        "Run `bash benchmarks/device_check.sh` on a card to measure it.",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def readme_table() -> str:
+    [path] = sorted(RESULTS.glob(README_RESULT))[-1:]
+    result = json.loads(path.read_text())
+    columns = ("warp@1", "warp@4", "style loss", "s/later frame")
+    default = {**result, "rows": [row for row in result["rows"] if row["run"] == "chained"]}
+    return f"{_provenance(default, path.name).replace('../', '')}\n\n{flow_table(default, columns)}"
+
+
+def written_readme(text: str) -> str:
+    before, rest = text.split(BEGIN)
+    _, after = rest.split(END)
+    return f"{before}{BEGIN}\n{readme_table()}\n{END}{after}"
+
+
+def main() -> None:
+    if "--write" in sys.argv[1:]:
+        PAGE.write_text(page())
+        README.write_text(written_readme(README.read_text()))
+    else:
+        print(page())
+
+
+if __name__ == "__main__":
+    main()
