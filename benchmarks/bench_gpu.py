@@ -36,13 +36,13 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from bench_video import render_kept  # beside this script
+from common import parser_for, render_kept, replaced  # beside this script
 
 from vidstyle import imageops, prefetch, shot_render
 from vidstyle.backend import choose_backend
@@ -221,17 +221,6 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
     return out
 
 
-@contextlib.contextmanager
-def replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
-    """``owner.name`` set to ``value`` for the length of the block: a render the way it was."""
-    before = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, before)
-
-
 JUDGES: dict[str, dict[str, Any]] = {"DIS medium": {"dis_preset": "medium"}, "Farneback": {"flow": "farneback"}}
 
 # Renders beside the defaults: each a context the render runs in and options it is given.
@@ -295,6 +284,7 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
         "later frames/s": 1 / float(np.mean(later)),
         "clip frames/s": report.frames / rendered.seconds,
         "iterations/later frame": float(np.mean([r.iterations for r in records if not r.fresh])),
+        "evaluations/later frame": float(np.mean([r.evaluations or r.iterations for r in records if not r.fresh])),
         "units at once": choose_backend(engine, frame_size=rendered.outputs[0].shape[1::-1]).units_at_once,
         "flows a frame": 2 * links.count / report.frames,
         "GPU busy %": busy.mean,
@@ -306,10 +296,9 @@ def render(clip: Path, style: Path, frames: int, size: int, **options: Any) -> d
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
-    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Every section, each even when an earlier one fails; returns the render table by run."""
+    parser = parser_for(__doc__)
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="the defaults at these sizes too")
     parser.add_argument("--frames", type=int, default=48)
@@ -317,7 +306,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=None, help="these sections alone (default: every one)")
     parser.add_argument("--variants", nargs="+", default=None, help="these renders alone (default: every one)")
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: a dry run of the same code")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     global DEVICE
     DEVICE = args.device
     device = torch.device(DEVICE)
@@ -332,8 +321,9 @@ def main() -> None:
     print(nvof_probe(args.clip), "\n", flush=True)
     # The render's figures first: they are what the lease is for. Each section runs even when
     # an earlier one fails, so one lent GPU answers as much as it can.
+    renders: dict[str, dict[str, Any]] = {}
     sections: dict[str, Callable[[], None]] = {
-        "renders": lambda: render_table(args),
+        "renders": lambda: renders.update(render_table(args)),
         "side-by-side": lambda: side_by_side_table(args),
         "profile": lambda: driving_thread_profile(args),
         "timing": lambda: timing_table(args),
@@ -343,6 +333,7 @@ def main() -> None:
     for name, run in sections.items():
         if args.only is None or name in args.only:
             section(run)
+    return renders
 
 
 def nvof_probe(clip: Path, size: int = 480) -> str:
@@ -385,7 +376,7 @@ def section(run: Callable[[], None]) -> None:
     print(flush=True)
 
 
-def render_table(args: argparse.Namespace) -> None:
+def render_table(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     runs = {}
     for name, (context, options) in VARIANTS.items():
         if args.variants is not None and name not in args.variants:
@@ -402,7 +393,7 @@ def render_table(args: argparse.Namespace) -> None:
             except Exception:
                 traceback.print_exc()
     if not runs:
-        return
+        return runs
     keys = list(next(iter(runs.values())))
     print(f"render: first {args.frames} frames of {args.clip.name} at {args.size} px, {args.style.name}")
     print(f"{'':<24}" + "".join(f"{name:>18}" for name in runs))
@@ -413,6 +404,7 @@ def render_table(args: argparse.Namespace) -> None:
             # None (no NVML, no GPU memory on a dry run) has no format of its own.
             cells.append(f"{value!s:>18}" if isinstance(value, (str, int)) or value is None else f"{value:>18.4g}")
         print(f"{key:<24}" + "".join(cells))
+    return runs
 
 
 # Two at once: the defaults, whose flows keep the GPU waiting, and one whose flows keep up.

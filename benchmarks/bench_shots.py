@@ -1,4 +1,4 @@
-"""Multi-pass, long-term consistency and loops, measured on real footage.
+"""Multi-pass, long-term consistency, loops and chunks, measured on real footage.
 
 Every run renders the same frames of one shot with the same total iterations per frame
 (``--tolerance 0``: no early stop), and is measured the same way on the saved lossless
@@ -10,6 +10,7 @@ render seconds per frame. A strip of each run's first frames goes to --pictures.
     python benchmarks/bench_shots.py long-term    # offsets 1 / 1,2,4 / 1,10,20,40
     python benchmarks/bench_shots.py long-term-flow --size 176   # chained or direct long-term flows
     python benchmarks/bench_shots.py loop         # the seam from the last frame to the first
+    python benchmarks/bench_shots.py chunks --clips pens --frames 60 --size 96   # chunks of 24 and their seams
 """
 
 from __future__ import annotations
@@ -28,16 +29,19 @@ from typing import Any
 import av
 import cv2
 import numpy as np
-from bench_gpu import replaced  # beside this script
-from bench_video import render_kept, save_picture
-from common import machine_line, write_results
+from common import machine_line, parser_for, render_kept, replaced, save_picture, write_results  # beside this script
 
 from vidstyle import imageops, pipeline, prefetch
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import FlowEstimator, Motion, Reliability, chained_motion, compose, measure_motion, warp
 from vidstyle.metrics import measure, pair_warping_error, warping_error_at_gap
+from vidstyle.pipeline import FrameProgress, stylize_video
+from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
+from vidstyle.temporal import HANDOVER_FRAMES
 from vidstyle.video_io import Segment, read_frames
+from vidstyle.work_units import chunk_starts
+from vidstyle.workdir import WorkDir, work_dir_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real footage within one shot: a handheld camera over a desk, and the 1906 film after its
@@ -243,6 +247,7 @@ def long_term_flow_run(
         "flow core-s/frame": flows.seconds / len(later),
         # The last frame's saving and measuring fall after the last gap: each gap holds one.
         "not network core-s/frame": float(np.mean(between.gaps)) + encoding.seconds / len(outputs),
+        "evaluations/later frame": float(np.mean([r.evaluations or r.iterations for r in later])),
         "s/later frame": float(np.mean([r.seconds for r in later])),
         "outputs": outputs,
     }
@@ -255,67 +260,157 @@ def _cell(column: str, value: float | None) -> str:
     return f"{value:>{width}.3e}" if column.startswith(("warp", "reappear")) else f"{value:>{width}.3f}"
 
 
-def long_term_flow_study(args: argparse.Namespace) -> None:
-    """Chained against direct long-term flows on pens, the film and pens with a post crossing it."""
-    variants: dict[str, tuple[dict[str, Any], Any]] = {
-        "direct": ({"long_term_flow": "direct"}, chained_motion),
-        "chained": ({"long_term_flow": "chained"}, chained_motion),
-        "chained, links' masks too": ({"long_term_flow": "chained"}, links_masks_too),
-        "no long-term (1)": ({"long_term": (1,)}, chained_motion),
-    }
+VARIANTS: dict[str, tuple[dict[str, Any], Any]] = {
+    "direct": ({"long_term_flow": "direct"}, chained_motion),
+    "chained": ({"long_term_flow": "chained"}, chained_motion),
+    "chained, links' masks too": ({"long_term_flow": "chained"}, links_masks_too),
+    "no long-term (1)": ({"long_term": (1,)}, chained_motion),
+}
+COLUMNS = (
+    "warp@1", "warp@2", "warp@4", "reappear@2", "reappear@4", "style loss", "flow core-s/frame",
+    "not network core-s/frame", "evaluations/later frame", "s/later frame",
+)  # fmt: skip
+
+
+def long_term_flow_rows(
+    clips: list[str], size: int, frames: int, style: Path, runs: list[str] | None, pictures: Path | None = None
+) -> list[dict[str, Any]]:
+    """Chained against direct long-term flows (and ``runs``, default all of ``VARIANTS``) on
+    ``clips`` (pens, film, post: pens with a post crossing it); prints a table per clip and
+    returns its rows."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        post, clean, masks = occluder_clip(Path(tmp), args.frames)
-        clips = {name: CLIPS[name] for name in ("pens", "film") if name in args.clips}
-        if "post" in args.clips:
-            clips["pens with a post"] = (post, Fraction(0))
-        columns = ["warp@1", "warp@2", "warp@4", "reappear@2", "reappear@4", "style loss"]
-        columns += ["flow core-s/frame", "not network core-s/frame", "s/later frame"]
-        for clip_name, (clip, start) in clips.items():
-            print(f"\n{clip_name}: {args.frames} frames, long side {args.size} px; warp@N judged by Farneback")
-            print(f"{'run':<26}" + "".join(f"{c:>{max(11, len(c) + 1)}}" for c in columns), flush=True)
-            for name, (options, chained) in variants.items():
-                if args.runs is not None and name not in args.runs:
+        post, clean, masks = occluder_clip(Path(tmp), frames)
+        chosen: dict[str, tuple[Path, Fraction]] = {name: CLIPS[name] for name in ("pens", "film") if name in clips}
+        if "post" in clips:
+            chosen["pens with a post"] = (post, Fraction(0))
+        for clip_name, (clip, start) in chosen.items():
+            print(f"\n{clip_name}: {frames} frames, long side {size} px; warp@N judged by Farneback")
+            print(f"{'run':<26}" + "".join(f"{c:>{max(11, len(c) + 1)}}" for c in COLUMNS), flush=True)
+            for name, (options, chained) in VARIANTS.items():
+                if runs is not None and name not in runs:
                     continue
-                result = long_term_flow_run(clip, start, args.frames, args.style, args.size, options, chained)
+                result = long_term_flow_run(clip, start, frames, style, size, options, chained)
                 outputs = result.pop("outputs")
                 for gap in (2, 4):
                     hidden = clip_name == "pens with a post"
                     result[f"reappear@{gap}"] = reappearing_error(outputs, clean, masks, gap) if hidden else None
                 rows.append({"clip": clip_name, "run": name, **result})
-                cells = [
-                    f"{result[c]:>{max(11, len(c) + 1)}.3e}"
-                    if c.startswith(("warp", "reappear")) and result[c] is not None
-                    else f"{result[c]:>{max(11, len(c) + 1)}.3f}"
-                    if result[c] is not None
-                    else f"{'-':>{max(11, len(c) + 1)}}"
-                    for c in columns
-                ]
-                print(f"{name:<26}" + "".join(cells), flush=True)
-                if args.pictures is not None:
-                    save_picture(
-                        args.pictures, f"long-term-flow.{clip_name}.{name}.{args.size}", np.hstack(outputs[:4])
-                    )
+                print(f"{name:<26}" + "".join(_cell(c, result[c]) for c in COLUMNS), flush=True)
+                if pictures is not None:
+                    save_picture(pictures, f"long-term-flow.{clip_name}.{name}.{size}", np.hstack(outputs[:4]))
+    return rows
+
+
+def long_term_flow_study(args: argparse.Namespace) -> None:
+    rows = long_term_flow_rows(args.clips, args.size, args.frames, args.style, args.runs, args.pictures)
     every = args.runs is None and set(args.clips) == {*CLIPS, "post"}
     name = f"long_term_flow.{args.size}px" + ("" if every else ".part")
     path = write_results(name, {"machine line": machine_line(), "rows": rows})
     print(f"\n{machine_line()}\nwrote {path.relative_to(ROOT)}")
 
 
+# --- long shots in chunks (--chunk-frames): the seams, with and without their repair ---
+
+
+def chunked_render(clip: Path, start: Fraction, style: Path, frames: int, options: dict[str, Any]) -> dict[str, Any]:
+    """The saved frames at the end, and (chunked) as they were when the last chunk finished."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "out.mp4"
+        work = WorkDir(work_dir_for(output))
+        snapshot: list[np.ndarray] = []
+
+        def before_the_seams(progress: FrameProgress) -> None:
+            # Sequentially a shot's chunks all render before its seams: the last frame's first
+            # visit is the last chunk's last.
+            if progress.record.index == frames - 1 and progress.record.pass_number == 1:
+                snapshot.extend(work.load(i) for i in range(frames))
+
+        report = stylize_video(
+            clip, style, output, start=start, frames=frames, keep_frames=True, on_frame=before_the_seams, **options
+        )
+        final = [work.load(i) for i in range(frames)]
+    assert report.cuts == (), f"the frames are not one shot: cuts at {report.cuts}"
+    return {"report": report, "final": final, "chunks only": snapshot}
+
+
+def pair_errors(sources: list[np.ndarray], outputs: list[np.ndarray]) -> list[float]:
+    """Warping error of each frame pair (i - 1, i), i from 1."""
+    flow = FlowEstimator()
+    pairs = range(1, len(outputs))
+    return [pair_warping_error(flow, sources[i], sources[i - 1], outputs[i], outputs[i - 1]) for i in pairs]
+
+
+def chunks_study(args: argparse.Namespace) -> None:
+    """Renders the first frames of one real shot twice with the same settings: whole, and split
+    into chunks that start fresh. The chunked render is measured twice: once all its chunks are
+    done (their seams not yet repaired), and at the end (seams repaired). Each is measured on
+    the saved lossless frames: the warping error of every frame pair; the pairs across a seam
+    against the mean of all pairs inside chunks ("inside"), and against the mean of those away
+    from the seams ("steady": the 8 pairs after each seam, where a repair hands over, left out;
+    "window" is their mean); the style loss; and the loss evaluations per frame."""
+    for clip_name in (name for name in args.clips if name in CLIPS):
+        clip, start = CLIPS[clip_name]
+        options = {"size": args.size, "tolerance": 0.0}
+        starts = chunk_starts(Shot(0, 0, args.frames), args.chunk_frames, frozenset())[1:]
+        print(
+            f"{clip.name} from {float(start):.1f} s, {args.frames} frames, long side {args.size} px; seams at {starts}"
+        )
+
+        whole = chunked_render(clip, start, args.style, args.frames, {**options, "chunk_frames": 0})
+        chunked = chunked_render(clip, start, args.style, args.frames, {**options, "chunk_frames": args.chunk_frames})
+        height, width = whole["final"][0].shape[:2]
+        sources = [
+            imageops.resize_frame(d.frame, width, height)
+            for d in read_frames(clip, Segment(start=start, frames=args.frames))
+        ]
+        seam_pairs = {s - 1 for s in starts}  # index of pair (s - 1, s) in pair_errors
+        window = {p for s in starts for p in range(s, s + HANDOVER_FRAMES)}  # pairs inside a repair window
+        print(
+            f"{'render':<26}{'seams':>20}{'inside':>10}{'worst/in':>9}{'steady':>10}{'worst/st':>9}{'window':>10}"
+            f"{'style':>8}{'evals/frame':>12}"
+        )
+        rows = (
+            ("whole shot", whole["final"], whole["report"]),
+            ("chunks, seams unrepaired", chunked["chunks only"], None),
+            ("chunks, seams repaired", chunked["final"], chunked["report"]),
+        )
+        for name, outputs, report in rows:
+            errors = pair_errors(sources, outputs)
+            seams = [errors[p] for p in sorted(seam_pairs)]
+            inside = float(np.mean([e for p, e in enumerate(errors) if p not in seam_pairs]))
+            steady = float(np.mean([e for p, e in enumerate(errors) if p not in seam_pairs | window]))
+            in_window = float(np.mean([errors[p] for p in sorted(window)]))
+            style = measure(sources, outputs, styles=(args.style,)).style_loss
+            cost = f"{report.evaluations / report.frames:.1f}" if report is not None else "-"
+            shown = " ".join(f"{e:.2e}" for e in seams)
+            print(
+                f"{name:<26}{shown:>20}{inside:>10.2e}{max(seams) / inside:>9.2f}{steady:>10.2e}"
+                f"{max(seams) / steady:>9.2f}{in_window:>10.2e}{style:>8.4f}{cost:>12}",
+                flush=True,
+            )
+            if args.pictures is not None:
+                for s in starts:
+                    save_picture(args.pictures, f"seam{s}.{name}", np.hstack(outputs[s - 2 : s + 3]))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", choices=("passes", "long-term", "long-term-flow", "loop"))
+    parser = parser_for(__doc__)
+    parser.add_argument("study", choices=("passes", "long-term", "long-term-flow", "loop", "chunks"))
     parser.add_argument(
         "--clips", nargs="+", default=[*CLIPS, "post"], choices=[*CLIPS, "post"], help="post: long-term-flow only"
     )
     parser.add_argument("--runs", nargs="+", default=None, help="long-term-flow: these runs alone")
-    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--chunk-frames", type=int, default=24, help="chunks: the chunks' length")
     parser.add_argument("--pictures", type=Path, default=None, help="folder for strips of each run's first frames")
     args = parser.parse_args()
     if args.study == "long-term-flow":
         long_term_flow_study(args)
+        return
+    if args.study == "chunks":
+        chunks_study(args)
         return
     for clip_name in (name for name in args.clips if name in CLIPS):
         clip, start = CLIPS[clip_name]

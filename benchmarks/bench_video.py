@@ -31,20 +31,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
+from common import parser_for, render_kept, save_picture  # beside this script
 
 from vidstyle.config import LossWeights
 from vidstyle.metrics import measure
-from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import Segment, read_frames
-from vidstyle.workdir import WorkDir, work_dir_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -63,47 +58,6 @@ BASELINE = {
 # Ruder et al. 2016: 2000 iterations for a first frame, 1000 for a later one
 # (their L-BFGS evaluates once per iteration).
 RUDER_EVALUATIONS = {"first": 2000, "later": 1000}
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A finished render: its report, each frame's record, the lossless frames, the wall time."""
-
-    report: Any
-    records: list[Any]
-    outputs: list[np.ndarray]
-    seconds: float
-
-
-def render_kept(clip: Path, style: Path, frames: int, size: int, options: dict[str, Any]) -> Rendered:
-    """Render the first ``frames`` frames and keep the saved (lossless) frames. Written at the
-    painted size unless ``options`` say otherwise: the figures are the painting's, as before
-    the output took the source's size."""
-    with tempfile.TemporaryDirectory() as tmp:
-        output = Path(tmp) / "out.mp4"
-        records: list[Any] = []
-        started = time.perf_counter()
-        report = stylize_video(
-            clip,
-            style,
-            output,
-            frames=frames,
-            size=size,
-            keep_frames=True,
-            on_frame=lambda p: records.append(p.record),
-            **{"output_size": "processing", **options},
-        )
-        seconds = time.perf_counter() - started
-        work = WorkDir(work_dir_for(output))
-        outputs = [work.load(i) for i in range(report.frames)]
-    return Rendered(report=report, records=records, outputs=outputs, seconds=seconds)
-
-
-def save_picture(folder: Path, name: str, picture: np.ndarray) -> None:
-    """Write an RGB picture as ``folder/name.png``, spaces and commas in ``name`` made safe."""
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = name.replace(" ", "_").replace(",", "")
-    cv2.imwrite(str(folder / f"{safe}.png"), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
 
 
 def run(
@@ -174,9 +128,7 @@ def option(text: str) -> tuple[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
-    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser = parser_for(__doc__)
     parser.add_argument("--size", type=int, default=480, help="long side in pixels (default 480)")
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--quality", default="normal", help="vidstyle preset to measure (default normal)")

@@ -5,7 +5,8 @@
 #   at 480, 720 and 1080 px, GPU busy share, units at once, flows a frame, peak memory, warping
 #   error and style loss, beside variants (chained or direct long-term flows, 1, 2 and 4 units
 #   at once); then the optimizer's time per iteration and host syncs, and the peak memory
-#   against the pre-check's prediction at three sizes (bench_memory.py).
+#   against the pre-check's prediction at three sizes (bench_step.py memory): all of it through
+#   `python -m benchmarks gpu`, which writes benchmarks/results/gpu.gpu.<date>.json.
 # Run from anywhere, with python3 able to import the project's packages:
 #     bash benchmarks/device_check.sh          # on the GPU
 #     bash benchmarks/device_check.sh --dry    # the same scripts on the CPU at tiny sizes, in a
@@ -30,20 +31,10 @@ fi
 echo "== CUDA tests"
 "$python" -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py tests/test_lbfgs.py tests/test_device.py tests/test_device_warps.py || status=1
 
+echo "== steps, renders, memory (python -m benchmarks gpu)"
 if [ "$dry" = 1 ]; then
-    echo "== one optimization step (eager)"
-    "$python" benchmarks/bench_step.py --device cpu --sizes 64 --repeats 1 || status=1
-    echo "== optimizer and render at 64 px"
-    "$python" benchmarks/bench_gpu.py --device cpu --size 64 --sizes 48 80 --frames 3 --iterations 2 \
-        --only renders side-by-side profile || status=1
-    echo "== peak memory against the pre-check"
-    "$python" benchmarks/bench_memory.py --device cpu --sizes 64 --no-results || status=1
+    "$python" -m benchmarks gpu --dry || status=1
 else
-    echo "== one optimization step (eager)"
-    "$python" benchmarks/bench_step.py --device cuda --sizes 256 480 720 || status=1
-    echo "== renders at 480, 720 and 1080 px, and the optimizer at 480 px"
-    "$python" benchmarks/bench_gpu.py --frames "${FRAMES:-96}" || status=1
-    echo "== peak memory against the pre-check"
-    "$python" benchmarks/bench_memory.py --device cuda --sizes 480 720 1080 || status=1
+    "$python" -m benchmarks gpu || status=1
 fi
 exit "$status"

@@ -24,7 +24,7 @@ README_RESULT = "long_term_flow.480px.cpu.*.json"
 
 FLOW_COLUMNS = (
     "warp@1", "warp@2", "warp@4", "reappear@4", "style loss", "flow core-s/frame", "not network core-s/frame",
-    "s/later frame",
+    "evaluations/later frame", "s/later frame",
 )  # fmt: skip
 
 
@@ -60,7 +60,7 @@ def flow_table(result: dict[str, Any], columns: tuple[str, ...] = FLOW_COLUMNS) 
 
 def memory_table(result: dict[str, Any]) -> str:
     rows = ["| size | precision | peak | predicted | predicted/peak |", "|---|---|---|---|---|"]
-    for row in result["rows"]:
+    for row in result.get("memory", result.get("rows", [])):
         peak, predicted = row["peak_bytes"], row["predicted_bytes"]
         rows.append(
             f"| {row['size']} | {row['precision']} | {peak / 2**20:.0f} MiB | {predicted / 2**20:.0f} MiB | "
@@ -69,8 +69,25 @@ def memory_table(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def _old_result(result: dict[str, Any]) -> bool:
-    return "machine" not in result  # written before benchmarks/common.py: no machine to name
+def steps_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| size | precision | ms/step | GFLOP/s |", "|---|---|---|---|"]
+    lines += [f"| {r['size']} | {r['precision']} | {r['ms/step']:.0f} | {r['GFLOP/s']:.0f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def door_sections(path: Path) -> list[str]:
+    """A ``python -m benchmarks`` result: its steps, memory and long-term-flow tables."""
+    result = json.loads(path.read_text())
+    door = path.name.split(".")[0]
+    parts = ["", f"## `python -m benchmarks {door}`", "", _provenance(result, path.name)]
+    if result.get("steps"):
+        parts += ["", "Milliseconds per optimization step (forward and backward to the pixels):", ""]
+        parts += [steps_table(result["steps"])]
+    if result.get("memory"):
+        parts += ["", "Peak memory of a frame against the pre-check's prediction:", "", memory_table(result)]
+    for size, rows in result.get("long_term_flow", {}).items():
+        parts += ["", f"Long-term flows, chained or direct, at {size}:", "", flow_table({"rows": rows})]
+    return parts
 
 
 def page() -> str:
@@ -84,15 +101,23 @@ def page() -> str:
         "clip had hidden the picture in between. Core-seconds are process CPU time, which the",
         "machine's load does not inflate as it does seconds.",
     ]
+    for door in ("quick", "full"):
+        for path in sorted(RESULTS.glob(f"{door}.*.json")):
+            parts += door_sections(path)
     for path in sorted(RESULTS.glob("long_term_flow.*.json")):
         result = json.loads(path.read_text())
-        parts += ["", f"## Long-term flows, chained or direct: {path.name.split('.')[1]}", "", _provenance(result, path.name)]
+        parts += [
+            "",
+            f"## Long-term flows, chained or direct: {path.name.split('.')[1]}",
+            "",
+            _provenance(result, path.name),
+        ]
         parts += ["", flow_table(result)]
     for path in sorted(RESULTS.glob("memory.*.json")):
         result = json.loads(path.read_text())
-        device = result.get("device", "?")
+        machine = _machine(result) if "machine" in result else f"{result['device']}, torch {result['torch']}"
         parts += ["", f"## Peak memory against the pre-check: {path.name.split('.')[1]}", ""]
-        parts += [f"*{result['date']}, {device}, torch {result['torch']}: `{result['command']}`*", ""]
+        parts += [f"*{result['date']}, {machine}: `{result['command']}`*", ""]
         parts += [memory_table(result)]
     parts += [
         "",

@@ -3,8 +3,12 @@ manual: short, and every figure in it written by a script."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import sys
 from pathlib import Path
+
+from vidstyle.cli import build_metrics_parser, build_parser, build_peek_parser, build_probe_parser, main
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "docs"))
@@ -19,3 +23,35 @@ def test_the_performance_page_and_the_readme_table_are_the_results() -> None:
 
 def test_the_readme_is_a_manual() -> None:
     assert len((REPO / "README.md").read_bytes()) <= 15_000
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every vidstyle command in the README's shell blocks, as its words (comments and a
+    nohup prefix and redirections dropped)."""
+    text = (REPO / "README.md").read_text()
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
+        for line in block.splitlines():
+            words = shlex.split(line.split(" #")[0])
+            words = words[1:] if words[:1] == ["nohup"] else words
+            if words[:1] == ["vidstyle"]:
+                redirected = next((i for i, w in enumerate(words) if w.startswith(">")), len(words))
+                commands.append(words[1:redirected])
+    return commands
+
+
+def test_every_vidstyle_command_in_the_readme_parses() -> None:
+    # Written as a user would type them: a flag renamed or removed fails here.
+    commands = _readme_commands()
+    assert len(commands) >= 5
+    parsers = {"probe": build_probe_parser(), "metrics": build_metrics_parser(), "peek": build_peek_parser()}
+    for words in commands:
+        parser = parsers.get(words[0])
+        args = parser.parse_args(words[1:]) if parser else build_parser().parse_args(words)
+        assert args is not None, words
+
+
+def test_the_readme_probe_runs_as_written(capsys) -> None:
+    [probe] = [words for words in _readme_commands() if words[0] == "probe"]
+    assert main(probe) == 0
+    assert "pens.mp4" in capsys.readouterr().out

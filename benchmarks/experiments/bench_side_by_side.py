@@ -4,7 +4,7 @@ Runs one render alone, then two identical ones side by side (separate processes)
 the mean seconds of a later frame for each. Fair sharing of the cores would make each about
 2x slower; threads that spin while they wait for each other make it far worse.
 
-    python benchmarks/bench_side_by_side.py [--size 128] [--frames 6] [--env OMP_WAIT_POLICY=PASSIVE]
+    python benchmarks/experiments/bench_side_by_side.py [--size 128] [--frames 6] [--env OMP_WAIT_POLICY=PASSIVE]
 
 ``--env`` sets environment variables for the renders (repeatable), to compare settings.
 """
@@ -19,7 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # for common
+from common import parser_for  # noqa: E402
 
 # One render, as a child process: prints the later frames' mean seconds as JSON.
 CHILD = """
@@ -49,9 +51,7 @@ def seconds(process: subprocess.Popen[str]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
-    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser = parser_for(__doc__)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--frame-iterations", type=int, default=30)

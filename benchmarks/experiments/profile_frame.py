@@ -5,12 +5,12 @@ last (a later frame, warm-started). The flow is timed apart: in a render on a GP
 in worker threads while earlier frames are optimized; on a CPU it runs between frames, on
 every core, as part of the frame's time.
 
-    python benchmarks/profile_frame.py [--size 480] [--frames 3]
+    python benchmarks/experiments/profile_frame.py [--size 480] [--frames 3]
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/, for common
+from common import parser_for
 
 from vidstyle import imageops
 from vidstyle.config import build_job
@@ -33,7 +36,7 @@ from vidstyle.temporal import FramePlanner
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.workdir import WorkDir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 TIMES: dict[str, float] = defaultdict(float)
 COUNTS: dict[str, int] = defaultdict(int)
 
@@ -61,9 +64,7 @@ class TimedObjective(StyleObjective):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
-    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser = parser_for(__doc__)
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--quality", default="normal")

@@ -10,15 +10,15 @@ looked at side by side. ``--later-adam`` optimizes later frames with Adam;
 (vidstyle/winograd.py). ``--nudges N`` renders each of those N more times with the first
 frame's start moved by 1e-6 (noise from seed 1 ... N): how far rounding alone moves a render.
 
-    python benchmarks/bench_later_frames.py --frames 10 --size 176 --budgets 50,15
+    python benchmarks/experiments/bench_later_frames.py --frames 10 --size 176 --budgets 50,15
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import functools
+import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -26,15 +26,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from bench_gpu import replaced  # beside this script
-from bench_video import render_kept, save_picture
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/, for common
+from common import parser_for, render_kept, replaced, save_picture
 
 from vidstyle import winograd
 from vidstyle.metrics import measure
 from vidstyle.stylizer import StylizedFrame, Stylizer
 from vidstyle.video_io import Segment, read_frames
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def adam_for_later_frames(learning_rate: float | None) -> Callable[..., StylizedFrame]:
@@ -69,9 +70,7 @@ def nudged_first_frames(seed: int) -> Callable[..., torch.Tensor]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
-    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser = parser_for(__doc__)
     parser.add_argument("--start", type=float, default=0.0, help="seconds into the clip")
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--size", type=int, default=176)

@@ -8,18 +8,21 @@
 2. On two frames, the iterations a warm start from the warped previous output needs to
    reach the loss a content start reaches after 25, 50, 100 and 200 iterations.
 
-    python benchmarks/bench_temporal.py [--frames 16] [--iterations 100]
+    python benchmarks/experiments/bench_temporal.py [--frames 16] [--iterations 100]
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/, for common
+from common import parser_for
 
 from vidstyle import imageops
 from vidstyle.config import OptimizerSettings, build_job
@@ -33,7 +36,7 @@ from vidstyle.temporal import FramePlanner, Visit
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def render(clip: Path, style: Path, out: Path, frames: int, **options: Any) -> tuple[list[np.ndarray], float]:
@@ -77,9 +80,7 @@ def warm_start_curves(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=ROOT / "samples" / "pens.mp4")
-    parser.add_argument("--style", type=Path, default=ROOT / "samples" / "starry_night.jpg")
+    parser = parser_for(__doc__)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--iterations", type=int, default=100, help="per frame, every frame")
     parser.add_argument("--size", type=int, default=None, help="long side (default: the clip's own)")

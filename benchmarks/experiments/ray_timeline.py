@@ -1,7 +1,7 @@
 """When and where each shot's Ray task ran: the scheduling of a render over a cluster.
 
-    python benchmarks/ray_timeline.py                 # a local Ray instance with 2 CPUs
-    python benchmarks/ray_timeline.py --address auto  # a running cluster
+    python benchmarks/experiments/ray_timeline.py                 # a local Ray instance with 2 CPUs
+    python benchmarks/experiments/ray_timeline.py --address auto  # a running cluster
 
 Renders a clip of four real shots (pens.mp4 and the 1906 film, glued) at a tiny size with
 one CPU a task, and prints each task's worker with its start and end, relative to the
@@ -24,7 +24,7 @@ from vidstyle.pipeline import stylize_video
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.video_writer import VideoWriter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def four_shots(path: Path, length: int, width: int = 64, height: int = 48) -> Path:
