@@ -48,10 +48,10 @@ from vidstyle import imageops, prefetch, shot_render
 from vidstyle.backend import choose_backend
 from vidstyle.config import OptimizerSettings, TemporalSettings, build_job
 from vidstyle.flow import FlowEstimator, measure_motion, nvof_missing
+from vidstyle.frame_plan import HOST_WARPS, warping_error
 from vidstyle.metrics import measure
 from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import HOST_WARPS, warping_error
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -454,7 +454,7 @@ def side_by_side(args: argparse.Namespace, variant: str, renders: int = 2) -> No
 PROFILED = {
     "render_unit (all frames)": ("shot_render.py", "render_unit"),
     "  waiting on a future": ("_base.py", "result"),
-    "  planning (warps)": ("temporal.py", "plan"),
+    "  planning (warps)": ("frame_plan.py", "plan"),
     "  decoding frames": ("shot_render.py", "read"),
     "  stylize": ("stylizer.py", "stylize"),
     "    L-BFGS iterations": ("optimize.py", "_iteration"),

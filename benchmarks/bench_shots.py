@@ -34,11 +34,11 @@ from common import machine_line, parser_for, render_kept, replaced, save_picture
 from vidstyle import imageops, pipeline, prefetch
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import FlowEstimator, Motion, Reliability, chained_motion, compose, measure_motion, warp
+from vidstyle.frame_plan import HANDOVER_FRAMES
 from vidstyle.metrics import measure, pair_warping_error, warping_error_at_gap
 from vidstyle.pipeline import FrameProgress, stylize_video
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import HANDOVER_FRAMES
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.work_units import chunk_starts
 from vidstyle.workdir import WorkDir, work_dir_for

@@ -39,10 +39,10 @@ from common import machine  # beside this script
 from vidstyle import imageops
 from vidstyle.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LossWeights, build_job
 from vidstyle.device import bf16_is_fast, configure_threads, frame_bytes, network_dtype, network_threads, resolve_device
-from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective, TemporalTerm, measure_losses, unweighted
 from vidstyle.sizes import fit_long_side
 from vidstyle.stylizer import Stylizer
+from vidstyle.vgg import VGG19Features
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle.encoder import VGG19Features
+from vidstyle.vgg import VGG19Features
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"

@@ -55,7 +55,7 @@ def test_help_and_the_package_import_load_no_heavy_library() -> None:
 
 def test_openmp_spins_briefly_unless_the_user_said_otherwise() -> None:
     """Set before torch loads: two renders side by side took 7.9x as long as alone with
-    OpenMP's default spinning, 1.85x with this (benchmarks/bench_side_by_side.py)."""
+    OpenMP's default spinning, 1.85x with this (benchmarks/experiments/bench_side_by_side.py)."""
     import os
     import subprocess
     import sys

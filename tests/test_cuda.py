@@ -20,9 +20,9 @@ from tests.clips import make_clip
 from tests.test_lbfgs import _convex, _our_iterates, _problem
 from vidstyle import imageops
 from vidstyle.config import LossWeights, OptimizerSettings
-from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective, TemporalTerm, measure_losses, stylize_frame
 from vidstyle.pipeline import stylize_video
+from vidstyle.vgg import VGG19Features
 from vidstyle.video_io import read_frames
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

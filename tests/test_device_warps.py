@@ -11,7 +11,7 @@ import torch
 from tests.conftest import textured_frame
 from vidstyle.device_warps import DeviceWarps
 from vidstyle.flow import FlowEstimator, Motion, reliability
-from vidstyle.temporal import HOST_WARPS
+from vidstyle.frame_plan import HOST_WARPS
 
 W, H = 80, 60
 

@@ -24,10 +24,10 @@ from vidstyle.flow import (
     warp,
     warp_with_fill,
 )
+from vidstyle.frame_plan import FramePlanner
 from vidstyle.imageops import read_image, resize_frame
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shots import Shot
-from vidstyle.temporal import FramePlanner
 from vidstyle.video_io import Segment, read_frames
 
 H, W = 96, 128

@@ -10,8 +10,8 @@ import torch
 from tests.conftest import textured_frame
 from vidstyle import imageops, losses
 from vidstyle.config import LossWeights, OptimizerSettings
-from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective, TemporalTerm, measure_losses, stylize_frame
+from vidstyle.vgg import VGG19Features
 
 
 def _objective(encoder: VGG19Features, style_path, weights: LossWeights | None = None) -> StyleObjective:

@@ -13,10 +13,10 @@ from tests.conftest import SAMPLES, textured_frame
 from tests.test_pipeline import TINY, render_interrupted
 from vidstyle.config import TemporalSettings
 from vidstyle.flow import FlowEstimator, FrameMotion, Motion, Reliability, measure_motion
+from vidstyle.frame_plan import FramePlanner, Handover, HandoverPlanner, Visit
 from vidstyle.metrics import pair_warping_error
 from vidstyle.pipeline import stylize_video
 from vidstyle.shots import Shot
-from vidstyle.temporal import FramePlanner, Handover, HandoverPlanner, Visit
 from vidstyle.video_io import read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidstyle import winograd
-from vidstyle.encoder import VGG19Features
+from vidstyle.vgg import VGG19Features
 
 
 def _close(actual: torch.Tensor, expected: torch.Tensor) -> None:

@@ -14,9 +14,9 @@ from tests.conftest import SAMPLES
 from tests.test_pipeline import TINY
 from vidstyle.config import build_job
 from vidstyle.errors import UsageError
+from vidstyle.frame_plan import HANDOVER_FRAMES
 from vidstyle.pipeline import stylize_video
 from vidstyle.shots import Shot, ShotPlan
-from vidstyle.temporal import HANDOVER_FRAMES
 from vidstyle.work_units import chunk_starts, waits_for, work_units
 
 

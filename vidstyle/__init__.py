@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 # torch's CPU threads (GNU OpenMP) spin, by default for some 300,000 rounds, while they wait
 # for each other. Two renders side by side on 2 cores then spun in each other's way: each took
-# 7.9x as long as alone (benchmarks/bench_side_by_side.py, 96 px). With 2,000 rounds, 1.85x,
+# 7.9x as long as alone (benchmarks/experiments/bench_side_by_side.py, 96 px). With 2,000 rounds, 1.85x,
 # and a render alone was as fast as before (4.50 s a later frame either way). OpenMP reads
 # this once, when torch loads, which happens after this package is imported; a value the user
 # set is kept.

@@ -43,7 +43,7 @@ MIN_SIDE = 16
 MAX_PASSES = 16
 # --chunk-frames: a chunk must hold more than a seam's handover (temporal.HANDOVER_FRAMES).
 # On a cluster, shots longer than the default are split. Each chunk costs a fresh start and
-# each seam 8 re-visits (benchmarks/bench_chunks.py): at 200 frames a chunk, about 5% more
+# each seam 8 re-visits (benchmarks/bench_shots.py chunks): at 200 frames a chunk, about 5% more
 # evaluations, and 8 s of 25 fps video per worker.
 MIN_CHUNK_FRAMES = 24
 # Work units painted at once in one process (--units): each holds a copy of the network.

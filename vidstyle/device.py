@@ -63,7 +63,7 @@ def cpu_has_native_bf16() -> bool:
     oneDNN's own check, ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``, also says yes on
     plain AVX-512, where oneDNN emulates bf16: on a 2-core AVX-512 Xeon without AVX512-BF16, a
     256 to 256 channel 3x3 convolution at 98x120 took 350 ms in bf16 against 82 in fp32, and a
-    later frame at 480 px 98 s (benchmarks/bench_later_frames.py). Torch builds without
+    later frame at 480 px 98 s (benchmarks/experiments/bench_later_frames.py). Torch builds without
     ``torch.cpu.get_capabilities`` are answered from Linux's CPU flags, and elsewhere with no:
     fp32 is never the slow choice.
     """
@@ -151,11 +151,11 @@ def warn_of_slow_settings(device: torch.device, engine: EngineSettings) -> None:
 
 # Peak memory of stylizing a frame, per pixel, beyond the loaded network: VGG19's activations
 # up to relu5_1 kept for the backward pass, L-BFGS's history (50 pairs of fp32 images), the
-# coarse-to-fine levels and the temporal terms. On the CPU, benchmarks/bench_memory.py on a
+# coarse-to-fine levels and the temporal terms. On the CPU, benchmarks/bench_step.py memory on a
 # 2-core Xeon (2026-12-03; 384x216, 512x288, 720x406): fp32 3.91, 4.04, 3.63 KB/px; bf16
 # 3.35, 3.49, 3.22. On CUDA, the H200's 480 px render (device_check log, 2026-11-28): 2.375 GiB
 # at 394x480, 13.5 KB/px, with the CUDA graphs that optimize.py keeps for each shape; pending
-# bench_memory.py on a GPU.
+# bench_step.py memory on a GPU.
 BYTES_PER_PIXEL = {"cpu": 4000, "cpu bf16": 3500, "cuda": 14000}
 
 

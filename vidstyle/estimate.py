@@ -11,8 +11,8 @@ import torch
 
 from vidstyle.backend import choose_backend
 from vidstyle.config import Job, OptimizerSettings, option_flag
-from vidstyle.encoder import VGG19Features
 from vidstyle.optimize import StyleObjective
+from vidstyle.vgg import VGG19Features
 
 
 class PreviewFigures(Protocol):

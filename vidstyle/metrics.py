@@ -31,9 +31,9 @@ from vidstyle.borders import MIN_PROFILE_SIDE, border_line_score
 from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, TemporalSettings
 from vidstyle.errors import UsageError
 from vidstyle.flow import FlowEstimator, histogram_distance, is_scene_cut, measure_motion
+from vidstyle.frame_plan import warping_error
 from vidstyle.optimize import measure_losses
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import warping_error
 from vidstyle.video_io import Segment, read_frames
 
 # Mirrored pixels around each picture for the measuring network (16 px removes the edge's pull,

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from vidstyle import losses
 from vidstyle.config import LossWeights, OptimizerSettings
-from vidstyle.encoder import VGG19Features
 from vidstyle.lbfgs import LBFGS
+from vidstyle.vgg import VGG19Features
 
 log = logging.getLogger(__name__)
 

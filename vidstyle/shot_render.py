@@ -21,12 +21,12 @@ from vidstyle import imageops
 from vidstyle.config import Job
 from vidstyle.device_warps import DeviceWarps
 from vidstyle.errors import NoFramesError
+from vidstyle.frame_plan import HOST_WARPS, FramePlan, Planner, Visit, warping_error
 from vidstyle.journal import FrameRecord
 from vidstyle.optimize import StepCallback, TemporalTerm
 from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shots import ShotPlan
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import HOST_WARPS, FramePlan, Planner, Visit, warping_error
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.work_units import WorkUnit, planner_for
 

@@ -20,10 +20,10 @@ from vidstyle.backend import Backend, choose_backend
 from vidstyle.borders import uniform_border
 from vidstyle.config import INIT_MODES, EngineSettings, LossWeights, OptimizerSettings, StyleSettings, option_flag
 from vidstyle.device import check_style_fits
-from vidstyle.encoder import VGG19Features
 from vidstyle.errors import InputFileError
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
 from vidstyle.sizes import fit_long_side
+from vidstyle.vgg import VGG19Features
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Literal
 
 WeightsName = Literal["caffe", "torchvision"]
-WEIGHTS_NAMES: tuple[WeightsName, ...] = ("caffe", "torchvision")
 
 # Convolutions per block in VGG19 (configuration "E" of Simonyan & Zisserman).
 BLOCK_DEPTHS = (2, 2, 4, 4, 4)

@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass
 
 from vidstyle.config import Job
+from vidstyle.frame_plan import HANDOVER_FRAMES, HOST_WARPS, FramePlanner, Handover, HandoverPlanner, Planner, Warps
 from vidstyle.shots import Shot, ShotPlan
-from vidstyle.temporal import HANDOVER_FRAMES, HOST_WARPS, FramePlanner, Handover, HandoverPlanner, Planner, Warps
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,12 @@ from common import parser_for
 from vidstyle import imageops
 from vidstyle.config import OptimizerSettings, build_job
 from vidstyle.flow import FlowEstimator, measure_motion
+from vidstyle.frame_plan import FramePlanner, Visit
 from vidstyle.metrics import measure
 from vidstyle.optimize import stylize_frame
 from vidstyle.pipeline import stylize_video
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import FramePlanner, Visit
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 

@@ -27,12 +27,12 @@ from vidstyle import imageops
 from vidstyle.config import build_job
 from vidstyle.device import configure_threads, network_threads
 from vidstyle.flow import FlowEstimator, measure_motion
+from vidstyle.frame_plan import FramePlanner
 from vidstyle.journal import FrameRecord
 from vidstyle.optimize import StyleObjective, TemporalTerm
 from vidstyle.shot_render import render_frame, visit_budget
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
-from vidstyle.temporal import FramePlanner
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.workdir import WorkDir
 

