@@ -51,6 +51,8 @@ from vidstyle.flow import FlowEstimator, measure_motion, nvof_missing
 from vidstyle.frame_plan import HOST_WARPS, warping_error
 from vidstyle.metrics import measure
 from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
+from vidstyle.style_targets import read_painting
+from vidstyle.style_targets import style_image as to_style_image
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
 
@@ -137,7 +139,8 @@ def precision_table(clip: Path, style: Path, size: int, iterations: int) -> list
     stylizer, content = first_frame(clip, style, size, precision="fp32")
     measuring = stylizer.objective
     long_side = max(content.shape[-2:])
-    style_image = stylizer._style_image(stylizer._painting(stylizer.style.paths[0], long_side), long_side)
+    painting = read_painting(stylizer.style.paths[0], long_side)
+    style_image = to_style_image(painting, long_side, stylizer.device)
 
     def gradient(objective: StyleObjective) -> torch.Tensor:
         image = content.clone().requires_grad_(True)

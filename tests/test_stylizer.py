@@ -10,6 +10,7 @@ from tests.conftest import textured_frame
 from vidstyle import imageops, losses
 from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, build_job
 from vidstyle.errors import UsageError
+from vidstyle.pyramid import pyramid
 from vidstyle.stylizer import Stylizer
 
 
@@ -73,7 +74,7 @@ def test_coarse_to_fine_plans_and_reports_all_levels(starry_night) -> None:
 def test_pyramid_skips_levels_that_are_too_small(starry_night) -> None:
     frame = textured_frame(96, 72)
     stylizer = _stylizer(starry_night, frame, scales=3)
-    assert stylizer._pyramid(72, 96) == [(72, 96)]
+    assert pyramid(72, 96, stylizer.optimizer.scales) == [(72, 96)]
 
 
 def test_edge_margin_reaches_the_network_and_is_checked(starry_night) -> None:

@@ -12,6 +12,7 @@ import torch
 from vidstyle.backend import choose_backend
 from vidstyle.config import Job, OptimizerSettings, option_flag
 from vidstyle.optimize import StyleObjective
+from vidstyle.pyramid import level_budgets
 from vidstyle.vgg import VGG19Features
 
 
@@ -78,15 +79,22 @@ def measure_step_seconds(objective: StyleObjective, width: int, height: int, rep
 
 
 def render_seconds(
-    optimizer: OptimizerSettings, *, fresh: int, later: int, step_seconds: float, later_share: float = 1.0
+    optimizer: OptimizerSettings,
+    size: tuple[int, int],
+    *,
+    fresh: int,
+    later: int,
+    step_seconds: float,
+    later_share: float = 1.0,
 ) -> float:
     """Seconds for ``fresh`` first frames (a shot's or a chunk's start) and ``later`` frame
-    visits at ``step_seconds`` an evaluation, later visits spending ``later_share`` of their
-    budget (they stop early once converged). A first frame runs each coarse level (1/4 of the
-    pixels per halving) for the full budget, then the full size for half of it."""
-    coarse = sum(0.25**level for level in range(1, optimizer.scales))
-    full_size_steps = optimizer.iterations // 2 if optimizer.scales > 1 else optimizer.iterations
-    first_frame_steps = optimizer.iterations * coarse + full_size_steps
+    visits of ``size`` (width, height) at ``step_seconds`` a full-size evaluation, later
+    visits spending ``later_share`` of their budget (they stop early once converged). A first
+    frame runs the coarse-to-fine levels that the render runs (``pyramid.level_budgets``),
+    each evaluation costing its share of the pixels."""
+    width, height = size
+    plan = level_budgets(height, width, optimizer.iterations, optimizer.scales)
+    first_frame_steps = sum(budget * (h * w) / (height * width) for (h, w), budget in plan)
     return (fresh * first_frame_steps + later * optimizer.later_iterations * later_share) * step_seconds
 
 
@@ -105,7 +113,7 @@ def estimate_before_render(
     a timing of the job's network at ``width`` x ``height``: a budget's worth of evaluations
     (later frames may stop early, so it errs long)."""
     step = measure_step_seconds(objective, width, height, repeats=2) * (1 + RENDER_OVERHEAD)
-    return render_seconds(optimizer, fresh=fresh, later=later, step_seconds=step)
+    return render_seconds(optimizer, (width, height), fresh=fresh, later=later, step_seconds=step)
 
 
 def duration_text(seconds: float) -> str:
@@ -153,7 +161,7 @@ def estimate_full_render(
     if preview.mean_later_iterations is not None:
         later_share = min(1.0, preview.mean_later_iterations / preview_job.optimizer.later_iterations)
     seconds = render_seconds(
-        job.optimizer, fresh=shots, later=frames - shots, step_seconds=step, later_share=later_share
+        job.optimizer, (width, height), fresh=shots, later=frames - shots, step_seconds=step, later_share=later_share
     )
     return RenderEstimate(frames=frames, width=width, height=height, seconds=seconds, step_seconds=step)
 

@@ -1,13 +1,13 @@
 """The style model of one job: VGG19, the style targets, colour handling and the per-frame call.
 
 Everything that is the same for every frame of a job is computed here once: the network,
-the device, and the style Gram matrices. ``Stylizer.stylize`` then turns one content frame
-(and an optional warm start and temporal terms) into a stylized frame.
+the backend, and the style Gram matrices (``style_targets.py``). ``Stylizer.stylize`` then
+turns one content frame (and an optional warm start and temporal terms) into a stylized
+frame, coarse to fine where asked (the levels and budgets: ``pyramid.py``).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,20 +17,12 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.backend import Backend, choose_backend
-from vidstyle.borders import uniform_border
 from vidstyle.config import INIT_MODES, EngineSettings, LossWeights, OptimizerSettings, StyleSettings, option_flag
-from vidstyle.device import check_style_fits
 from vidstyle.errors import InputFileError
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
-from vidstyle.sizes import fit_long_side
+from vidstyle.pyramid import budget_text, level_budgets, pyramid
+from vidstyle.style_targets import style_targets
 from vidstyle.vgg import VGG19Features
-
-log = logging.getLogger(__name__)
-
-# Style images are read at least this large to find their borders.
-_BORDER_LONG_SIDE = 1024
-# Below this short side, VGG19's four poolings leave too little of a picture for relu5_1.
-_MIN_PYRAMID_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -125,65 +117,18 @@ class Stylizer:
         return on_cpu
 
     def _style_targets(self, reference_frame: np.ndarray | None) -> dict[tuple[int, int], dict[str, torch.Tensor]]:
-        """The style Grams for each pyramid level, from the style images resized as that level
-        resizes the content. One set for all levels had a half-size level chase brush strokes
-        twice too large: samples/starry_night.jpg itself, resized as the half-size level of a
-        512 px frame resizes it, scored a style loss of 0.22 against the full size's targets
-        (0.85 at a quarter) and under 0.002 against its own (tests/test_stylizer.py); finished
-        frames score about 0.05."""
         reference = None
         if self.style.preserve_colors:
             if reference_frame is None:
                 raise ValueError("preserve_colors needs a reference content frame")
             reference = imageops.luminance_image(imageops.frame_to_image(reference_frame, self.device))
-        levels = self._pyramid(*self.full_size)
-        full_long_side = self._style_long_side(self.full_size)
-        paintings = [self._painting(path, full_long_side) for path in self.style.paths]
-        for painting in paintings:
-            check_style_fits(
-                self.device, *fit_long_side(painting.shape[1], painting.shape[0], full_long_side), self.style.scale
-            )
-        targets = {}
-        for level in levels:
-            style_long_side = self._style_long_side(level)
-            images = [self._style_image(painting, style_long_side) for painting in paintings]
-            if reference is not None:
-                images = [imageops.match_luminance(imageops.luminance_image(image), reference) for image in images]
-            self.objective.set_style(images, self.style.normalized_blend)
-            targets[level] = self.objective.style_grams
-        return targets
+        levels = pyramid(*self.full_size, self.optimizer.scales)
+        return style_targets(self.objective, self.style, levels, reference)
 
     def _use_level(self, level: tuple[int, int]) -> None:
         """Point the objective at a level's style targets. Each level keeps its own tensors, so
         the CUDA graph of a level's shape always reads that level's targets."""
         self.objective.style_grams = self._targets[level]
-
-    def _style_long_side(self, level: tuple[int, int]) -> int:
-        """The style image's long side for content of this (height, width): the style scale
-        is relative to the content, at every level."""
-        return max(16, round(max(level) * self.style.scale))
-
-    def _painting(self, path: Path, long_side: int) -> np.ndarray:
-        """A style image as read (no larger than needed), its uniform border trimmed unless
-        ``keep_borders``: frames and mats would otherwise be painted along the picture's edges."""
-        if self.style.keep_borders:
-            return imageops.read_image(path, max_long_side=long_side)
-        # Read large enough to see a thin frame: at 1/8 scale a 7 px one is gone.
-        frame = imageops.read_image(path, max_long_side=max(long_side, _BORDER_LONG_SIDE))
-        border = uniform_border(frame)
-        if border:
-            height, width = frame.shape[:2]
-            log.info(
-                "%s: trimmed its border (%d, %d, %d, %d px from the top, bottom, left and right of %dx%d); "
-                "--keep-style-borders keeps it",
-                path.name, border.top, border.bottom, border.left, border.right, width, height,
-            )  # fmt: skip
-        return border.trim(frame)
-
-    def _style_image(self, painting: np.ndarray, long_side: int) -> torch.Tensor:
-        # Style scale is relative to the content: enlarge small paintings too.
-        width, height = fit_long_side(painting.shape[1], painting.shape[0], long_side)
-        return imageops.frame_to_image(imageops.resize_frame(painting, width, height), self.device)
 
     def to_optimization_space(self, frame: np.ndarray) -> torch.Tensor:
         """A frame as the image that is optimized: RGB, or grey luminance with preserve_colors."""
@@ -225,7 +170,8 @@ class Stylizer:
         """
         content = self.to_optimization_space(frame)
         height, width = frame.shape[:2]
-        plan = self.level_budgets(height, width, iterations) if coarse_to_fine else [((height, width), iterations)]
+        scales = self.optimizer.scales
+        plan = level_budgets(height, width, iterations, scales) if coarse_to_fine else [((height, width), iterations)]
         planned, done, evaluations = sum(budget for _, budget in plan), 0, 0.0
         image = init
         result: FrameResult | None = None
@@ -255,32 +201,9 @@ class Stylizer:
             frame=self.to_frame(result.image, frame), result=result, iterations=done, evaluations=evaluations
         )
 
-    def level_budgets(self, height: int, width: int, iterations: int) -> list[tuple[tuple[int, int], int]]:
-        """A coarse-to-fine frame's levels ((height, width), smallest first) and the iterations
-        each gets: ``iterations`` at each smaller size, and half of it at the full size, which
-        refines what the coarse levels found."""
-        levels = self._pyramid(height, width)
-        if len(levels) == 1:
-            return [(levels[0], iterations)]
-        return [(level, iterations) for level in levels[:-1]] + [(levels[-1], max(1, iterations // 2))]
-
     def budget_text(self, iterations: int) -> str:
-        """What a first frame's progress counts, where coarse-to-fine makes it more than
-        ``iterations``: ``300 iterations: 200 at 192x108, then 100 at 384x216``; else ""."""
-        plan = self.level_budgets(*self.full_size, iterations)
-        if len(plan) == 1:
-            return ""
-        parts = [f"{budget} at {w}x{h}" for (h, w), budget in plan]
-        return f"{sum(budget for _, budget in plan)} iterations: {', then '.join(parts)}"
-
-    def _pyramid(self, height: int, width: int) -> list[tuple[int, int]]:
-        levels = [(height, width)]
-        for _ in range(self.optimizer.scales - 1):
-            level_h, level_w = levels[-1][0] // 2, levels[-1][1] // 2
-            if min(level_h, level_w) < _MIN_PYRAMID_SIDE:
-                break
-            levels.append((level_h, level_w))
-        return levels[::-1]
+        """What a first frame's progress counts (``pyramid.budget_text``), at this job's size."""
+        return budget_text(*self.full_size, iterations, self.optimizer.scales)
 
     def to_frame(self, image: torch.Tensor, content_frame: np.ndarray) -> np.ndarray:
         """Optimization-space image -> output frame, with the content's colours if preserved."""
