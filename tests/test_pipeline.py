@@ -444,11 +444,15 @@ def test_the_estimate_counts_first_and_later_frames_at_the_measured_step() -> No
         render_seconds=1.0, mean_iterations=0.0, mean_later_iterations=10.0, mean_warping_error=None,
         mean_style_loss=0.0, mean_content_loss=0.0,
     )  # fmt: skip
-    estimate = estimate_full_render(job, preview_job, preview, 60, 128, 96, step_seconds=0.01)
+    estimate = estimate_full_render(job, preview_job, preview, 60, 256, 192, step_seconds=0.01)
     # Shots as frequent as in the preview: 6. A first frame: 200 steps at half size (a quarter
     # of the pixels each) and 100 at full size; a later one half its 50, as in the preview.
     assert estimate.seconds == pytest.approx((6 * (200 * 0.25 + 100) + 54 * 25) * 0.01)
     assert estimate.seconds_per_frame == pytest.approx(estimate.seconds / 60)
+    # At 128x96 the half size (64x48) is too small for relu5_1, and the render paints the
+    # first frame at full size alone: the estimate counts what the render does.
+    small = estimate_full_render(job, preview_job, preview, 60, 128, 96, step_seconds=0.01)
+    assert small.seconds == pytest.approx((6 * 200 + 54 * 25) * 0.01)
 
 
 def test_a_render_leaves_the_thread_settings_as_it_found_them(clip: Path, starry_night: Path, tmp_path: Path) -> None:
