@@ -17,13 +17,13 @@ GIB = 2**30
 
 
 def test_a_cpu_paints_one_unit_with_every_core_and_the_flows_between_frames() -> None:
-    chosen = choose_backend(EngineSettings(device="cpu"), frame_size=(480, 270), machine=Machine(False, None, 6))
+    chosen = choose_backend(EngineSettings(device="cpu"), frame_size=(480, 270), machine=Machine(None, 6))
     assert chosen.device == torch.device("cpu")
     assert (chosen.threads, chosen.flow_workers, chosen.units_at_once) == (6, 0, 1)
     assert not chosen.cuda_graphs and not chosen.device_warps
     assert chosen.dtype == (torch.bfloat16 if devices.cpu_has_native_bf16() else None)
     assert chosen.engine_text == f"cpu, {'bfloat16' if chosen.dtype else 'float32'}"
-    assert choose_backend(EngineSettings(device="cpu", threads=1), machine=Machine(False, None, 6)).threads == 1
+    assert choose_backend(EngineSettings(device="cpu", threads=1), machine=Machine(None, 6)).threads == 1
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_gpu_gets_fp16_graphs_device_warps_and_the_other_cores_for_flows(a_gpu: None) -> None:
-    machine = Machine(cuda=True, cuda_free_bytes=139 * GIB, cores=16)
+    machine = Machine(cuda_free_bytes=139 * GIB, cores=16)
     chosen = choose_backend(EngineSettings(), frame_size=(480, 270), machine=machine)
     assert chosen.device == torch.device("cuda") and chosen.dtype == torch.float16
     assert chosen.cuda_graphs and chosen.device_warps
@@ -50,7 +50,7 @@ def test_units_on_a_gpu_fit_in_half_its_free_memory(
     a_gpu: None, free_gib: int, size: tuple[int, int], units: int
 ) -> None:
     # 14 KB a pixel on CUDA (device.BYTES_PER_PIXEL): 1080p 29 GB a unit, 480x270 1.8 GB.
-    machine = Machine(cuda=True, cuda_free_bytes=free_gib * GIB, cores=16)
+    machine = Machine(cuda_free_bytes=free_gib * GIB, cores=16)
     assert choose_backend(EngineSettings(), frame_size=size, machine=machine).units_at_once == units
 
 

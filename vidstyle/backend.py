@@ -44,18 +44,18 @@ UNITS_MEMORY_SHARE = 0.5
 
 @dataclass(frozen=True)
 class Machine:
-    """What the decisions need to know of the machine: CUDA (and the free memory of its
-    card), and the CPU cores this process may use."""
+    """What the decisions need to know of the machine beyond the device: the free memory of
+    its card (None: not asked, or no card), and the CPU cores this process may use."""
 
-    cuda: bool
     cuda_free_bytes: int | None
     cores: int
 
     @classmethod
-    def probe(cls) -> Machine:
-        cuda = torch.cuda.is_available()
-        free = devices.available_memory(torch.device("cuda")) if cuda else None
-        return cls(cuda=cuda, cuda_free_bytes=free, cores=devices.network_threads(None))
+    def probe(cls, device: torch.device) -> Machine:
+        """This machine, as a render on ``device`` needs it: the card's free memory is asked
+        for only when the render is on it (asking starts CUDA, which a CPU render need not)."""
+        free = devices.available_memory(device) if device.type == "cuda" else None
+        return cls(cuda_free_bytes=free, cores=devices.network_threads(None))
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ def choose_backend(
     """The backend for ``engine`` on ``machine`` (this one by default), painting frames of
     ``frame_size``; ``units`` overrides the units at once (one for an image, or a cluster's
     task), else ``engine.units`` (--units) or the machine's choice."""
-    machine = machine or Machine.probe()
     device = devices.resolve_device(engine.device)
+    machine = machine or Machine.probe(device)
     dtype = devices.network_dtype(device, engine.precision)
     threads = engine.threads or machine.cores
     on_gpu = device.type == "cuda"
