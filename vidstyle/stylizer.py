@@ -1,9 +1,10 @@
 """The style model of one job: VGG19, the style targets, colour handling and the per-frame call.
 
 Everything that is the same for every frame of a job is computed here once: the network,
-the backend, and the style Gram matrices (``style_targets.py``). ``Stylizer.stylize`` then
-turns one content frame (and an optional warm start and temporal terms) into a stylized
-frame, coarse to fine where asked (the levels and budgets: ``pyramid.py``).
+the backend, the colour space (``colour_space.py``) and the style Gram matrices
+(``style_targets.py``). ``Stylizer.stylize`` then turns one content frame (and an optional
+warm start and temporal terms) into a stylized frame, coarse to fine where asked (the levels
+and budgets: ``pyramid.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.backend import Backend, choose_backend
+from vidstyle.colour_space import ColourSpace
 from vidstyle.config import INIT_MODES, EngineSettings, LossWeights, OptimizerSettings, StyleSettings, option_flag
 from vidstyle.errors import InputFileError
 from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
@@ -53,9 +55,9 @@ def check_images(style: StyleSettings, init: str) -> None:
 class Stylizer:
     """Stylizes frames of one job. Build once per job: it loads the network and the styles.
 
-    Images pass through an *optimization space*: RGB itself, or with ``preserve_colors``
-    the luminance repeated on three channels (Gatys et al. 2016), recombined with the
-    content's colours on the way out.
+    Images pass through an *optimization space* (``colour_space.ColourSpace``): RGB itself,
+    or with ``preserve_colors`` the luminance, recombined with the content's colours on the
+    way out.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Stylizer:
         self.backend = backend or choose_backend(engine, frame_size=content_size)
         self.device = self.backend.device
         self.compute_dtype = self.backend.dtype
+        self.colours = ColourSpace(style.preserve_colors, self.device)
         encoder = VGG19Features([losses.content_layer, *losses.style_layers], weights=engine.weights)
         self.objective = StyleObjective(
             encoder.to(self.device), losses, compute_dtype=self.compute_dtype, margin=engine.edge_margin
@@ -117,13 +120,8 @@ class Stylizer:
         return on_cpu
 
     def _style_targets(self, reference_frame: np.ndarray | None) -> dict[tuple[int, int], dict[str, torch.Tensor]]:
-        reference = None
-        if self.style.preserve_colors:
-            if reference_frame is None:
-                raise ValueError("preserve_colors needs a reference content frame")
-            reference = imageops.luminance_image(imageops.frame_to_image(reference_frame, self.device))
         levels = pyramid(*self.full_size, self.optimizer.scales)
-        return style_targets(self.objective, self.style, levels, reference)
+        return style_targets(self.objective, self.style, levels, self.colours.style_reference(reference_frame))
 
     def _use_level(self, level: tuple[int, int]) -> None:
         """Point the objective at a level's style targets. Each level keeps its own tensors, so
@@ -131,15 +129,12 @@ class Stylizer:
         self.objective.style_grams = self._targets[level]
 
     def to_optimization_space(self, frame: np.ndarray) -> torch.Tensor:
-        """A frame as the image that is optimized: RGB, or grey luminance with preserve_colors."""
-        image = imageops.frame_to_image(frame, self.device)
-        return imageops.luminance_image(image) if self.style.preserve_colors else image
+        """A frame as the image that is optimized (``ColourSpace.image``)."""
+        return self.colours.image(frame)
 
     def random_image(self, height: int, width: int, seed: int) -> torch.Tensor:
-        """White noise in [0, 1] (Gatys et al.'s start), the same for the same seed."""
-        generator = torch.Generator().manual_seed(seed)
-        noise = torch.rand((1, 3, height, width), generator=generator).to(self.device)
-        return imageops.luminance_image(noise) if self.style.preserve_colors else noise
+        """White noise in the optimization space (``ColourSpace.noise``)."""
+        return self.colours.noise(height, width, seed)
 
     def first_frame_init(self, frame: np.ndarray, mode: str, *, seed: int) -> torch.Tensor:
         """Start of a first frame: ``content``, ``random`` (noise from ``seed``) or an image path."""
@@ -206,7 +201,5 @@ class Stylizer:
         return budget_text(*self.full_size, iterations, self.optimizer.scales)
 
     def to_frame(self, image: torch.Tensor, content_frame: np.ndarray) -> np.ndarray:
-        """Optimization-space image -> output frame, with the content's colours if preserved."""
-        if self.style.preserve_colors:
-            image = imageops.combine_luminance(image, imageops.frame_to_image(content_frame, self.device))
-        return imageops.image_to_frame(image)
+        """An optimization-space image as an output frame (``ColourSpace.frame``)."""
+        return self.colours.frame(image, content_frame)
