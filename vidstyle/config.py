@@ -473,7 +473,8 @@ OPTIONS: tuple[Option, ...] = (
            "1 alone is a little faster and less steady", "OFFSETS", video_only=True),
     Option("long_term_flow", "temporal", "long_term_flow", TEMPORAL,
            "the flow to a neighbour further than the next frame: chained from the frame-to-frame flows "
-           "(two flows a frame), or direct (two more per neighbour)", video_only=True),
+           "(two flows a frame), or direct (two more per neighbour; better where something stood in front "
+           "for a frame or two)", video_only=True),
     Option("flow", "temporal", "flow", TEMPORAL,
            "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib), nvof "
            "(an NVIDIA card's optical-flow engine; needs torch-nvidia-of-sdk)",
