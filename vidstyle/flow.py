@@ -330,16 +330,6 @@ class FrameMotion:
     towards: dict[int, Motion]
 
 
-def measure_motion(estimator: FlowEstimator, content: np.ndarray, others: Mapping[int, np.ndarray]) -> FrameMotion:
-    """Flows both ways and their reliability between ``content`` and each of ``others``
-    (content frames by index)."""
-    motions: dict[int, Motion] = {}
-    for index, other in others.items():
-        backward, forward = estimator(content, other), estimator(other, content)
-        motions[index] = Motion(backward=backward, reliability=reliability(backward, forward))
-    return FrameMotion(towards=motions)
-
-
 @dataclass(frozen=True)
 class Link:
     """Two frames' flows both ways: ``there`` from the nearer frame to the farther (the
@@ -354,6 +344,13 @@ class Link:
 def measure_link(estimator: FlowEstimator, near: np.ndarray, far: np.ndarray) -> Link:
     there, back = estimator(near, far), estimator(far, near)
     return Link(there=there, back=back, reliability=reliability(there, back))
+
+
+def measure_motion(estimator: FlowEstimator, content: np.ndarray, others: Mapping[int, np.ndarray]) -> FrameMotion:
+    """Flows both ways and their reliability between ``content`` and each of ``others``
+    (content frames by index)."""
+    links = {index: measure_link(estimator, content, other) for index, other in others.items()}
+    return FrameMotion(towards={index: Motion(link.there, link.reliability) for index, link in links.items()})
 
 
 def compose(first: np.ndarray, then: np.ndarray) -> np.ndarray:

@@ -28,19 +28,19 @@ from vidstyle.prefetch import MotionPrefetcher
 from vidstyle.shot_render import RenderedVisit, SourceFrames, render_unit
 from vidstyle.stylizer import Stylizer
 from vidstyle.work_units import WorkUnit
-from vidstyle.workdir import WorkDir
+from vidstyle.workdir import ResumeState, WorkDir
 
 
 @dataclass
 class UnitsHere:
-    """What rendering units here needs from the render: its work folder, the records so far
-    (updated as frames land), and the callbacks for each saved visit and finished unit (by
-    position)."""
+    """What rendering units here needs from the render: its work folder, its resume state
+    (updated as frames land, through ``report``), and the callbacks for each saved visit and
+    finished unit (by position)."""
 
     job: Job
     source: SourceFrames
     work: WorkDir
-    records: dict[int, FrameRecord]
+    state: ResumeState
     report: Callable[[FrameRecord], None]
     finish_unit: Callable[[int], None]
     on_step: StepCallback | None = None
@@ -69,7 +69,7 @@ def render_here(units: list[WorkUnit], waits: list[set[int]], stylizer: Stylizer
 
         def render_one(position: int, painter: Stylizer) -> None:
             with landing:
-                passes_done = {index: record.pass_number for index, record in here.records.items()}
+                passes_done = here.state.passes_done
             saving: deque[Future[FrameRecord]] = deque()
             visits = render_unit(
                 here.job,

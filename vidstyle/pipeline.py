@@ -400,7 +400,7 @@ def _render_units(
 
     waits = waits_for(job, plan, units)
     if render.cluster is None:
-        here = UnitsHere(job, source_frames, work, progress.state.records, progress.landed, finish_unit, on_step)
+        here = UnitsHere(job, source_frames, work, progress.state, progress.landed, finish_unit, on_step)
         render_here(units, waits, render.stylizer, here)
         return []
 

@@ -91,13 +91,15 @@ class MotionPrefetcher:
         """
         if self.workers == 0:
             for item in items:
-                frames = self._contents(frame_of(item), routes(item), content)
-                yield item, _OnDemand(functools.partial(self._measure, routes(item), frames))
+                paths = routes(item)
+                frames = self._contents(frame_of(item), paths, content)
+                yield item, _OnDemand(functools.partial(self._measure, paths, frames))
             return
         queue: deque[tuple[T, Future[FrameMotion]]] = deque()
         for item in items:
-            frames = self._contents(frame_of(item), routes(item), content)
-            queue.append((item, self._executor.submit(self._measure, routes(item), frames)))
+            paths = routes(item)
+            frames = self._contents(frame_of(item), paths, content)
+            queue.append((item, self._executor.submit(self._measure, paths, frames)))
             if len(queue) > self.workers:
                 yield queue.popleft()
         while queue:
