@@ -50,6 +50,7 @@ from vidstyle.version import __version__
 # The modules that do the work (torch, OpenCV, PyAV) are imported where work starts, so that
 # --help and a usage error answer at once.
 if TYPE_CHECKING:
+    from vidstyle.detail_pass import DetailProgress
     from vidstyle.pipeline import FrameProgress, VideoReport
     from vidstyle.video_io import Segment
 
@@ -459,6 +460,7 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
     with (
         _progress("frame", "planning shots", args.quiet) as plan_bar,
         _progress("frame", "stylizing", args.quiet) as bar,
+        _progress("frame", "detail pass", args.quiet) as detail_bar,
     ):
 
         def on_frame(progress: FrameProgress) -> None:
@@ -470,6 +472,12 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
         def on_step(done: int, planned: int, loss: float) -> None:
             plan_bar.close()
             bar.working({"it": f"{done}/{planned}"})
+
+        def on_detail(progress: DetailProgress) -> None:
+            plan_bar.close()
+            bar.close()
+            postfix = {"s_frame": f"{progress.record.seconds:.1f}"}
+            detail_bar.update_to(progress.done, progress.expected, postfix, initial=progress.done_before)
 
         try:
             report = run_video_job(
@@ -485,11 +493,13 @@ def _run_video(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 on_frame=on_frame,
                 on_step=on_step,
                 on_plan=plan_bar.count,
+                on_detail=on_detail,
                 cluster=cluster_settings(args.ray, args.ray_cpus_per_task),
             )
         except KeyboardInterrupt:
             plan_bar.close()
             bar.close()
+            detail_bar.close()
             output = video_output_path(args.input, run_job, args.output, preview=args.preview)
             print(f"{PROG}: {_interrupted_message(work_dir_for(output), argv)}", file=sys.stderr)
             return 130
@@ -575,18 +585,28 @@ def _print_video_summary(report: VideoReport) -> None:
 
 
 def _print_estimate(args: argparse.Namespace, argv: Sequence[str], job: Job, preview: Job, report: VideoReport) -> None:
-    from vidstyle.estimate import at_source_size, duration_text, estimate_full_render
+    from vidstyle.estimate import at_source_size, detail_seconds_after_preview, duration_text, estimate_full_render
     from vidstyle.video_io import Segment, expected_frame_count, probe
 
     info = probe(args.input)
     width, height = job.processing_size(info.width, info.height, still=False)
     frames = expected_frame_count(info, Segment(start=args.start or Fraction(0)))
-    estimate = estimate_full_render(job, preview, report, frames, width, height)
     command = shlex.join(full_render_command(argv))
+    if frames <= report.frames:
+        print(f"the clip is no longer than this preview ({report.frames} frames): render it directly: {PROG} {command}")
+        return
+    estimate = estimate_full_render(job, preview, report, frames, width, height)
+    seconds, detail = estimate.seconds, ""
+    if report.detail_width is not None:
+        shots = max(1, round(frames * (len(report.cuts) + 1) / max(1, report.frames)))
+        detail_part = detail_seconds_after_preview(report, fresh=shots, later=frames - shots)
+        if detail_part is not None:
+            seconds += detail_part
+            detail = f", a detail pass at {report.detail_width}x{report.detail_height} included"
     larger = at_source_size(job, estimate.seconds, (width, height), (info.width, info.height))
     print(
-        f"full render estimate: {frames} frames painted at {width}x{height}, about {duration_text(estimate.seconds)} "
-        f"({estimate.seconds_per_frame:.1f} s/frame) on this machine{larger}. To render it: {PROG} {command}"
+        f"full render estimate: {frames} frames painted at {width}x{height}{detail}, about {duration_text(seconds)} "
+        f"({seconds / frames:.1f} s/frame) on this machine{larger}. To render it: {PROG} {command}"
     )
 
 

@@ -195,6 +195,26 @@ def frame_bytes(device: torch.device, precision: PrecisionName, width: int, heig
     return width * height * per_pixel
 
 
+# Peak memory of the detail pass per pixel of the delivered frame (detail.py: VGG19 to relu3_1
+# at that size, its activations kept for the backward pass, the L-BFGS history of a few
+# iterations, the temporal target): measured on the CPU in bf16 at 704x576 (PENDING).
+DETAIL_BYTES_PER_PIXEL = 1500
+# The share of free memory the detail pass may take; above it, it refines at a smaller size.
+DETAIL_MEMORY_SHARE = 0.5
+
+
+def detail_size_that_fits(device: torch.device, precision: PrecisionName, size: tuple[int, int]) -> tuple[int, int]:
+    """The size the detail pass refines at: ``size`` (width, height), or, where that does not
+    fit in ``DETAIL_MEMORY_SHARE`` of the free memory (a 4K frame on a small card), the largest
+    size of its shape that does; the rest of the way is a Lanczos enlargement."""
+    free = available_memory(device)
+    width, height = size
+    if free is None or width * height * DETAIL_BYTES_PER_PIXEL <= free * DETAIL_MEMORY_SHARE:
+        return size
+    shrink = (free * DETAIL_MEMORY_SHARE / (width * height * DETAIL_BYTES_PER_PIXEL)) ** 0.5
+    return max(16, int(width * shrink) // 2 * 2), max(16, int(height * shrink) // 2 * 2)
+
+
 def check_frame_fits(
     device: torch.device, precision: PrecisionName, width: int, height: int, *, units: int = 1
 ) -> None:

@@ -11,6 +11,7 @@ import torch
 
 from vidstyle.backend import choose_backend
 from vidstyle.config import Job, OptimizerSettings, option_flag
+from vidstyle.detail import FIRST_DETAIL_ITERATIONS, LATER_DETAIL_ITERATIONS, DetailPainter
 from vidstyle.optimize import StyleObjective
 from vidstyle.pyramid import level_budgets
 from vidstyle.vgg import VGG19Features
@@ -33,6 +34,10 @@ class PreviewFigures(Protocol):
     def mean_later_iterations(self) -> float | None: ...
     @property
     def seconds_per_evaluation(self) -> float: ...
+    @property
+    def first_detail_seconds(self) -> float | None: ...
+    @property
+    def later_detail_seconds(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,30 @@ def estimate_before_render(
     (later frames may stop early, so it errs long)."""
     step = measure_step_seconds(objective, width, height, repeats=2) * (1 + RENDER_OVERHEAD)
     return render_seconds(optimizer, (width, height), fresh=fresh, later=later, step_seconds=step)
+
+
+# What a detail-pass frame spends beyond its iterations' network time (the flow at the
+# painted size, the warps, the start and the PNG at the delivered size), as a share of them:
+# on pens.mp4 at 704x576 from 176x144 on a 2-core bf16 Xeon, a later frame's three
+# iterations took 0.83 s and the frame 1.59 s (2026-12-05).
+DETAIL_OVERHEAD = 0.9
+
+
+def detail_seconds(painter: DetailPainter, *, fresh: int, later: int) -> float:
+    """Seconds the detail pass will take over ``fresh`` first frames and ``later`` later
+    ones, from a timing of its iteration at the delivered size."""
+    step = painter.seconds_per_iteration() * (1 + DETAIL_OVERHEAD)
+    return (fresh * FIRST_DETAIL_ITERATIONS + later * LATER_DETAIL_ITERATIONS) * step
+
+
+def detail_seconds_after_preview(preview: PreviewFigures, *, fresh: int, later: int) -> float | None:
+    """The detail pass's seconds over a full render, from what a preview's frames took (its
+    detail pass runs at the full render's size and budget); None where the preview had none
+    of a kind to go by."""
+    first, rest = preview.first_detail_seconds, preview.later_detail_seconds
+    if first is None or (later and rest is None):
+        return None
+    return fresh * first + later * (rest or 0.0)
 
 
 def duration_text(seconds: float) -> str:

@@ -14,6 +14,7 @@ from vidstyle.imageops import encode_image
 from vidstyle.outputs import write_bytes_atomically
 
 FRAMES_DIR = "frames"
+DETAILS_DIR = "details"  # the frames as delivered, where a detail pass refines them
 # A PNG's last chunk: an empty IEND with its CRC.
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 

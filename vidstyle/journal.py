@@ -16,6 +16,7 @@ from typing import Any
 
 LOG_NAME = "frames.jsonl"
 SHOT_LOG_NAME = "shots.jsonl"
+DETAIL_LOG_NAME = "details.jsonl"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,19 @@ class FrameRecord:
     # Network evaluations counted at full size (one at half size counts a quarter); None in
     # records written before it was kept.
     evaluations: float | None = None
+
+
+@dataclass(frozen=True)
+class DetailRecord:
+    """What the detail pass did for one frame (``detail_pass.py``): the warping error is the
+    delivered frame's against the previous one, along the enlarged flow (None for a shot's
+    first frame)."""
+
+    index: int
+    iterations: int
+    seconds: float
+    style_loss: float
+    warping_error: float | None
 
 
 class Journal:
@@ -62,6 +76,24 @@ class Journal:
     def latest(self) -> dict[int, FrameRecord]:
         """The latest record of each frame, by index."""
         return {record.index: record for record in self.visits()}
+
+    def add_detail(self, record: DetailRecord) -> None:
+        _append_line(self.folder / DETAIL_LOG_NAME, asdict(record))
+
+    def details(self) -> dict[int, DetailRecord]:
+        """The latest detail-pass record of each frame, by index (torn lines skipped)."""
+        records: dict[int, DetailRecord] = {}
+        for line in _read_lines(self.folder / DETAIL_LOG_NAME):
+            try:
+                record = DetailRecord(**line)
+            except TypeError:
+                continue
+            records[record.index] = record
+        return records
+
+    def forget_details(self) -> None:
+        """Drop every detail-pass record: the painted frames they came from changed."""
+        (self.folder / DETAIL_LOG_NAME).unlink(missing_ok=True)
 
     def add_shot(self, record: dict[str, Any]) -> None:
         _append_line(self.folder / SHOT_LOG_NAME, record)

@@ -39,12 +39,14 @@ from vidstyle.config import (
     encode_settings,
     option_flag,
 )
-from vidstyle.device import check_frame_fits, warn_of_slow_settings
+from vidstyle.detail import DetailPainter
+from vidstyle.detail_pass import DetailCallback, details_to_do, render_details
+from vidstyle.device import check_frame_fits, detail_size_that_fits, warn_of_slow_settings
 from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError
-from vidstyle.estimate import at_source_size, duration_text, estimate_before_render
+from vidstyle.estimate import at_source_size, detail_seconds, duration_text, estimate_before_render
 from vidstyle.filetypes import IMAGE_EXTENSIONS, local_path
-from vidstyle.journal import FrameRecord
+from vidstyle.journal import DetailRecord, FrameRecord
 from vidstyle.kill_points import kill_point
 from vidstyle.local_render import UnitsHere, render_here
 from vidstyle.optimize import StepCallback
@@ -95,7 +97,10 @@ class VideoReport:
     ``decoded_frames``: source frames this run read (the shot plan's pre-pass included, which
     a resumed run skips); ``mean_iterations``: iterations per frame over all its passes.
     ``width`` x ``height`` is the size written, ``painted_width`` x ``painted_height`` the
-    size the network painted at.
+    size the network painted at, ``detail_width`` x ``detail_height`` the size the detail
+    pass refined at (None: no detail pass); ``detail_seconds`` its time in this run, and
+    ``first_detail_seconds`` and ``later_detail_seconds`` a shot's first frame's and a later
+    frame's, on average (None: none in this run).
     """
 
     output: Path
@@ -119,6 +124,12 @@ class VideoReport:
     evaluations: int = 0
     tasks: tuple[TaskRun, ...] = ()
     all_runs_render_seconds: float = 0.0  # rendering time of every visit, earlier runs' included
+    detail_width: int | None = None
+    detail_height: int | None = None
+    detail_seconds: float = 0.0
+    first_detail_seconds: float | None = None
+    later_detail_seconds: float | None = None
+    mean_detail_warping_error: float | None = None
 
     @property
     def seconds_per_frame(self) -> float:
@@ -211,6 +222,7 @@ def run_video_job(
     on_frame: FrameCallback | None = None,
     on_step: StepCallback | None = None,
     on_plan: PlanCallback | None = None,
+    on_detail: DetailCallback | None = None,
     cluster: ClusterSettings | None = None,
 ) -> VideoReport:
     """Stylize the video at ``source`` as ``job`` says; returns what was done.
@@ -231,17 +243,34 @@ def run_video_job(
     state = work.resume_state([shot.frames for shot in plan.shots], job.temporal.passes)
     with work.removed_on_error():
         work.check_space(plan.frame_count - len(state.records), *render.size)
+        if render.detail is not None:
+            work.check_space(plan.frame_count - len(work.journal.details()), *render.detail.size)
     progress = _Progress(state, sum(len(list(planner_for(job, plan, unit).visits())) for unit in units), on_frame)
     _announce(render, plan, units, progress)
     source_frames = SourceFrames(render.info.path, segment, plan, render.size)
     todo = [unit for unit in units if unit.shot.number not in state.finished]
     tasks = _render_units(render, plan, todo, source_frames, progress, on_step)
-    _encode(render.info, segment, plan.pts, work, render.output, encode or EncodeSettings(), render.written)
+    details = _deliver(render, plan, source_frames, progress, on_detail)
+    _encode(render, segment, plan.pts, encode or EncodeSettings())
     visits = work.journal.visits()
     kill_point("cleanup")
     if not keep_frames:
         work.remove()
-    return _report(render, plan, progress, visits, started, planning_decoded + source_frames.decoded, tasks)
+    return _report(render, plan, progress, visits, details, started, planning_decoded + source_frames.decoded, tasks)
+
+
+def _deliver(
+    render: _Render, plan: ShotPlan, source: SourceFrames, progress: _Progress, on_detail: DetailCallback | None
+) -> list[DetailRecord]:
+    """The detail pass over the painted frames, where the render has one (``detail_pass.py``).
+    A frame painted in this run (a fresh render, or a shot painted again after damage) makes
+    every delivered frame of an earlier run stale."""
+    if render.detail is None:
+        return []
+    if progress.rendered:
+        render.work.journal.forget_details()
+    with render.stylizer.backend.running():
+        return render_details(render.work, plan, source, render.detail, render.job.temporal, on_detail)
 
 
 @dataclass(frozen=True)
@@ -258,6 +287,7 @@ class _Render:
     work: WorkDir
     threads: int
     cluster: ClusterSettings | None
+    detail: DetailPainter | None  # refines each painted frame at the written size (or as much of it as fits)
 
 
 def _prepare(
@@ -295,11 +325,16 @@ def _prepare(
         job.style, job.losses, job.optimizer, job.engine, content_size=size, reference_frame=reference, backend=backend
     )
     threads = cluster.cpus_per_task if cluster is not None else backend.threads
-    work = WorkDir.open(
-        work_dir_for(output), _manifest(info, job, segment, size, stylizer), setup=_setup(threads), restart=restart
-    )
     written = job.written_size(info.width, info.height, still=False)
-    return _Render(info, job, output, size, written, stylizer, work, threads, cluster)
+    detail = None
+    if job.detailed(info.width, info.height, still=False):
+        detail_size = detail_size_that_fits(backend.device, job.engine.precision, written)
+        detail = DetailPainter(
+            job.style, backend, detail_size, temporal_weight=job.losses.temporal, reference_frame=reference
+        )
+    manifest = _manifest(info, job, segment, size, stylizer) | ({"delivered": list(detail.size)} if detail else {})
+    work = WorkDir.open(work_dir_for(output), manifest, setup=_setup(threads), restart=restart)
+    return _Render(info, job, output, size, written, stylizer, work, threads, cluster, detail)
 
 
 def _warn_of_source(info: VideoInfo) -> None:
@@ -352,7 +387,7 @@ def _announce(render: _Render, plan: ShotPlan, units: list[WorkUnit], progress: 
         plan.frame_count,
         len(plan.shots),
         f" in {chunks} chunks" if chunks > len(plan.shots) else "",
-        _sizes_text(render.size, render.written),
+        _sizes_text(render.size, render.written, render.detail.size if render.detail else None),
         stylizer.engine_text,
         threads,
         "" if threads == 1 else "s",
@@ -364,7 +399,8 @@ def _announce(render: _Render, plan: ShotPlan, units: list[WorkUnit], progress: 
     if render.cluster is None:  # on a cluster, the time depends on its machines
         # A resumed render: what is left, its shots' first frames taken as done.
         left = max(0, progress.expected - chunks - state.done_before)
-        log.info("%s", _time_needed(job, stylizer, render.info, render.size, fresh=chunks, later=left))
+        painting_left = progress.expected > state.done_before
+        log.info("%s", _time_needed(render, plan, fresh=chunks, later=left, painting_left=painting_left))
     if counted := stylizer.budget_text(job.optimizer.iterations):
         log.info("a shot's first frame is painted coarse to fine; its bar counts %s", counted)
     peek = shlex.join(["vidstyle", "peek", str(render.output)])
@@ -427,11 +463,16 @@ def _report(
     plan: ShotPlan,
     progress: _Progress,
     visits: list[FrameRecord],
+    details: list[DetailRecord],
     started: float,
     decoded: int,
     tasks: list[TaskRun],
 ) -> VideoReport:
     state = progress.state
+    delivered = render.work.journal.details() if render.detail is not None else {}
+    detail_errors = [r.warping_error for r in delivered.values() if r.warping_error is not None]
+    first_details = [r.seconds for r in details if r.warping_error is None]
+    later_details = [r.seconds for r in details if r.warping_error is not None]
     final = [state.records[i] for i in range(plan.frame_count)]
     errors = [r.warping_error for r in final if r.warping_error is not None]
     later = [r.iterations for r in visits if not r.fresh]
@@ -457,6 +498,12 @@ def _report(
         visits=progress.expected,
         evaluations=progress.evaluations,
         tasks=tuple(tasks),
+        detail_width=render.detail.size[0] if render.detail else None,
+        detail_height=render.detail.size[1] if render.detail else None,
+        detail_seconds=sum(r.seconds for r in details),
+        first_detail_seconds=float(np.mean(first_details)) if first_details else None,
+        later_detail_seconds=float(np.mean(later_details)) if later_details else None,
+        mean_detail_warping_error=float(np.mean(detail_errors)) if detail_errors else None,
     )
 
 
@@ -464,26 +511,38 @@ def _units_text(units: int) -> str:
     return f", {units} units at once" if units > 1 else ""
 
 
-def _sizes_text(painted: tuple[int, int], written: tuple[int, int]) -> str:
-    """``painted at 384x216, written at 1920x1080 (enlarged)``."""
+def _sizes_text(painted: tuple[int, int], written: tuple[int, int], detail: tuple[int, int] | None) -> str:
+    """``painted at 384x216, written at 1920x1080 (refined there by a detail pass)``."""
     if written == painted:
         return f"painted and written at {painted[0]}x{painted[1]}"
-    change = "enlarged" if written[0] > painted[0] else "reduced"
+    change = "enlarged with Lanczos" if written[0] > painted[0] else "reduced"
+    if detail == written:
+        change = "refined there by a detail pass"
+    elif detail is not None:
+        change = f"refined by a detail pass at {detail[0]}x{detail[1]}, as much as memory holds, then enlarged"
     return f"painted at {painted[0]}x{painted[1]}, written at {written[0]}x{written[1]} ({change})"
 
 
-def _time_needed(
-    job: Job, stylizer: Stylizer, info: VideoInfo, size: tuple[int, int], *, fresh: int, later: int
-) -> str:
-    """The render's estimated time, in words; for a source larger than the painted size, what
-    painting at the source's size would take, from the same timing (the network's time grows
-    with the pixels)."""
+def _time_needed(render: _Render, plan: ShotPlan, *, fresh: int, later: int, painting_left: bool) -> str:
+    """The render's estimated time, in words, its detail pass included; for a source larger
+    than the painted size, what painting at the source's size would take, from the same
+    timing (the network's time grows with the pixels)."""
+    job, size, info = render.job, render.size, render.info
     seconds = estimate_before_render(
-        stylizer.objective, job.optimizer, fresh=fresh, later=later, width=size[0], height=size[1]
+        render.stylizer.objective, job.optimizer, fresh=fresh, later=later, width=size[0], height=size[1]
     )
-    per_frame = seconds / max(1, fresh + later)
-    text = f"estimated time: about {duration_text(seconds)} ({per_frame:.1f} s a frame) here"
-    return text + at_source_size(job, seconds, size, (info.width, info.height))
+    painting = seconds
+    detail = ""
+    if render.detail is not None:
+        first = len(plan.shots) + len(plan.flashes)
+        # Frames painted in this run make every earlier delivered frame stale (_deliver).
+        left = plan.frame_count if painting_left else plan.frame_count - details_to_do(render.work, plan)
+        detail_part = detail_seconds(render.detail, fresh=min(first, left), later=max(0, left - first))
+        seconds += detail_part
+        detail = f", {duration_text(detail_part)} of it the detail pass"
+    frames = max(1, plan.frame_count)
+    text = f"estimated time: about {duration_text(seconds)} ({seconds / frames:.1f} s a frame{detail}) here"
+    return text + at_source_size(job, painting, size, (info.width, info.height))
 
 
 def _choose_chunking(
@@ -507,17 +566,11 @@ def _first_content(info: VideoInfo, segment: Segment, size: tuple[int, int]) -> 
     raise NoFramesError(f"{info.path}: no frames to stylize")
 
 
-def _encode(
-    info: VideoInfo,
-    segment: Segment,
-    pts: Sequence[int],
-    work: WorkDir,
-    output: Path,
-    encode: EncodeSettings,
-    size: tuple[int, int],
-) -> None:
-    """Encode the saved frames, enlarged to ``size``, with the source's timestamps; audio cut
-    to the same segment; location tags left out unless ``encode`` keeps them."""
+def _encode(render: _Render, segment: Segment, pts: Sequence[int], encode: EncodeSettings) -> None:
+    """Encode the saved frames at the written size (delivered by the detail pass, or the
+    painted ones enlarged), with the source's timestamps; audio cut to the same segment;
+    location tags left out unless ``encode`` keeps them."""
+    info, work, output, size = render.info, render.work, render.output, render.written
     cut = segment.start > 0 or segment.duration is not None or segment.frames is not None
     first_time = pts[0] * info.time_base
     origin = first_time if segment.start > 0 else Fraction(0)
@@ -533,6 +586,7 @@ def _encode(
                 "the source's location (%s) is left out of %s; %s keeps it",
                 ", ".join(dropped), output.name, option_flag("keep_location"),
             )  # fmt: skip
+    load = work.details.load if render.detail is not None else work.load
     with VideoWriter(
         output,
         width=size[0],
@@ -547,7 +601,7 @@ def _encode(
         stream_metadata=stream_metadata(info.path),
     ) as writer:
         for index, frame_pts in enumerate(pts):
-            writer.write(imageops.enlarge_frame(work.load(index), *size), frame_pts)
+            writer.write(imageops.enlarge_frame(load(index), *size), frame_pts)
             if index == len(pts) // 2:
                 kill_point("encoding")
 

@@ -10,6 +10,8 @@ Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
 - ``frames.jsonl``: one line per finished visit of a frame (pass, iterations, losses,
   timing), appended and fsynced after its PNG, so a line always has its frame;
 - ``shots.jsonl``: one line per finished shot;
+- ``details/000000.png`` and ``details.jsonl``: each frame as delivered, where a detail pass
+  refines the painted frames at a larger size (``detail_pass.py``), and one line for each;
 - ``lock``: locked while a process renders into the folder, so that a second run of the
   same command stops with a clear line instead of rendering the same frames beside it.
 
@@ -37,8 +39,8 @@ import numpy as np
 
 from vidstyle.config import option_of_field
 from vidstyle.errors import OutputPathError, ResumeMismatchError
-from vidstyle.frame_store import FRAMES_DIR, FrameStore
-from vidstyle.journal import FrameRecord, Journal
+from vidstyle.frame_store import DETAILS_DIR, FRAMES_DIR, FrameStore
+from vidstyle.journal import DetailRecord, FrameRecord, Journal
 from vidstyle.kill_points import kill_point
 from vidstyle.outputs import remove_stale_partials, write_bytes_atomically
 
@@ -134,6 +136,7 @@ class WorkDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.frames = FrameStore(path / FRAMES_DIR)
+        self.details = FrameStore(path / DETAILS_DIR)
         self.journal = Journal(path)
         self.lock = FolderLock(path / LOCK_NAME)
         self.created = False  # by this run's open()
@@ -172,10 +175,12 @@ class WorkDir:
                     "uninterrupted render's",
                     changes,
                 )
-            for folder in (path, work.frames.folder):  # writes a killed run did not finish: not records
+            # Writes a killed run did not finish: not records.
+            for folder in (path, work.frames.folder, work.details.folder):
                 remove_stale_partials(folder)
             return work
         _make_folder(work.frames.folder, path)
+        _make_folder(work.details.folder, path)
         write_bytes_atomically(path / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
         work.created = True
         return work
@@ -228,6 +233,13 @@ class WorkDir:
 
     def load(self, index: int) -> np.ndarray:
         return self.frames.load(index)
+
+    def save_detail(self, frame: np.ndarray, record: DetailRecord) -> None:
+        """Store a delivered frame of the detail pass: the PNG first, then its journal line."""
+        self.details.folder.mkdir(exist_ok=True)  # a folder made before the detail pass had one
+        self.details.save(record.index, frame)
+        kill_point(f"detailing:{record.index}")
+        self.journal.add_detail(record)
 
     def records(self) -> dict[int, FrameRecord]:
         """The latest record of each frame, by index."""

@@ -1,0 +1,225 @@
+"""The detail pass: a frame painted at the processing size, refined at the size it is delivered at.
+
+A frame painted small and enlarged keeps the painted size's composition (the bold strokes
+the preview showed) but none of the brushwork a painting has at the delivered size: at 1:1
+it is as smooth as a photo. Painting at the delivered size instead loses that composition
+(strokes shrink with the frame) and costs the pixels' ratio in time. The field's answer for
+stills is coarse to fine: paint small, enlarge, and refine at the large size from the
+enlargement with the style image at that size (Gatys et al. 2017, "Controlling Perceptual
+Factors in Neural Style Transfer"). Here, per frame and steady in time:
+
+- the style loss takes relu1_1, relu2_1 and relu3_1 only (a third of VGG19's arithmetic up to
+  relu5_1): the brushwork; the painted frame already holds what the deeper layers see;
+- a composition term holds the refined frame, shrunk to the painted size, to the painted
+  frame: ``COMPOSITION_WEIGHT * mean((shrink(x) - painted)^2)``. Detail is free to appear
+  only at the scales the painted size cannot hold;
+- a later frame starts from the previous delivered frame warped along the painted size's
+  flow, enlarged (Ruder et al.'s warm start, at this size), its detail laid over the
+  enlargement of its own painted frame where that flow is reliable, and a temporal term holds
+  it there. A few iterations then suffice, as for a later painted frame.
+
+The weights and budgets were chosen by measuring (docs/experiments.md, "The detail pass").
+No I/O here: frames in, frames out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vidstyle import imageops, losses
+from vidstyle.backend import Backend
+from vidstyle.colour_space import ColourSpace
+from vidstyle.config import StyleSettings
+from vidstyle.lbfgs import LBFGS
+from vidstyle.optimize import RANGE_PENALTY
+from vidstyle.style_targets import read_painting, style_image, style_long_side
+from vidstyle.vgg import VGG19Features
+
+log = logging.getLogger(__name__)
+
+DETAIL_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+# The detail pass's weights, in the objective's units (losses.py). At a 4x enlargement of
+# pens.mp4 in The Starry Night's style, 1000 kept the style loss at the painted size within
+# 15% of the painted frame's own while the style loss at the delivered size fell to a sixth
+# of the Lanczos enlargement's; 10000 held the composition no better and let less detail in.
+DETAIL_STYLE_WEIGHT = 10.0
+COMPOSITION_WEIGHT = 1000.0
+# Iterations for a shot's first frame (from the plain enlargement) and for a later one (from
+# the previous delivered frame, warped).
+FIRST_DETAIL_ITERATIONS = 20
+LATER_DETAIL_ITERATIONS = 3
+
+
+@dataclass(frozen=True)
+class DetailResult:
+    """A delivered frame (uint8 RGB at the delivered size) and the iterations it took."""
+
+    frame: np.ndarray
+    iterations: int
+    style_loss: float
+
+
+@dataclass(frozen=True)
+class HeldDetail:
+    """The previous delivered frame warped into this one, float32 (H, W, 3) 0-255, and where
+    that warp is reliable, float32 (H, W) in [0, 1] (Ruder et al.'s c, enlarged)."""
+
+    warped: np.ndarray
+    mask: np.ndarray
+
+
+class DetailPainter:
+    """Refines painted frames at the delivered size (``size``: width, height) for one job."""
+
+    def __init__(
+        self,
+        style: StyleSettings,
+        backend: Backend,
+        size: tuple[int, int],
+        *,
+        temporal_weight: float,
+        reference_frame: np.ndarray | None = None,
+    ) -> None:
+        self.size = size
+        self.device = backend.device
+        self.temporal_weight = temporal_weight
+        self.colours = ColourSpace(style.preserve_colors, self.device)
+        encoder = VGG19Features(DETAIL_LAYERS).to(self.device)
+        self.network = encoder.in_compute_form(
+            backend.dtype,
+            channels_last=self.device.type in ("cuda", "cpu"),
+            winograd=self.device.type == "cpu" and backend.dtype in (None, torch.float32),
+        )
+        self.gradient_scale = 2.0**16 if backend.dtype == torch.float16 else 1.0
+        self.style_grams = self._style_grams(style, encoder, reference_frame)
+
+    def _style_grams(
+        self, style: StyleSettings, encoder: VGG19Features, reference_frame: np.ndarray | None
+    ) -> dict[str, torch.Tensor]:
+        """The style images' Grams at the delivered size (the style scale relative to it, as
+        at every size), blended; luminance-matched with preserve_colors."""
+        width, height = self.size
+        long_side = style_long_side((height, width), style.scale)
+        reference = None
+        if reference_frame is not None:
+            reference = self.colours.style_reference(imageops.enlarge_frame(reference_frame, width, height))
+        grams: dict[str, torch.Tensor] = {}
+        with torch.no_grad():
+            for path, share in zip(style.paths, style.normalized_blend, strict=True):
+                painting = read_painting(path, long_side, keep_borders=style.keep_borders)
+                if max(painting.shape[:2]) < long_side:
+                    log.warning(
+                        "%s is %dx%d, smaller than the %dx%d frames it details: the detail pass can add only the "
+                        "brushwork the painting holds (a larger scan of it gives finer strokes)",
+                        path.name, painting.shape[1], painting.shape[0], width, height,
+                    )  # fmt: skip
+                image = style_image(painting, long_side, self.device)
+                if reference is not None:
+                    image = imageops.match_luminance(imageops.luminance_image(image), reference)
+                features = encoder(image)
+                for layer in DETAIL_LAYERS:
+                    gram = losses.gram(features[layer]) * share
+                    grams[layer] = grams[layer] + gram if layer in grams else gram
+        return grams
+
+    def start(self, painted: np.ndarray, held: HeldDetail | None) -> np.ndarray:
+        """Where a frame's refinement starts, float32 (H, W, 3) 0-255: the painted frame
+        enlarged, and, where the previous delivered frame's warp is reliable, that frame's
+        detail laid over it (its fine scales: the warped frame less its own shrunk and
+        enlarged self), so that the composition stays this frame's own."""
+        width, height = self.size
+        enlarged = imageops.enlarge_frame(painted, width, height).astype(np.float32)
+        if held is None:
+            return enlarged
+        small = cv2.resize(held.warped, (painted.shape[1], painted.shape[0]), interpolation=cv2.INTER_AREA)
+        coarse = cv2.resize(small, (width, height), interpolation=cv2.INTER_LANCZOS4)
+        return np.clip(enlarged + held.mask[..., None] * (held.warped - coarse), 0.0, 255.0)
+
+    def refine(
+        self, painted: np.ndarray, held: HeldDetail | None = None, *, iterations: int | None = None
+    ) -> DetailResult:
+        """The delivered frame of ``painted`` (uint8 RGB at the processing size); ``held``:
+        the previous delivered frame warped into this one, for a later frame of a shot."""
+        budget = iterations or (FIRST_DETAIL_ITERATIONS if held is None else LATER_DETAIL_ITERATIONS)
+        width, height = self.size
+        enlarged = imageops.enlarge_frame(painted, width, height)
+        start = self.start(painted, held)
+        image = self.colours.image(start).contiguous().clone().requires_grad_(True)
+        target = self.colours.image(painted)
+        temporal: tuple[torch.Tensor, torch.Tensor] | None = None
+        if held is not None and self.temporal_weight > 0:
+            temporal = (self.colours.image(held.warped), torch.from_numpy(held.mask)[None, None].to(self.device))
+        optimizer = LBFGS(image.numel(), history_size=max(1, budget - 1), device=self.device, dtype=torch.float32)
+        best_loss, best_style, best = math.inf, math.inf, image.detach().clone()
+        for iteration in range(budget):
+            image.grad = None
+            total, style = self._loss(image, target, temporal)
+            (total * self.gradient_scale).backward()
+            with torch.no_grad():
+                assert image.grad is not None
+                loss = float(total)
+                if loss < best_loss:
+                    best_loss, best_style = loss, float(style)
+                    best.copy_(image)
+                if iteration < budget - 1:
+                    gradient = image.grad.contiguous().view(-1) / self.gradient_scale
+                    optimizer.step(image.view(-1), gradient)
+        frame = self.colours.frame(best.clamp(0.0, 1.0), enlarged)
+        return DetailResult(frame=frame, iterations=budget, style_loss=best_style / DETAIL_STYLE_WEIGHT)
+
+    def seconds_per_iteration(self, repeats: int = 2) -> float:
+        """Seconds of one iteration at the delivered size (the network forward and backward,
+        and the objective around it), timed on a grey frame: for the estimate."""
+        width, height = self.size
+        painted = np.full((max(16, height // 4), max(16, width // 4), 3), 128, dtype=np.uint8)
+        target = self.colours.image(painted)
+        image = self.colours.image(np.full((height, width, 3), 128, dtype=np.uint8)).contiguous().requires_grad_(True)
+        timings = []
+        for _ in range(repeats + 1):
+            started = time.perf_counter()
+            image.grad = None
+            total, _ = self._loss(image, target, None)
+            total.backward()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            timings.append(time.perf_counter() - started)
+        return min(timings[1:])  # the first pays for one-off setup
+
+    def _loss(
+        self, image: torch.Tensor, target: torch.Tensor, temporal: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The detail pass's objective and its weighted style part (the network sees the image
+        clamped to [0, 1], the gradient passing the clamp, as in optimize.py)."""
+        seen = image + (image.clamp(0.0, 1.0) - image).detach()
+        features = self.network(seen)
+        style = DETAIL_STYLE_WEIGHT * losses.style_loss(
+            features, self.style_grams, {layer: 1.0 / len(DETAIL_LAYERS) for layer in DETAIL_LAYERS}
+        )
+        shrunk = F.interpolate(seen, size=target.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
+        total = style + COMPOSITION_WEIGHT * (shrunk - target).pow(2).mean()
+        if temporal is not None:
+            warped, mask = temporal
+            total = total + self.temporal_weight * losses.temporal_loss(seen, warped, mask)
+        total = total + RANGE_PENALTY * ((image - 1.0).relu().pow(2).mean() + (-image).relu().pow(2).mean())
+        return total, style
+
+
+def enlarged_motion(backward: np.ndarray, mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A flow (H, W, 2) and its reliability (H, W) at the processing size, enlarged to ``size``
+    (width, height): the vectors scaled with the frame. No second flow at the delivered size:
+    DIS at 1080p would cost more than the detail it guides."""
+    width, height = size
+    small_h, small_w = backward.shape[:2]
+    flow = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
+    flow[..., 0] *= width / small_w
+    flow[..., 1] *= height / small_h
+    reliable = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    return flow, np.clip(reliable, 0.0, 1.0)
