@@ -235,20 +235,28 @@ def build_metrics_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=_fraction, metavar="TIME", help="the part of the source that was rendered")
     parser.add_argument("--duration", type=_fraction, metavar="TIME")
     parser.add_argument("--frames", type=int, metavar="N")
-    parser.add_argument("--every", type=int, default=1, metavar="N", help="measure losses on every N-th frame (faster)")
+    parser.add_argument(
+        "--every",
+        type=int,
+        metavar="N",
+        help="measure the losses on every N-th frame (default: about 8 frames spread over the clip)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
 
 def _run_metrics(argv: Sequence[str]) -> int:
     args = build_metrics_parser().parse_args(argv)
-    from vidstyle.metrics import measure_videos
+    from vidstyle.metrics import MEASURE_FLOW_LONG_SIDE, check_same_picture, measure_videos, sampled_every
     from vidstyle.video_io import Segment, expected_frame_count, probe
 
-    if args.every < 1:
+    if args.every is not None and args.every < 1:
         raise UsageError("--every must be at least 1")
     temporal = TemporalSettings(cut_threshold=args.cut_threshold)
-    expected = expected_frame_count(probe(args.stylized), Segment())  # the whole stylized file is measured
+    source_info, stylized_info = probe(args.source), probe(args.stylized)
+    check_same_picture(source_info.width, source_info.height, stylized_info.width, stylized_info.height)
+    expected = expected_frame_count(stylized_info, Segment())  # the whole stylized file is measured
+    every = args.every or sampled_every(expected)
     with _progress("frame", "measuring", args.json) as bar:
         result = measure_videos(
             args.source,
@@ -257,7 +265,7 @@ def _run_metrics(argv: Sequence[str]) -> int:
             styles=tuple(args.style or ()),
             style_scale=args.style_scale,
             temporal=temporal,
-            losses_every=args.every,
+            losses_every=every,
             on_frame=lambda done: bar.count(done, expected),
         )
     if args.json:
@@ -267,13 +275,18 @@ def _run_metrics(argv: Sequence[str]) -> int:
     def number(value: float | None, fmt: str) -> str:
         return "n/a" if value is None else format(value, fmt)
 
-    style_scale = f" (the unpainted source: {number(result.source_style_loss, '.4f')}; lower is nearer the painting)"
+    style_scale = (
+        f" (the unpainted source: {number(result.source_style_loss, '.4f')}; lower is nearer the painting; "
+        f"on {-(-result.frames // every)} frames, every {every}th)"
+    )
+    long_side = min(max(result.width, result.height), MEASURE_FLOW_LONG_SIDE)
     rows = [
         ("frames", f"{result.frames} at {result.width}x{result.height}"),
         (
             "warping error",
-            f"{number(result.warping_error, '.3e')} (the source itself: {number(result.source_warping_error, '.3e')}; "
-            f"lower is steadier; mean over {len(result.warping_errors)} frame pairs of this file)",
+            f"{number(result.warping_error, '.3e')} ({_steadiness(result.warping_error, result.source_warping_error)}; "
+            f"the source itself: {number(result.source_warping_error, '.3e')}; lower is steadier; mean over "
+            f"{len(result.warping_errors)} frame pairs, measured at {long_side} px)",
         ),
         (
             "style loss",
@@ -294,6 +307,17 @@ def _run_metrics(argv: Sequence[str]) -> int:
     for key, value in rows:
         print(f"{key:<14} {value}")
     return 0
+
+
+def _steadiness(error: float | None, source_error: float | None) -> str:
+    """A verdict on a warping error, against the source's own: a painting that follows the
+    motion changes between frames about as much as the footage does; frames painted one by one
+    change 100 times as much (docs/how-it-works.md, "How results are measured")."""
+    if error is None or not source_error:
+        return "no frame pairs to judge"
+    ratio = error / source_error
+    verdict = "steady" if ratio <= 3 else "some flicker" if ratio <= 20 else "flickers"
+    return f"{verdict}: {ratio:.1f}x the source's"
 
 
 def _one_file_parser(command: str, description: str, name: str, help: str) -> argparse.ArgumentParser:

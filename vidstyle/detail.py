@@ -13,10 +13,10 @@ Factors in Neural Style Transfer"). Here, per frame and steady in time:
 - a composition term holds the refined frame, shrunk to the painted size, to the painted
   frame: ``COMPOSITION_WEIGHT * mean((shrink(x) - painted)^2)``. Detail is free to appear
   only at the scales the painted size cannot hold;
-- a later frame starts from the previous delivered frame warped along the painted size's
-  flow, enlarged (Ruder et al.'s warm start, at this size), its detail laid over the
-  enlargement of its own painted frame where that flow is reliable, and a temporal term holds
-  it there. A few iterations then suffice, as for a later painted frame.
+- a later frame starts from the previous delivered frame warped along the flow between the
+  source frames (at up to 480 px, enlarged: Ruder et al.'s warm start, at this size), its own
+  painted frame enlarged where that flow is not reliable, and a temporal term holds it there.
+  A few iterations then suffice, as for a later painted frame.
 
 The weights and budgets were chosen by measuring (docs/experiments.md, "The detail pass").
 No I/O here: frames in, frames out.
@@ -29,7 +29,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -40,6 +39,7 @@ from vidstyle.colour_space import ColourSpace
 from vidstyle.config import StyleSettings
 from vidstyle.lbfgs import LBFGS
 from vidstyle.optimize import RANGE_PENALTY
+from vidstyle.sizes import fit_long_side
 from vidstyle.style_targets import read_painting, style_image, style_long_side
 from vidstyle.vgg import VGG19Features
 
@@ -52,6 +52,12 @@ DETAIL_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 # of the Lanczos enlargement's; 10000 held the composition no better and let less detail in.
 DETAIL_STYLE_WEIGHT = 10.0
 COMPOSITION_WEIGHT = 1000.0
+# The flow that carries the delivered frames from one to the next is measured on the source
+# frames at the painted size or at this long side, whichever is larger (never above the
+# delivered size), and enlarged: at 640x360 from 160 px, the painted size's flow left the
+# warping error at 1.6x the painted frames' own, 480 px's at 1.0x, for 0.3 core-seconds a
+# frame more (docs/experiments.md, "The detail pass").
+DETAIL_FLOW_LONG_SIDE = 480
 # Iterations for a shot's first frame (from the plain enlargement) and for a later one (from
 # the previous delivered frame, warped).
 FIRST_DETAIL_ITERATIONS = 20
@@ -84,11 +90,15 @@ class DetailPainter:
         style: StyleSettings,
         backend: Backend,
         size: tuple[int, int],
+        painted: tuple[int, int],
         *,
         temporal_weight: float,
         reference_frame: np.ndarray | None = None,
     ) -> None:
         self.size = size
+        # The size the flows between source frames are measured at (DETAIL_FLOW_LONG_SIDE).
+        long_side = min(max(size), max(max(painted), DETAIL_FLOW_LONG_SIDE))
+        self.flow_size = fit_long_side(size[0], size[1], long_side, even=True)
         self.device = backend.device
         self.temporal_weight = temporal_weight
         self.colours = ColourSpace(style.preserve_colors, self.device)
@@ -131,17 +141,19 @@ class DetailPainter:
         return grams
 
     def start(self, painted: np.ndarray, held: HeldDetail | None) -> np.ndarray:
-        """Where a frame's refinement starts, float32 (H, W, 3) 0-255: the painted frame
-        enlarged, and, where the previous delivered frame's warp is reliable, that frame's
-        detail laid over it (its fine scales: the warped frame less its own shrunk and
-        enlarged self), so that the composition stays this frame's own."""
+        """Where a frame's refinement starts, float32 (H, W, 3) 0-255: the previous delivered
+        frame warped, where that warp is reliable, and the painted frame enlarged elsewhere
+        (Ruder et al.'s warm start, its holes filled from this frame's own painting; the
+        composition term then pulls the whole towards this frame's painted composition).
+        Laying only the warped frame's fine scales over the enlargement (tried first) kept
+        the composition closer, but the seam between the two scales moved with every frame:
+        at 640x360 from 160 px the warping error was 2.4x this one's (docs/experiments.md)."""
         width, height = self.size
         enlarged = imageops.enlarge_frame(painted, width, height).astype(np.float32)
         if held is None:
             return enlarged
-        small = cv2.resize(held.warped, (painted.shape[1], painted.shape[0]), interpolation=cv2.INTER_AREA)
-        coarse = cv2.resize(small, (width, height), interpolation=cv2.INTER_LANCZOS4)
-        return np.clip(enlarged + held.mask[..., None] * (held.warped - coarse), 0.0, 255.0)
+        reliable = held.mask[..., None]
+        return (1.0 - reliable) * enlarged + reliable * held.warped
 
     def refine(
         self, painted: np.ndarray, held: HeldDetail | None = None, *, iterations: int | None = None
@@ -210,16 +222,3 @@ class DetailPainter:
             total = total + self.temporal_weight * losses.temporal_loss(seen, warped, mask)
         total = total + RANGE_PENALTY * ((image - 1.0).relu().pow(2).mean() + (-image).relu().pow(2).mean())
         return total, style
-
-
-def enlarged_motion(backward: np.ndarray, mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """A flow (H, W, 2) and its reliability (H, W) at the processing size, enlarged to ``size``
-    (width, height): the vectors scaled with the frame. No second flow at the delivered size:
-    DIS at 1080p would cost more than the detail it guides."""
-    width, height = size
-    small_h, small_w = backward.shape[:2]
-    flow = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
-    flow[..., 0] *= width / small_w
-    flow[..., 1] *= height / small_h
-    reliable = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-    return flow, np.clip(reliable, 0.0, 1.0)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vidstyle.config import TemporalSettings
-from vidstyle.detail import DetailPainter, HeldDetail, enlarged_motion
-from vidstyle.flow import FlowEstimator, measure_link, warp_stylized
+from vidstyle.detail import DetailPainter, HeldDetail
+from vidstyle.flow import FlowEstimator, enlarged_motion, measure_link, warp_stylized
 from vidstyle.frame_plan import warping_error
 from vidstyle.journal import DetailRecord
 from vidstyle.shot_render import SourceFrames
@@ -60,7 +60,8 @@ def render_details(
     temporal: TemporalSettings,
     on_detail: DetailCallback | None = None,
 ) -> list[DetailRecord]:
-    """Deliver every frame not delivered yet, in order; returns this run's records."""
+    """Deliver every frame not delivered yet, in order; returns this run's records. ``source``
+    gives the source frames at the size the flows are measured at (``painter.flow_size``)."""
     first = details_to_do(work, plan)
     flashes = set(plan.flashes)
     estimator = FlowEstimator(temporal.flow, temporal.dis_preset)

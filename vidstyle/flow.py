@@ -381,3 +381,17 @@ def chained_motion(links: Sequence[Link]) -> Motion:
     for link in reversed(links[:-1]):
         forward = compose(forward, link.back)
     return Motion(backward=backward, reliability=reliability(backward, forward))
+
+
+def enlarged_motion(backward: np.ndarray, mask: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A flow (H, W, 2) and its reliability (H, W) at the processing size, enlarged to ``size``
+    (width, height): the vectors scaled with the frame. No second flow at the delivered size:
+    DIS at 1080p would cost more than the detail it guides (detail.py), or the
+    measure it serves (metrics.py)."""
+    width, height = size
+    small_h, small_w = backward.shape[:2]
+    flow = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
+    flow[..., 0] *= width / small_w
+    flow[..., 1] *= height / small_h
+    reliable = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    return flow, np.clip(reliable, 0.0, 1.0)

@@ -269,8 +269,12 @@ def _deliver(
         return []
     if progress.rendered:
         render.work.journal.forget_details()
+    # The flows that carry the delivered frames are measured larger than the painted size.
+    flow_frames = SourceFrames(source.path, source.segment, plan, render.detail.flow_size)
     with render.stylizer.backend.running():
-        return render_details(render.work, plan, source, render.detail, render.job.temporal, on_detail)
+        records = render_details(render.work, plan, flow_frames, render.detail, render.job.temporal, on_detail)
+    source.decoded += flow_frames.decoded
+    return records
 
 
 @dataclass(frozen=True)
@@ -330,7 +334,7 @@ def _prepare(
     if job.detailed(info.width, info.height, still=False):
         detail_size = detail_size_that_fits(backend.device, job.engine.precision, written)
         detail = DetailPainter(
-            job.style, backend, detail_size, temporal_weight=job.losses.temporal, reference_frame=reference
+            job.style, backend, detail_size, size, temporal_weight=job.losses.temporal, reference_frame=reference
         )
     manifest = _manifest(info, job, segment, size, stylizer) | ({"delivered": list(detail.size)} if detail else {})
     work = WorkDir.open(work_dir_for(output), manifest, setup=_setup(threads), restart=restart)
