@@ -59,7 +59,7 @@ def gpu(dry: bool) -> dict[str, Any]:
     renders = ["--frames", "96"]
     if dry:
         renders = ["--device", "cpu", "--size", "64", "--sizes", "48", "80", "--frames", "3", "--iterations", "2"]
-        renders += ["--only", "renders", "side-by-side", "profile"]
+        renders += ["--only", "renders", "detail", "side-by-side", "profile", "--detail-width", "128"]
     return {
         "steps": bench_step.steps(device, sizes, repeats=1 if dry else 5),
         "renders": bench_gpu.main(renders),

@@ -135,6 +135,21 @@ def test_a_render_delivers_the_detailed_frames_at_the_sources_size(delivered: Pa
         assert np.abs(grey[0] - grey[1]).mean() < 0.5 * np.abs(grey[0] - grey[2]).mean()
 
 
+def test_the_first_lines_say_both_sizes_and_the_detail_pass_in_the_estimate(
+    clip: Path, starry_night: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "two.mp4"
+    assert main([str(clip), "--style", str(starry_night), *SMALL_ARGS, "--frames", "2", "-o", str(output)]) == 0
+    err = capsys.readouterr().err
+    first_bar = err.index("stylizing")
+    for line in (
+        "clip.mp4: 2 frames, 1 shot(s); painted at 32x24, written at 64x48 (refined there by a detail pass); cpu,",
+        " of it the detail pass) here",
+    ):
+        assert err.index(line) < first_bar, line
+    assert "detail pass: 100%" in err  # its own bar, after the painting's
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_a_render_killed_in_the_detail_pass_resumes_to_the_same_video(

@@ -25,6 +25,7 @@ def test_the_device_check_runs_dry_on_the_cpu() -> None:
     assert "dry run: no GPU asked for" in out
     assert "render: first 3 frames of pens.mp4 at 64 px" in out and "later frames/s" in out
     assert "defaults 80 px" in out and "units at once" in out and "flows a frame" in out
+    assert "detail: 3 frames painted at 64x36, delivered at 128x72" in out  # the detail pass's row
     assert "NVOF: engine " in out  # the probe says what it found, even without a card
     assert "renders at once in threads" in out and "the driving thread in a render of 3 frames" in out
     assert "predicted/peak" in out

@@ -34,8 +34,11 @@ def test_metrics_command_reports_json(tmp_path: Path, starry_night: Path, capsys
     assert 0 < result["source_warping_error"] < result["warping_error"]
     assert main(["metrics", str(source), str(output), "--style", str(starry_night)]) == 0
     table = capsys.readouterr().out
-    assert f"(the source itself: {result['source_warping_error']:.3e}; lower is steadier;" in table
-    assert f"(the unpainted source: {result['source_style_loss']:.4f}; lower is nearer the painting)" in table
+    ratio = result["warping_error"] / result["source_warping_error"]
+    assert f"x the source's; the source itself: {result['source_warping_error']:.3e}; lower is steadier;" in table
+    assert f"{ratio:.1f}x the source's" in table and "measured at 64 px" in table
+    unpainted = result["source_style_loss"]
+    assert f"(the unpainted source: {unpainted:.4f}; lower is nearer the painting; on 6 frames" in table
     assert main(["metrics", str(source), str(output)]) == 0
     captured = capsys.readouterr()
     assert "warping error" in captured.out and "give --style" in captured.out

@@ -44,13 +44,13 @@ def test_every_option_is_a_keyword_of_the_api() -> None:
 
 def test_a_parsed_command_line_builds_the_same_job_as_the_api(starry_night: Path) -> None:
     argv = ["clip.mp4", "--style", str(starry_night), "--frame-iterations", "7", "--long-term", "1,3",
-            "--lr", "0.5", "--style-weights", "2", "--loop", "--quality", "draft"]  # fmt: skip
+            "--optimizer", "adam", "--lr", "0.5", "--style-weights", "2", "--loop", "--quality", "draft"]  # fmt: skip
     args = build_parser().parse_args(argv)
     given = {name: getattr(args, name) for name in JOB_OPTIONS}
     from_cli = build_job([starry_night], **given)
     from_api = build_job(
-        [starry_night], frame_iterations=7, long_term=(1, 3), learning_rate=0.5, style_weights=[2.0], loop=True,
-        quality="draft",
+        [starry_night], frame_iterations=7, long_term=(1, 3), optimizer="adam", learning_rate=0.5,
+        style_weights=[2.0], loop=True, quality="draft",
     )  # fmt: skip
     assert from_cli == from_api
     assert from_api.optimizer.later_iterations == 7 and from_api.optimizer.iterations == 150

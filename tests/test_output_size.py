@@ -19,8 +19,11 @@ from vidstyle.peek import peek, peek_path
 from vidstyle.pipeline import FrameProgress, stylize_video
 from vidstyle.video_io import probe, read_frames
 
-TINY = {"size": 64, "iterations": 6, "frame_iterations": 3, "scales": 1, "tolerance": 0.0}
+# The detail pass is off here: these tests are about the size written (tests/test_detail.py
+# holds the detail pass), and at 1080p it would take most of a minute.
+TINY = {"size": 64, "iterations": 6, "frame_iterations": 3, "scales": 1, "tolerance": 0.0, "detail": "off"}
 TINY_ARGS = ["--size", "64", "--iterations", "6", "--frame-iterations", "3", "--scales", "1", "--tolerance", "0"]
+TINY_ARGS += ["--detail", "off"]
 
 
 def _flat_halves(width: int, height: int) -> np.ndarray:
@@ -59,7 +62,7 @@ def test_a_1080p_clip_comes_back_1080p_and_says_so_first(hd_clip: Path, starry_n
     err = capsys.readouterr().err
     first_bar = err.index("stylizing")
     for line in (
-        "hd.mp4: 3 frames, 1 shot(s); painted at 64x36, written at 1920x1080 (enlarged); cpu,",
+        "hd.mp4: 3 frames, 1 shot(s); painted at 64x36, written at 1920x1080 (enlarged with Lanczos); cpu,",
         "estimated time: about ",
         "; --size source would paint at 1920x1080: about ",
         f"work folder: {output}.vidstyle-work; 'vidstyle peek {output}' shows the frames finished so far",

@@ -311,12 +311,13 @@ def _run_metrics(argv: Sequence[str]) -> int:
 
 def _steadiness(error: float | None, source_error: float | None) -> str:
     """A verdict on a warping error, against the source's own: a painting that follows the
-    motion changes between frames about as much as the footage does; frames painted one by one
-    change 100 times as much (docs/how-it-works.md, "How results are measured")."""
+    motion changes between frames about as much as the footage does. Measured on pens.mp4 at
+    176 px (2026-12-05): a render at the defaults 1.2x the source's, its frames painted one by
+    one 135x; a panned picture at 640x360, delivered by the detail pass, 0.6x."""
     if error is None or not source_error:
         return "no frame pairs to judge"
     ratio = error / source_error
-    verdict = "steady" if ratio <= 3 else "some flicker" if ratio <= 20 else "flickers"
+    verdict = "steady" if ratio <= 3 else "some flicker" if ratio <= 30 else "flickers"
     return f"{verdict}: {ratio:.1f}x the source's"
 
 

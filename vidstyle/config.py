@@ -283,13 +283,14 @@ class EncodeSettings:
     be shared."""
 
     crf: int | None = None
-    preset: X264Preset = "medium"
+    preset: X264Preset | None = None  # None: x264's medium, or not given for another codec
     keep_location: bool = False
 
     def __post_init__(self) -> None:
         if self.crf is not None and not 0 <= self.crf <= 63:
             raise UsageError(f"{_flag('encode', 'crf')} must be between 0 and 63; got {self.crf}")
-        check_choice(_flag("encode", "preset"), self.preset, X264Preset)
+        if self.preset is not None:
+            check_choice(_flag("encode", "preset"), self.preset, X264Preset)
 
 
 def encode_settings(crf: int | None, x264_preset: str | None, keep_location: bool | None = None) -> EncodeSettings:
@@ -432,16 +433,14 @@ def _by_quality(field_name: str, unit: str = "") -> str:
 OPTIONS: tuple[Option, ...] = (
     Option("quality", "job", "quality", SIZE_AND_QUALITY, "preset for size and budget"),
     Option("size", "job", "size", SIZE_AND_QUALITY,
-           "the size it is painted at, long side in pixels; source paints at the input's own size (slow: the time "
-           "grows with the pixels)", "PX|source",
+           "the size it is painted at, long side in pixels; source: the input's own size (slow)", "PX|source",
            default=_by_quality("video_size", " px") + " for video; never above the source's"),
     Option("output_size", "job", "output_size", SIZE_AND_QUALITY,
            "the size it is written at: source (the input's displayed size; see --detail) or processing (the "
            "painted size)", default="source for video, processing for images"),
     Option("detail", "job", "detail", SIZE_AND_QUALITY,
-           "where the written size is larger than the painted one: on refines each frame at the written size "
-           "(the painted composition with the painting's brushwork at that size, steady in time; about 1.5x the "
-           "painting's time at a 4x enlargement), off enlarges the painted frames with Lanczos (soft at 1:1)"),
+           "where the written size is larger than the painted one: on refines each frame there (the painting's "
+           "brushwork at that size), off enlarges with Lanczos (soft at 1:1)"),
     Option("iterations", "optimizer", "iterations", SIZE_AND_QUALITY,
            "iteration budget of an image or a shot's first frame", "N", default=_by_quality("iterations")),
     Option("frame_iterations", "optimizer", "later_iterations", SIZE_AND_QUALITY,
@@ -462,13 +461,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("preserve_colors", "style", "preserve_colors", STYLE,
            "keep the content's colours: transfer the style on luminance only (Gatys et al. 2016)"),
     Option("keep_style_borders", "style", "keep_borders", STYLE,
-           "use the style images as they are: by default a uniform border (a frame, a mat, a scan margin) is "
-           "trimmed, or it is painted along the picture's edges"),
+           "keep a style image's uniform border (a frame, a mat), which is trimmed by default"),
     Option("init", "job", "init", STYLE, "start of the first frame: content, random, or an image file", "MODE"),
     Option("crf", "encode", "crf", VIDEO, "encoder quality, lower is better", "Q",
            default=", ".join(f"{crf} for {codec}" for codec, crf in DEFAULT_CRF.items()), video_only=True),
-    Option("x264_preset", "encode", "preset", VIDEO, "x264's speed preset (for --quality's, see below)", "NAME",
-           video_only=True),
+    Option("x264_preset", "encode", "preset", VIDEO, "x264's speed preset, for H.264 outputs (for --quality's, see "
+           "below)", "NAME", default="medium", video_only=True),
     Option("keep_location", "encode", "keep_location", VIDEO,
            "keep the source's location tags (a phone's GPS position); by default they are dropped", video_only=True),
     Option("ray", "cluster", "address", VIDEO,
@@ -486,12 +484,11 @@ OPTIONS: tuple[Option, ...] = (
            "neighbouring frames that pull (Ruder et al.'s long-term consistency), e.g. 1,10,20; "
            "1 alone is a little faster and less steady", "OFFSETS", video_only=True),
     Option("long_term_flow", "temporal", "long_term_flow", TEMPORAL,
-           "the flow to a neighbour further than the next frame: chained from the frame-to-frame flows "
-           "(two flows a frame), or direct (two more per neighbour; better where something stood in front "
-           "for a frame or two)", video_only=True),
+           "flows to neighbours beyond the next frame: chained from the frame-to-frame ones, or direct (two more "
+           "a neighbour; better where something stood in front for a frame or two)", video_only=True),
     Option("flow", "temporal", "flow", TEMPORAL,
-           "optical flow: dis (with Farneback on flat areas), farneback, deepflow (needs opencv-contrib), nvof "
-           "(an NVIDIA card's optical-flow engine; needs torch-nvidia-of-sdk)",
+           "optical flow: dis (Farneback on flat areas), farneback, deepflow (opencv-contrib), nvof (an NVIDIA "
+           "card's engine; torch-nvidia-of-sdk)",
            video_only=True),
     Option("flow_preset", "temporal", "dis_preset", TEMPORAL, "DIS quality", video_only=True),
     Option("cut_threshold", "temporal", "cut_threshold", TEMPORAL,
@@ -514,8 +511,8 @@ OPTIONS: tuple[Option, ...] = (
            "CPU threads for the network and, between frames, the optical flow", "N",
            default="every core this process may use"),
     Option("units", "engine", "units", ENGINE,
-           "work units (shots, chunks of long shots, seams) painted at once on this device, the same frames as "
-           "one at a time", "N", default="1 on a CPU; on a GPU up to 4, as half its free memory holds",
+           "work units (shots, chunks, seams) painted at once here; the same frames as one at a time", "N",
+           default="1 on a CPU; on a GPU up to 4, as memory holds",
            video_only=True),
     Option("edge_margin", "engine", "edge_margin", ENGINE,
            "mirror PX pixels around the picture for the network; 16 removes a faint line along the edges", "PX"),
@@ -650,6 +647,19 @@ def default_text(option: Option) -> str | None:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _refuse_options_that_do_nothing(groups: dict[str, dict[str, object]]) -> None:
+    """Raise UsageError for an option given where the rest of the settings leave it nothing
+    to do: silence would let the user think it did something."""
+    flow = groups["temporal"].get("flow", "dis")
+    if "dis_preset" in groups["temporal"] and flow != "dis":
+        raise UsageError(f"{_flag('temporal', 'dis_preset')} sets DIS's quality; --flow {flow} has no such setting")
+    if "learning_rate" in groups["optimizer"] and groups["optimizer"].get("optimizer", "lbfgs") != "adam":
+        raise UsageError(
+            f"{_flag('optimizer', 'learning_rate')} is Adam's learning rate; L-BFGS takes steps of its own "
+            "(add --optimizer adam to use it)"
+        )
+
+
 def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: object) -> Job:
     """A Job from flat options; ``None`` values mean "not given" and leave the default.
 
@@ -669,6 +679,7 @@ def build_job(styles: tuple[str | Path, ...] | list[str | Path], **options: obje
         if isinstance(value, os.PathLike):  # --init's image file
             value = os.fspath(value)
         groups[option.group][option.field] = tuple(value) if isinstance(value, list) else value
+    _refuse_options_that_do_nothing(groups)
     quality = groups["job"].get("quality", "normal")
     check_choice(_flag("job", "quality"), quality, QualityName)
     preset = PRESETS[quality]  # type: ignore[index]

@@ -13,7 +13,8 @@ import numpy as np
 from vidstyle import imageops
 from vidstyle.backend import choose_backend
 from vidstyle.config import Job, build_job, refuse_video_options
-from vidstyle.device import check_frame_fits, warn_of_slow_settings
+from vidstyle.detail import DetailPainter
+from vidstyle.device import check_frame_fits, detail_size_that_fits, warn_of_slow_settings
 from vidstyle.errors import OutputPathError
 from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS, local_path
 from vidstyle.optimize import LossParts, StepCallback
@@ -81,11 +82,20 @@ def run_image_job(
     init = stylizer.first_frame_init(frame, job.init, seed=job.engine.seed)
     if counted := stylizer.budget_text(job.optimizer.iterations):
         log.info("painted coarse to fine; the bar counts %s", counted)
+    written = job.written_size(*source_frame.shape[1::-1], still=True)
     with backend.running():
         stylized = stylizer.stylize(
             frame, init, iterations=job.optimizer.iterations, coarse_to_fine=True, on_step=on_step
         )
-    result_frame = imageops.enlarge_frame(stylized.frame, *job.written_size(*source_frame.shape[1::-1], still=True))
+        painted = stylized.frame
+        if job.detailed(*source_frame.shape[1::-1], still=True):
+            size = detail_size_that_fits(backend.device, job.engine.precision, written)
+            log.info("a detail pass refines the painting at %dx%d", *size)
+            detail = DetailPainter(
+                job.style, backend, size, (width, height), temporal_weight=0.0, reference_frame=frame
+            )
+            painted = detail.refine(painted).frame
+    result_frame = imageops.enlarge_frame(painted, *written)
     result_frame = _keep_transparency(source, output, result_frame)
     write_bytes_atomically(output, imageops.encode_image(result_frame, output.suffix))
     return ImageReport(

@@ -4,8 +4,10 @@ a half-written file under the final name."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,7 +66,7 @@ def temporary_output(output: Path) -> Iterator[Path]:
         # mkstemp makes the file private (0600); a finished output gets the usual permissions.
         os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, output)
-        _fsync(output.parent)
+        _fsync_folder(output.parent)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -77,6 +79,23 @@ def _fsync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+# What a filesystem answers when it cannot sync a folder (some network and FUSE mounts): the
+# rename is done by then, and durable as far as that filesystem makes anything durable.
+_FOLDER_SYNC_REFUSED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF})
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to the disk where the system can: Windows
+    opens no folder as a file (its renames need no such step), and some filesystems refuse."""
+    if sys.platform == "win32":
+        return
+    try:
+        _fsync(folder)
+    except OSError as error:
+        if error.errno not in _FOLDER_SYNC_REFUSED:
+            raise
 
 
 def _umask() -> int:

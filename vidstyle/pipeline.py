@@ -43,7 +43,7 @@ from vidstyle.detail import DetailPainter
 from vidstyle.detail_pass import DetailCallback, details_to_do, render_details
 from vidstyle.device import check_frame_fits, detail_size_that_fits, warn_of_slow_settings
 from vidstyle.distributed import TaskRun, connect, render_on_ray
-from vidstyle.errors import NoFramesError, OutputPathError
+from vidstyle.errors import NoFramesError, OutputPathError, UsageError
 from vidstyle.estimate import at_source_size, detail_seconds, duration_text, estimate_before_render
 from vidstyle.filetypes import IMAGE_EXTENSIONS, local_path
 from vidstyle.journal import DetailRecord, FrameRecord
@@ -162,6 +162,13 @@ def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int]
     # another count (on another machine, say). Units at once change nothing in a frame.
     del job_fields["engine"]["threads"]
     del job_fields["engine"]["units"]
+    # What these choose is recorded as it was resolved (the painted and delivered sizes, the
+    # device and the precision): --size given as its default, --quality's size, --output-size
+    # without a detail pass, or --device cuda against auto on a GPU paint the same frames.
+    for name in ("size", "quality", "output_size"):
+        del job_fields[name]
+    del job_fields["engine"]["device"]
+    del job_fields["engine"]["precision"]
     return {
         "frame_format": FRAME_FORMAT,
         "source": content_fingerprint(info.path),
@@ -233,8 +240,9 @@ def run_video_job(
     """
     started = time.perf_counter()
     segment = segment or Segment()
+    encode = encode or EncodeSettings()
     render = _prepare(
-        source, job, output, segment, overwrite=overwrite, preview=preview, restart=restart, cluster=cluster
+        source, job, output, segment, encode, overwrite=overwrite, preview=preview, restart=restart, cluster=cluster
     )
     job, work = render.job, render.work
     with work.removed_on_error():
@@ -251,7 +259,7 @@ def run_video_job(
     todo = [unit for unit in units if unit.shot.number not in state.finished]
     tasks = _render_units(render, plan, todo, source_frames, progress, on_step)
     details = _deliver(render, plan, source_frames, progress, on_detail)
-    _encode(render, segment, plan.pts, encode or EncodeSettings())
+    _encode(render, segment, plan.pts, encode)
     visits = work.journal.visits()
     kill_point("cleanup")
     if not keep_frames:
@@ -299,6 +307,7 @@ def _prepare(
     job: Job,
     output: Path | None,
     segment: Segment,
+    encode: EncodeSettings,
     *,
     overwrite: bool,
     preview: bool,
@@ -313,7 +322,7 @@ def _prepare(
     overwrite = overwrite or (preview and output is None)
     output = video_output_path(source, job, output, preview=preview)
     check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
-    remove_stale_partials(output.parent, of=output)
+    _refuse_what_does_nothing(job, output, encode, cluster)
     check_images(job.style, job.init)
     if cluster is not None:
         connect(cluster.address)  # fail fast: Ray missing, or no cluster there
@@ -338,7 +347,23 @@ def _prepare(
         )
     manifest = _manifest(info, job, segment, size, stylizer) | ({"delivered": list(detail.size)} if detail else {})
     work = WorkDir.open(work_dir_for(output), manifest, setup=_setup(threads), restart=restart)
+    # Only now, the work folder locked: a second run of the same command, refused by the lock,
+    # must not delete the partial output that the first is encoding.
+    remove_stale_partials(output.parent, of=output)
     return _Render(info, job, output, size, written, stylizer, work, threads, cluster, detail)
+
+
+def _refuse_what_does_nothing(job: Job, output: Path, encode: EncodeSettings, cluster: ClusterSettings | None) -> None:
+    """Raise UsageError for an option that this render would ignore."""
+    codec = container_plan(output).video_codec
+    if encode.preset is not None and codec != "libx264":
+        flag = option_flag("x264_preset")
+        raise UsageError(f"{flag} applies to H.264 outputs; {output.name} is encoded with {codec}")
+    if cluster is not None and job.engine.units is not None:
+        raise UsageError(
+            f"{option_flag('units')} sets the units painted at once here; on Ray each task paints one "
+            f"({option_flag('ray_cpus_per_task')} sets its threads)"
+        )
 
 
 def _warn_of_source(info: VideoInfo) -> None:
@@ -553,13 +578,15 @@ def _choose_chunking(
     job: Job, cluster: ClusterSettings | None, backend: Backend, work_path: Path, *, restart: bool
 ) -> Job:
     """``--chunk-frames`` not given: a render being resumed keeps its own; else
-    ``DEFAULT_CHUNK_FRAMES`` where units render side by side (a cluster, a GPU painting
-    several at once: one long shot would leave the others idle), and whole shots where they
-    render one at a time (chunks only cost there: a fresh start and a seam each)."""
+    ``DEFAULT_CHUNK_FRAMES`` on a cluster or a GPU, where units render side by side (one long
+    shot would leave the others idle), and whole shots on a CPU, where they render one at a
+    time (chunks only cost there: a fresh start and a seam each). Chosen by the machine, never
+    by ``--units``, so that the units at once do not change the frames."""
     if job.temporal.chunk_frames is not None:
         return job
     saved = None if restart else saved_setting(work_path, ("job", "temporal", "chunk_frames"))
-    side_by_side = cluster is not None or backend.units_at_once > 1
+    # By the machine, not by --units: the same GPU paints the same frames one unit at a time.
+    side_by_side = cluster is not None or backend.device.type == "cuda"
     chunk_frames = saved if isinstance(saved, int) else DEFAULT_CHUNK_FRAMES if side_by_side else 0
     return replace(job, temporal=replace(job.temporal, chunk_frames=chunk_frames))
 

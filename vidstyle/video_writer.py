@@ -145,7 +145,7 @@ class VideoWriter:
         stream.codec_context.time_base = self.time_base
         crf = self.encode.crf if self.encode.crf is not None else DEFAULT_CRF[self.plan.video_codec]
         if self.plan.video_codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": self.encode.preset, **X264_DETERMINISTIC}
+            stream.options = {"crf": str(crf), "preset": self.encode.preset or "medium", **X264_DETERMINISTIC}
         else:
             stream.options = {"crf": str(crf), "b": "0", "row-mt": "1"}
         # Tag what we write, so players need not guess, and write with the matrix a player that

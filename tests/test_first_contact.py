@@ -1,0 +1,168 @@
+"""Defects a user met without warning: options that did nothing, a resume that refused what
+paints the same frames, a partial output deleted by a second run, a folder sync that fails
+on some filesystems, a torchvision that does not match torch, and --units changing frames."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import types
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.clips import make_clip
+from tests.test_pipeline import TINY_ARGS
+from vidstyle import outputs
+from vidstyle.backend import Backend
+from vidstyle.cli import main
+from vidstyle.config import ClusterSettings, Job, build_job, cluster_settings
+from vidstyle.errors import UsageError, WeightsError
+from vidstyle.kill_points import KILL_AT_VARIABLE
+from vidstyle.pipeline import _choose_chunking, stylize_video
+from vidstyle.workdir import work_dir_for
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_torch_is_pinned_to_a_major_version_not_a_patch_release() -> None:
+    text = (REPO / "pyproject.toml").read_text()
+    assert '"torch>=2.1,<3"' in text and '"torchvision>=0.16,<1"' in text
+    assert "<=" not in text  # a bug-fix release is never blocked
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"flow": "farneback", "flow_preset": "fast"}, "--flow-preset sets DIS's quality; --flow farneback"),
+        ({"learning_rate": 0.1}, "--lr is Adam's learning rate"),
+    ],
+)
+def test_an_option_that_would_do_nothing_is_refused(starry_night: Path, options: dict, words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        build_job([starry_night], **options)
+
+
+def test_options_that_do_something_are_taken(starry_night: Path) -> None:
+    assert build_job([starry_night], flow="dis", flow_preset="fast").temporal.dis_preset == "fast"
+    assert build_job([starry_night], optimizer="adam", learning_rate=0.1).optimizer.learning_rate == 0.1
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    return make_clip(tmp_path / "clip.mp4", frames=4, rate=Fraction(25), audio=None)
+
+
+def test_an_x264_preset_for_a_webm_output_is_refused(clip: Path, starry_night: Path, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--x264-preset applies to H\.264 outputs; out\.webm is encoded with libvpx"):
+        stylize_video(clip, starry_night, tmp_path / "out.webm", x264_preset="fast", size=32)
+    assert not work_dir_for(tmp_path / "out.webm").exists()
+
+
+def test_units_with_ray_are_refused_before_any_cluster_starts(clip: Path, starry_night: Path, tmp_path: Path) -> None:
+    code = main([str(clip), "-s", str(starry_night), "--ray", "local", "--units", "2", "-o", str(tmp_path / "o.mp4")])
+    assert code == 2
+
+
+def _backend(device: str, units: int) -> Backend:
+    return Backend(torch.device(device), None, 2, 0, units, device == "cuda", device == "cuda")
+
+
+def test_chunking_is_chosen_by_the_machine_not_by_the_units(starry_night: Path, tmp_path: Path) -> None:
+    job = build_job([starry_night])
+    folder = tmp_path / "none.vidstyle-work"
+
+    def chunk_frames(job: Job, device: str, units: int, cluster: ClusterSettings | None = None) -> int | None:
+        return _choose_chunking(job, cluster, _backend(device, units), folder, restart=False).temporal.chunk_frames
+
+    assert chunk_frames(job, "cuda", 1) == chunk_frames(job, "cuda", 4) == 200  # the same frames whatever --units
+    assert chunk_frames(job, "cpu", 1) == chunk_frames(job, "cpu", 4) == 0
+    assert chunk_frames(job, "cpu", 1, cluster_settings("local", None)) == 200
+    assert chunk_frames(replace(job, temporal=replace(job.temporal, chunk_frames=48)), "cuda", 4) == 48
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_resume_takes_settings_that_paint_the_same_frames(clip: Path, starry_night: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.mp4"
+    args = [str(clip), "--style", str(starry_night), *TINY_ARGS, "--threads", "1", "-q", "-o", str(output)]
+    env = {**os.environ, KILL_AT_VARIABLE: "saving:1"}
+    killed = subprocess.run([sys.executable, "-m", "vidstyle", *args], env=env, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    # --size 64 is this clip's own size, which the default chooses too; --device cpu is what
+    # auto chose; --output-size processing writes the painted size, the same frames here.
+    same = [a for a in args if a not in ("--size", "64")] + ["--device", "cpu", "--output-size", "processing"]
+    assert main(same) == 0
+    assert output.exists()
+
+
+def test_a_second_run_leaves_the_first_runs_partial_output_alone(
+    clip: Path, starry_night: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out.mp4"
+    work = work_dir_for(output)
+    work.mkdir()
+    partial = tmp_path / ".out.abcd1234.partial.mp4"  # what the first run is encoding into
+    partial.write_bytes(b"being written")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)", str(work / "lock")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        code = main([str(clip), "--style", str(starry_night), *TINY_ARGS, "-q", "-o", str(output)])
+        assert code == 1
+        assert partial.read_bytes() == b"being written"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_folder_sync_that_the_filesystem_refuses_does_not_fail_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
+
+    def refusing(descriptor: int) -> None:
+        if os.path.isdir(f"/proc/self/fd/{descriptor}") or _is_folder(descriptor):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", refusing)
+    target = tmp_path / "file.txt"
+    outputs.write_bytes_atomically(target, b"kept")
+    assert target.read_bytes() == b"kept"
+
+    def failing(descriptor: int) -> None:  # a real failure still fails
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(OSError, match="Input/output"):
+        outputs.write_bytes_atomically(tmp_path / "other.txt", b"lost")
+
+
+def _is_folder(descriptor: int) -> bool:
+    import stat
+
+    return stat.S_ISDIR(os.fstat(descriptor).st_mode)
+
+
+def test_a_torchvision_built_for_another_torch_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidstyle import vgg
+
+    broken = types.ModuleType("torchvision.models")
+
+    def fail(name: str) -> object:
+        raise RuntimeError("operator torchvision::nms does not exist")
+
+    broken.__getattr__ = fail  # type: ignore[method-assign]
+    monkeypatch.setitem(sys.modules, "torchvision.models", broken)
+    with pytest.raises(WeightsError, match=r"needs a torchvision built for this torch .*nms does not exist"):
+        vgg._torchvision_state_dict()
