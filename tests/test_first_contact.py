@@ -14,6 +14,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -26,6 +27,7 @@ from vidstyle.config import ClusterSettings, Job, build_job, cluster_settings
 from vidstyle.errors import UsageError, WeightsError
 from vidstyle.kill_points import KILL_AT_VARIABLE
 from vidstyle.pipeline import _choose_chunking, stylize_video
+from vidstyle.video_io import read_frames
 from vidstyle.workdir import work_dir_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -166,3 +168,63 @@ def test_a_torchvision_built_for_another_torch_is_named(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "torchvision.models", broken)
     with pytest.raises(WeightsError, match=r"needs a torchvision built for this torch .*nms does not exist"):
         vgg._torchvision_state_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_kill_between_a_revisits_frame_and_its_line_resumes_to_the_same_video(
+    starry_night: Path, tmp_path: Path
+) -> None:
+    """Pass 2 re-visits frames 7, 6, 5 ...: killed once frame 5's second visit is written and
+    before its line, the resumed visit must start from frame 5's first-pass frame, not from
+    its own unrecorded result (which replaced it before staging)."""
+    clip = make_clip(tmp_path / "clip.mp4", frames=8, rate=Fraction(25), audio=None)
+    args = [str(clip), "--style", str(starry_night), *TINY_ARGS, "--passes", "2", "--threads", "1", "-q"]
+    whole = tmp_path / "whole.mp4"
+    assert main([*args, "-o", str(whole)]) == 0
+    output = tmp_path / "out.mp4"
+    env = {**os.environ, KILL_AT_VARIABLE: "saving:5:pass2"}
+    killed = subprocess.run([sys.executable, "-m", "vidstyle", *args, "-o", str(output)], env=env, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    frames = work_dir_for(output) / "frames"
+    assert (frames / "000005.pass2.png").exists()  # the visit's frame, staged; its line never written
+    assert main([*args, "-o", str(output)]) == 0
+    expected, resumed = list(read_frames(whole)), list(read_frames(output))
+    assert all(np.array_equal(a.frame, b.frame) for a, b in zip(expected, resumed, strict=True))
+
+
+def test_a_resume_checks_saved_frames_without_decoding_them(
+    clip: Path, starry_night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_pipeline import TINY, render_interrupted
+    from vidstyle.frame_store import FrameStore
+    from vidstyle.workdir import WorkDir
+
+    output = tmp_path / "out.mp4"
+    render_interrupted(clip, starry_night, output, after=3, **TINY)
+
+    def decoded(self: FrameStore, index: int) -> None:
+        raise AssertionError(f"frame {index} decoded to resume")
+
+    monkeypatch.setattr(FrameStore, "load_if_readable", decoded)
+    state = WorkDir(work_dir_for(output)).resume_state([range(4)], passes=1)
+    assert sorted(state.records) == [0, 1, 2]
+
+
+def test_nvof_without_its_engine_fails_in_one_line_before_the_shot_plan(
+    clip: Path, starry_night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vidstyle import flow, pipeline
+
+    monkeypatch.setattr(flow, "nvof_missing", lambda: "no CUDA card")
+
+    def planned(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the shot plan started")
+
+    monkeypatch.setattr(pipeline, "plan_shots", planned)
+    code = main([str(clip), "--style", str(starry_night), "--flow", "nvof", "-o", str(tmp_path / "o.mp4")])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "vidstyle: error: --flow nvof needs NVIDIA's optical-flow engine: no CUDA card; use dis"
+    )
+    assert not work_dir_for(tmp_path / "o.mp4").exists()

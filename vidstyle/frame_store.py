@@ -1,5 +1,8 @@
 """The work folder's frames: one lossless PNG per frame (``frames/000000.png``), each
-written atomically; a later pass of the multi-pass algorithm replaces it."""
+written atomically. A later visit of a frame (a later pass, a seam, the loop) is written
+beside it first (``000000.pass2.png``) and replaces it only once its journal line is down
+(``WorkDir.save``): a kill in between leaves the earlier visit's frame, which the line-less
+visit will start from again."""
 
 from __future__ import annotations
 
@@ -30,6 +33,26 @@ class FrameStore:
 
     def save(self, index: int, frame: np.ndarray) -> None:
         write_bytes_atomically(self.path(index), encode_image(frame, ".png"))
+
+    def staged_path(self, index: int, pass_number: int) -> Path:
+        return self.folder / f"{index:06d}.pass{pass_number}.png"
+
+    def stage(self, index: int, pass_number: int, frame: np.ndarray) -> None:
+        """A later visit's frame, beside the frame it will replace (``settle``)."""
+        write_bytes_atomically(self.staged_path(index, pass_number), encode_image(frame, ".png"))
+
+    def settle(self, index: int, pass_number: int) -> None:
+        """Put a staged visit's frame in its place, once its journal line is down."""
+        os.replace(self.staged_path(index, pass_number), self.path(index))
+
+    def staged(self) -> list[tuple[int, int]]:
+        """(index, pass) of every staged frame left by a kill."""
+        found = []
+        for path in self.folder.glob("*.pass*.png"):
+            number, _, tag = path.stem.partition(".pass")
+            if number.isdigit() and tag.isdigit():
+                found.append((int(number), int(tag)))
+        return sorted(found)
 
     def load(self, index: int) -> np.ndarray:
         frame = self.load_if_readable(index)

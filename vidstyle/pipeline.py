@@ -46,6 +46,7 @@ from vidstyle.distributed import TaskRun, connect, render_on_ray
 from vidstyle.errors import NoFramesError, OutputPathError, UsageError
 from vidstyle.estimate import at_source_size, detail_seconds, duration_text, estimate_before_render
 from vidstyle.filetypes import IMAGE_EXTENSIONS, local_path
+from vidstyle.flow import FlowEstimator
 from vidstyle.journal import DetailRecord, FrameRecord
 from vidstyle.kill_points import kill_point
 from vidstyle.local_render import UnitsHere, render_here
@@ -323,6 +324,7 @@ def _prepare(
     output = video_output_path(source, job, output, preview=preview)
     check_output_path(output, inputs=(source, *job.style.paths), overwrite=overwrite)
     _refuse_what_does_nothing(job, output, encode, cluster)
+    FlowEstimator(job.temporal.flow, job.temporal.dis_preset)  # a flow that cannot run here fails now, in one line
     check_images(job.style, job.init)
     if cluster is not None:
         connect(cluster.address)  # fail fast: Ray missing, or no cluster there

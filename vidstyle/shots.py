@@ -172,7 +172,9 @@ class _Continuity:
 
     def __init__(self, settings: TemporalSettings) -> None:
         self.settings = settings
-        self.flow = FlowEstimator(settings.flow, ANALYSIS_DIS_PRESET)
+        # DIS whatever --flow says: the cut threshold was tuned on its coverage (TemporalSettings),
+        # and the plan's pass at 160 px is no place for a GPU engine.
+        self.flow = FlowEstimator("dis", ANALYSIS_DIS_PRESET)
 
     def follows(self, a: np.ndarray, b: np.ndarray) -> bool:
         coverage = measure_motion(self.flow, b, {0: a}).towards[0].reliability.coverage

@@ -226,10 +226,30 @@ class WorkDir:
             )
 
     def save(self, frame: np.ndarray, record: FrameRecord) -> None:
-        """Store a finished frame: the PNG first, then its journal line."""
-        self.frames.save(record.index, frame)
-        kill_point(f"saving:{record.index}")
+        """Store a finished visit of a frame: the PNG first, then its journal line. A frame
+        that has a PNG already (a later pass, a seam, the loop re-visit it) is staged beside
+        it and put in place after the line: the visit and its line are one step, and a kill
+        between them leaves the earlier frame, which the visit starts from again."""
+        index = record.index
+        if not self.frames.path(index).exists():
+            self.frames.save(index, frame)
+            kill_point(f"saving:{index}")
+            self.journal.add_visit(record)
+            return
+        self.frames.stage(index, record.pass_number, frame)
+        kill_point(f"saving:{index}:pass{record.pass_number}")
         self.journal.add_visit(record)
+        self.frames.settle(index, record.pass_number)
+
+    def _settle_staged(self, records: dict[int, FrameRecord]) -> None:
+        """Finish what a kill interrupted: a staged frame whose line is down goes in place
+        (the kill came between the two); one without its line is forgotten."""
+        for index, pass_number in self.frames.staged():
+            record = records.get(index)
+            if record is not None and record.pass_number >= pass_number:
+                self.frames.settle(index, pass_number)
+            else:
+                self.frames.staged_path(index, pass_number).unlink(missing_ok=True)
 
     def load(self, index: int) -> np.ndarray:
         return self.frames.load(index)
@@ -256,19 +276,20 @@ class WorkDir:
         """What is done and what is left, after forgetting what a damaged folder no longer
         holds, so that it renders again (``shots``: each shot's frames, by shot number).
 
-        In an unfinished shot, a frame whose PNG a crash left unreadable is not done: it, and
-        what follows it in the shot, render again. In a finished shot, a frame missing or cut
+        In an unfinished shot, a frame whose PNG a crash left missing or cut short is not done:
+        it, and what follows it in the shot, render again. In a finished shot, a frame missing or cut
         short (a disk error, a copy that stopped) makes the whole shot render again: its
         frames came from one another (and, with several passes or a loop, from earlier visits
         that were replaced), so only a whole shot is sure to come out as it was. Finished
-        shots are checked by the PNG's last chunk, not decoded: a resume of a long render
-        starts at once.
+        frames are checked by the PNG's last chunk, not decoded: a resume of a long render
+        (or of a long unfinished shot) starts at once.
         """
         records, finished = self.journal.latest(), self.journal.finished_shots()
+        self._settle_staged(records)
         for number, frames in enumerate(shots):
             if number not in finished:
                 for index in frames:
-                    if index in records and self.frames.load_if_readable(index) is None:
+                    if index in records and not self.frames.is_whole(index):
                         log.warning("frame %d of the work folder is unreadable; rendering it again", index)
                         del records[index]
                 continue
