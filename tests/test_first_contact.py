@@ -228,3 +228,64 @@ def test_nvof_without_its_engine_fails_in_one_line_before_the_shot_plan(
         "vidstyle: error: --flow nvof needs NVIDIA's optical-flow engine: no CUDA card; use dis"
     )
     assert not work_dir_for(tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux tells the umask in /proc")
+def test_the_umask_is_read_without_being_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    mask = os.umask(0o022)
+    os.umask(mask)
+
+    def flipped(value: int) -> int:
+        raise AssertionError("the umask was set, for every thread, to read it")
+
+    monkeypatch.setattr(os, "umask", flipped)
+    assert outputs._umask() == mask
+
+
+def test_a_new_journals_entry_in_its_folder_is_synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidstyle.journal import FrameRecord, Journal
+
+    folders: list[str] = []
+    real_fsync = os.fsync
+
+    def recording(descriptor: int) -> None:
+        if _is_folder(descriptor):
+            folders.append(os.readlink(f"/proc/self/fd/{descriptor}") if sys.platform.startswith("linux") else "?")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    journal = Journal(tmp_path)
+    record = FrameRecord(0, 0, 1, True, 1, 0.0, 1.0, 0.5, 0.5, 0.0, None, None)
+    journal.add_visit(record)
+    assert len(folders) == 1  # the file is new: its folder entry is synced
+    journal.add_visit(record)
+    assert len(folders) == 1  # appending to it needs no folder sync
+
+
+@pytest.mark.slow
+def test_units_in_threads_report_their_steps_one_at_a_time(starry_night: Path, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from tests.test_pipeline import TINY
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=30, rate=Fraction(25), audio=None)
+    inside = threading.Lock()
+    overlaps: list[int] = []
+    steps: list[int] = []
+
+    def on_step(done: int, planned: int, loss: float) -> None:
+        if not inside.acquire(blocking=False):
+            overlaps.append(done)  # another unit's thread is in the callback
+            return
+        try:
+            steps.append(done)
+            time.sleep(0.002)  # a progress bar's redraw
+        finally:
+            inside.release()
+
+    report = stylize_video(
+        clip, starry_night, tmp_path / "again.mp4", units=2, chunk_frames=24, threads=1, on_step=on_step, **TINY
+    )
+    assert report.frames == 30 and steps
+    assert overlaps == []

@@ -207,7 +207,7 @@ class TemporalSettings:
     over each shot, the budget shared out over the passes; ``loop`` makes the last frame
     flow into the first. ``chunk_frames`` splits longer shots into chunks that render apart,
     their seams repaired (``work_units.py``): 0 keeps shots whole, None chooses (whole shots
-    on one machine, ``DEFAULT_CHUNK_FRAMES`` on a cluster).
+    on a CPU, ``DEFAULT_CHUNK_FRAMES`` on a GPU or a cluster).
     """
 
     flow: FlowMethod = "dis"
@@ -476,7 +476,8 @@ OPTIONS: tuple[Option, ...] = (
            video_only=True),
     Option("chunk_frames", "temporal", "chunk_frames", VIDEO,
            "split shots longer than N frames into chunks that render in parallel, their seams repaired; "
-           "0 whole shots", "N", default=f"{DEFAULT_CHUNK_FRAMES} with --ray, else whole shots", video_only=True),
+           "0 whole shots", "N", default=f"{DEFAULT_CHUNK_FRAMES} on a GPU or with --ray, else whole shots",
+           video_only=True),
     Option("temporal_weight", "losses", "temporal", TEMPORAL,
            "pull towards the previous frames' warped outputs; 0 turns it off", "W", video_only=True),
     Option("temporal_init", "temporal", "init", TEMPORAL, "start of later frames", video_only=True),
@@ -503,8 +504,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("learning_rate", "optimizer", "learning_rate", ENGINE, "Adam's learning rate", "RATE", flag="--lr"),
     Option("device", "engine", "device", ENGINE, "auto: CUDA, then MPS, then CPU"),
     Option("precision", "engine", "precision", ENGINE,
-           "the network's precision; auto: fp16 on CUDA cards with tensor cores, bf16 on CPUs that run it "
-           "natively, else fp32"),
+           "the network's precision; auto: fp16 on CUDA cards with tensor cores, bf16 on CPUs with native "
+           "bf16, else fp32"),
     Option("weights", "engine", "weights", ENGINE, "VGG19 weights: caffe (bundled) or torchvision (downloaded once)"),
     Option("seed", "engine", "seed", ENGINE, "seed for random starts", "N"),
     Option("threads", "engine", "threads", ENGINE,

@@ -196,9 +196,12 @@ def frame_bytes(device: torch.device, precision: PrecisionName, width: int, heig
 
 
 # Peak memory of the detail pass per pixel of the delivered frame (detail.py: VGG19 to relu3_1
-# at that size, its activations kept for the backward pass, the L-BFGS history of a few
-# iterations, the temporal target): measured on the CPU in bf16 at 704x576 (PENDING).
-DETAIL_BYTES_PER_PIXEL = 1500
+# at that size, its activations kept for the backward pass, a first frame's L-BFGS history of
+# 19 pairs): an image refined at 1920x1080 on the CPU in bf16 peaked 4.0 GB above the same
+# render without it, 1.94 KB a pixel (/usr/bin/time's maximum RSS, 2026-12-05). The same on
+# CUDA until a card measures it. A 4K frame (8.3 MP, 16.6 GB) is refined at about 3100x1750 on
+# a 24 GB machine and 2600x1450 on a 16 GB card, and enlarged the rest of the way.
+DETAIL_BYTES_PER_PIXEL = 2000
 # The share of free memory the detail pass may take; above it, it refines at a smaller size.
 DETAIL_MEMORY_SHARE = 0.5
 

@@ -121,11 +121,12 @@ def estimate_before_render(
     return render_seconds(optimizer, (width, height), fresh=fresh, later=later, step_seconds=step)
 
 
-# What a detail-pass frame spends beyond its iterations' network time (the flow at the
-# painted size, the warps, the start and the PNG at the delivered size), as a share of them:
-# on pens.mp4 at 704x576 from 176x144 on a 2-core bf16 Xeon, a later frame's three
-# iterations took 0.83 s and the frame 1.59 s (2026-12-05).
-DETAIL_OVERHEAD = 0.9
+# What a detail-pass frame spends beyond its iterations timed one by one (the flow, the
+# warps, the start and the PNG), as a share of them: none to speak of. On a 2-core bf16 Xeon
+# (2026-12-05), a later frame at 640x360 took 0.95 s against three timed iterations' 0.83 s,
+# at 1536x864 5.15 s against 5.98 s (its last iteration takes no step), and a first frame at
+# 1536x864 37.3 s against twenty iterations' 39.8 s.
+DETAIL_OVERHEAD = 0.0
 
 
 def detail_seconds(painter: DetailPainter, *, fresh: int, later: int) -> float:

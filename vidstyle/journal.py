@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from vidstyle.outputs import fsync_folder
+
 LOG_NAME = "frames.jsonl"
 SHOT_LOG_NAME = "shots.jsonl"
 DETAIL_LOG_NAME = "details.jsonl"
@@ -106,11 +108,14 @@ class Journal:
 def _append_line(path: Path, record: dict[str, Any]) -> None:
     """Append one JSON line and make it durable before going on. A line torn by a kill
     mid-write is ended first: the new record would otherwise join it, and both be lost."""
+    created = not path.exists()
     with path.open("a+b") as log_file:
         torn = log_file.tell() > 0 and log_file.seek(-1, os.SEEK_END) >= 0 and log_file.read(1) != b"\n"
         log_file.write((("\n" if torn else "") + json.dumps(record) + "\n").encode())
         log_file.flush()
         os.fsync(log_file.fileno())
+    if created:  # the new file's entry in its folder, durable too (as outputs.py does for a rename)
+        fsync_folder(path.parent)
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:

@@ -61,6 +61,13 @@ def render_here(units: list[WorkUnit], waits: list[set[int]], stylizer: Stylizer
         with landing:
             here.report(record)
 
+    stepping = threading.Lock()  # the step callback (a progress bar), one unit's thread at a time
+
+    def on_step(done: int, planned: int, loss: float) -> None:
+        if here.on_step is not None:
+            with stepping:
+                here.on_step(done, planned, loss)
+
     with (
         stylizer.backend.running(),
         MotionPrefetcher(here.job.temporal, workers=stylizer.backend.flow_workers) as prefetch,
@@ -79,7 +86,7 @@ def render_here(units: list[WorkUnit], waits: list[set[int]], stylizer: Stylizer
                 passes_done=passes_done,
                 load_output=here.work.load,
                 prefetch=prefetch,
-                on_step=here.on_step,
+                on_step=on_step if here.on_step is not None else None,
             )
             for visit in visits:
                 saving.append(saver.submit(_save_visit, here.work, visit))

@@ -66,7 +66,7 @@ def temporary_output(output: Path) -> Iterator[Path]:
         # mkstemp makes the file private (0600); a finished output gets the usual permissions.
         os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, output)
-        _fsync_folder(output.parent)
+        fsync_folder(output.parent)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -86,7 +86,7 @@ def _fsync(path: Path) -> None:
 _FOLDER_SYNC_REFUSED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF})
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Flush a folder's entries (a rename in it) to the disk where the system can: Windows
     opens no folder as a file (its renames need no such step), and some filesystems refuse."""
     if sys.platform == "win32":
@@ -99,6 +99,16 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _umask() -> int:
+    """The process's umask, read where the system tells it (Linux's /proc/self/status)
+    without setting it: setting it to read it changes it for every thread for a moment, and a
+    file another thread creates meanwhile (a saved frame, a journal) gets the wrong mode."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask

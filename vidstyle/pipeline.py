@@ -654,7 +654,9 @@ def stylize_video(
     keep_frames: bool = False,
     restart: bool = False,
     on_frame: FrameCallback | None = None,
+    on_step: StepCallback | None = None,
     on_plan: PlanCallback | None = None,
+    on_detail: DetailCallback | None = None,
     ray: str | None = None,
     ray_cpus_per_task: int | None = None,
     **options: object,
@@ -663,7 +665,8 @@ def stylize_video(
     ``temporal_weight=200``, ``quality="draft"`` ...); ``start``/``duration`` (seconds) or
     ``frames`` render a part of it; ``ray`` (``local``, ``auto`` or an address) renders its
     shots in parallel on a Ray cluster. ``on_plan(done, expected)`` follows the pass that plans
-    the shots, ``on_frame`` the render."""
+    the shots, ``on_frame`` the render's visits, ``on_step`` their iterations, and ``on_detail``
+    the detail pass's frames."""
     style_list = [styles] if isinstance(styles, (str, os.PathLike)) else list(styles)
     job = build_job([local_path(s) for s in style_list], **options)
     segment = Segment(
@@ -683,6 +686,8 @@ def stylize_video(
         keep_frames=keep_frames,
         restart=restart,
         on_frame=on_frame,
+        on_step=on_step,
         on_plan=on_plan,
+        on_detail=on_detail,
         cluster=cluster_settings(ray, ray_cpus_per_task),
     )
