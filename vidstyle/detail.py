@@ -75,11 +75,14 @@ class DetailResult:
 
 @dataclass(frozen=True)
 class HeldDetail:
-    """The previous delivered frame warped into this one, float32 (H, W, 3) 0-255, and where
-    that warp is reliable, float32 (H, W) in [0, 1] (Ruder et al.'s c, enlarged)."""
+    """The previous delivered frame warped into this one, float32 (H, W, 3) 0-255; where that
+    warp is reliable, float32 (H, W) in [0, 1] (Ruder et al.'s c, enlarged), which the
+    temporal term weighs by; and where it has nothing to bring, float32 (H, W) in [0, 1] (out
+    of frame or disoccluded, enlarged), which the start fills from this frame's own painting."""
 
     warped: np.ndarray
     mask: np.ndarray
+    holes: np.ndarray
 
 
 class DetailPainter:
@@ -142,18 +145,20 @@ class DetailPainter:
 
     def start(self, painted: np.ndarray, held: HeldDetail | None) -> np.ndarray:
         """Where a frame's refinement starts, float32 (H, W, 3) 0-255: the previous delivered
-        frame warped, where that warp is reliable, and the painted frame enlarged elsewhere
-        (Ruder et al.'s warm start, its holes filled from this frame's own painting; the
-        composition term then pulls the whole towards this frame's painted composition).
-        Laying only the warped frame's fine scales over the enlargement (tried first) kept
-        the composition closer, but the seam between the two scales moved with every frame:
-        at 640x360 from 160 px the warping error was 2.4x this one's (docs/experiments.md)."""
+        frame warped, and the painted frame enlarged in its holes (Ruder et al.'s warm start,
+        its holes filled from this frame's own painting; the composition term then pulls the
+        whole towards this frame's painted composition). Filling every pixel the check did
+        not trust (motion boundaries too) made the detail fade on a handheld clip, a quarter
+        of whose pixels fail the check at each frame: the sharpness of 1080p frames fell from
+        9.3 to 4.7 over 24 frames. Laying only the warped frame's fine scales over the
+        enlargement moved a seam with every frame: at 640x360 from 160 px the warping error
+        was 2.4x (docs/experiments.md)."""
         width, height = self.size
         enlarged = imageops.enlarge_frame(painted, width, height).astype(np.float32)
         if held is None:
             return enlarged
-        reliable = held.mask[..., None]
-        return (1.0 - reliable) * enlarged + reliable * held.warped
+        fill = held.holes[..., None]
+        return (1.0 - fill) * held.warped + fill * enlarged
 
     def refine(
         self, painted: np.ndarray, held: HeldDetail | None = None, *, iterations: int | None = None

@@ -86,8 +86,10 @@ def render_details(
                 held, error_of = None, None
                 if previous is not None:
                     link = measure_link(estimator, content, previous[0])
-                    flow, mask = enlarged_motion(link.there, link.reliability.mask, painter.size)
-                    held = HeldDetail(warp_stylized(previous[1], flow), mask)
+                    reliability = link.reliability
+                    flow, mask = enlarged_motion(link.there, reliability.mask, painter.size)
+                    _, holes = enlarged_motion(link.there, reliability.holes.astype(np.float32), painter.size)
+                    held = HeldDetail(warp_stylized(previous[1], flow), mask, holes)
                     error_of = (previous[1], flow, mask)
                 result = painter.refine(painted, held)
                 error = warping_error(result.frame, *error_of) if error_of is not None else None
