@@ -15,8 +15,8 @@ Factors in Neural Style Transfer"). Here, per frame and steady in time:
   only at the scales the painted size cannot hold;
 - a later frame starts from the previous delivered frame warped along the flow between the
   source frames (at up to 480 px, enlarged: Ruder et al.'s warm start, at this size), its own
-  painted frame enlarged where that flow is not reliable, and a temporal term holds it there.
-  A few iterations then suffice, as for a later painted frame.
+  painted frame enlarged in the warp's holes, and a temporal term holds it there. Two
+  iterations then suffice, the L-BFGS curvature pairs of the shot's earlier frames kept.
 
 The weights and budgets were chosen by measuring (docs/experiments.md, "The detail pass").
 No I/O here: frames in, frames out.
@@ -61,7 +61,7 @@ DETAIL_FLOW_LONG_SIDE = 480
 # Iterations for a shot's first frame (from the plain enlargement) and for a later one (from
 # the previous delivered frame, warped).
 FIRST_DETAIL_ITERATIONS = 20
-LATER_DETAIL_ITERATIONS = 3
+LATER_DETAIL_ITERATIONS = 2
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class DetailPainter:
         )
         self.gradient_scale = 2.0**16 if backend.dtype == torch.float16 else 1.0
         self.style_grams = self._style_grams(style, encoder, reference_frame)
+        self._shot_optimizer: LBFGS | None = None  # the current shot's (``_optimizer``)
 
     def _style_grams(
         self, style: StyleSettings, encoder: VGG19Features, reference_frame: np.ndarray | None
@@ -174,7 +175,7 @@ class DetailPainter:
         temporal: tuple[torch.Tensor, torch.Tensor] | None = None
         if held is not None and self.temporal_weight > 0:
             temporal = (self.colours.image(held.warped), torch.from_numpy(held.mask)[None, None].to(self.device))
-        optimizer = LBFGS(image.numel(), history_size=max(1, budget - 1), device=self.device, dtype=torch.float32)
+        optimizer = self._optimizer(image.numel(), budget, later=held is not None)
         best_loss, best_style, best = math.inf, math.inf, image.detach().clone()
         for iteration in range(budget):
             image.grad = None
@@ -191,6 +192,17 @@ class DetailPainter:
                     optimizer.step(image.view(-1), gradient)
         frame = self.colours.frame(best.clamp(0.0, 1.0), enlarged)
         return DetailResult(frame=frame, iterations=budget, style_loss=best_style / DETAIL_STYLE_WEIGHT)
+
+    def _optimizer(self, numel: int, budget: int, *, later: bool) -> LBFGS:
+        """A shot's first frame gets a fresh L-BFGS; its later frames go on with that one's
+        curvature pairs (``LBFGS.next_problem``). From a warm start, a fresh L-BFGS's first
+        step is scaled down by 1/|g|_1 to almost nothing, so three iterations took one real
+        step and two none; with the pairs kept, the first step is a full quasi-Newton step."""
+        if later and self._shot_optimizer is not None:
+            self._shot_optimizer.next_problem()
+            return self._shot_optimizer
+        self._shot_optimizer = LBFGS(numel, history_size=max(1, budget - 1), device=self.device, dtype=torch.float32)
+        return self._shot_optimizer
 
     def seconds_per_iteration(self, repeats: int = 2) -> float:
         """Seconds of one iteration at the delivered size (the network forward and backward,

@@ -61,6 +61,13 @@ class LBFGS:
         self.previous_step.zero_()
         self.gamma.fill_(1.0)
 
+    def next_problem(self) -> None:
+        """Keep the curvature pairs and their scale, forget the last step: the next step starts
+        a problem much like the last one (the next frame of a shot) with a quasi-Newton step
+        of the scale the history gives, not a first step scaled down by 1/|g|_1."""
+        self.previous_grad.zero_()
+        self.previous_step.zero_()
+
     @torch.no_grad()
     def step(self, x: torch.Tensor, grad: torch.Tensor) -> None:
         """Move ``x`` (n,) along the L-BFGS direction for ``grad`` (n,), the gradient at ``x``."""
