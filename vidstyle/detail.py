@@ -16,7 +16,7 @@ Factors in Neural Style Transfer"). Here, per frame and steady in time:
 - a later frame starts from the previous delivered frame warped along the flow between the
   source frames (at up to 480 px, enlarged: Ruder et al.'s warm start, at this size), its own
   painted frame enlarged in the warp's holes, and a temporal term holds it there. Two
-  iterations then suffice, the L-BFGS curvature pairs of the shot's earlier frames kept.
+  iterations then suffice, L-BFGS starting from the curvature scale of the shot's first frame.
 
 The weights and budgets were chosen by measuring (docs/experiments.md, "The detail pass").
 No I/O here: frames in, frames out.
@@ -71,6 +71,7 @@ class DetailResult:
     frame: np.ndarray
     iterations: int
     style_loss: float
+    curvature_scale: float | None  # what later frames of the shot start from (DetailPainter._optimizer)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class DetailPainter:
         )
         self.gradient_scale = 2.0**16 if backend.dtype == torch.float16 else 1.0
         self.style_grams = self._style_grams(style, encoder, reference_frame)
-        self._shot_optimizer: LBFGS | None = None  # the current shot's (``_optimizer``)
+        # The inverse curvature scale (L-BFGS's gamma) a shot's first frame ended with (``_optimizer``).
+        self.curvature_scale: float | None = None
 
     def _style_grams(
         self, style: StyleSettings, encoder: VGG19Features, reference_frame: np.ndarray | None
@@ -190,19 +192,26 @@ class DetailPainter:
                 if iteration < budget - 1:
                     gradient = image.grad.contiguous().view(-1) / self.gradient_scale
                     optimizer.step(image.view(-1), gradient)
+        if held is None:
+            self.curvature_scale = float(optimizer.gamma)
         frame = self.colours.frame(best.clamp(0.0, 1.0), enlarged)
-        return DetailResult(frame=frame, iterations=budget, style_loss=best_style / DETAIL_STYLE_WEIGHT)
+        return DetailResult(
+            frame=frame,
+            iterations=budget,
+            style_loss=best_style / DETAIL_STYLE_WEIGHT,
+            curvature_scale=self.curvature_scale,
+        )
 
     def _optimizer(self, numel: int, budget: int, *, later: bool) -> LBFGS:
-        """A shot's first frame gets a fresh L-BFGS; its later frames go on with that one's
-        curvature pairs (``LBFGS.next_problem``). From a warm start, a fresh L-BFGS's first
-        step is scaled down by 1/|g|_1 to almost nothing, so three iterations took one real
-        step and two none; with the pairs kept, the first step is a full quasi-Newton step."""
-        if later and self._shot_optimizer is not None:
-            self._shot_optimizer.next_problem()
-            return self._shot_optimizer
-        self._shot_optimizer = LBFGS(numel, history_size=max(1, budget - 1), device=self.device, dtype=torch.float32)
-        return self._shot_optimizer
+        """An L-BFGS for one frame. A later frame's starts with the curvature scale that the
+        shot's first frame ended with (``curvature_scale``), so its first step is a full
+        quasi-Newton step: from a warm start, a plain first step is scaled down by 1/|g|_1 to
+        almost nothing, and three iterations took one real step, two none. One number, kept
+        in each frame's record, so that a resume goes on with it."""
+        optimizer = LBFGS(numel, history_size=max(1, budget - 1), device=self.device, dtype=torch.float32)
+        if later and self.curvature_scale is not None:
+            optimizer.seed_scale(self.curvature_scale)
+        return optimizer
 
     def seconds_per_iteration(self, repeats: int = 2) -> float:
         """Seconds of one iteration at the delivered size (the network forward and backward,

@@ -63,6 +63,7 @@ def render_details(
     """Deliver every frame not delivered yet, in order; returns this run's records. ``source``
     gives the source frames at the size the flows are measured at (``painter.flow_size``)."""
     first = details_to_do(work, plan)
+    done = work.journal.details()
     flashes = set(plan.flashes)
     estimator = FlowEstimator(temporal.flow, temporal.dis_preset)
     records: list[DetailRecord] = []
@@ -76,12 +77,13 @@ def render_details(
         for index, content in source.read_runs(frames):
             if index < start:  # delivered by an earlier run: it holds the first frame of this one
                 previous = (content, work.details.load(index))
+                painter.curvature_scale = done[start - 1].curvature_scale  # as the frame before left it
                 continue
             started = time.perf_counter()
             painted = work.load(index)
             if index in flashes:  # painted on its own: delivered on its own, and holds nothing
                 result = painter.refine(painted)
-                record = DetailRecord(index, result.iterations, 0.0, result.style_loss, None)
+                record = DetailRecord(index, result.iterations, 0.0, result.style_loss, None, result.curvature_scale)
             else:
                 held, error_of = None, None
                 if previous is not None:
@@ -93,7 +95,7 @@ def render_details(
                     error_of = (previous[1], flow, mask)
                 result = painter.refine(painted, held)
                 error = warping_error(result.frame, *error_of) if error_of is not None else None
-                record = DetailRecord(index, result.iterations, 0.0, result.style_loss, error)
+                record = DetailRecord(index, result.iterations, 0.0, result.style_loss, error, result.curvature_scale)
                 previous = (content, result.frame)
             record = replace(record, seconds=time.perf_counter() - started)
             work.save_detail(result.frame, record)

@@ -53,6 +53,9 @@ class DetailRecord:
     seconds: float
     style_loss: float
     warping_error: float | None
+    # L-BFGS's curvature scale after this frame, which the shot's next frame starts from
+    # (detail.DetailPainter._optimizer): a resume goes on with it.
+    curvature_scale: float | None = None
 
 
 class Journal:

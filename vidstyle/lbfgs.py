@@ -61,12 +61,13 @@ class LBFGS:
         self.previous_step.zero_()
         self.gamma.fill_(1.0)
 
-    def next_problem(self) -> None:
-        """Keep the curvature pairs and their scale, forget the last step: the next step starts
-        a problem much like the last one (the next frame of a shot) with a quasi-Newton step
-        of the scale the history gives, not a first step scaled down by 1/|g|_1."""
-        self.previous_grad.zero_()
-        self.previous_step.zero_()
+    def seed_scale(self, gamma: float) -> None:
+        """Start afresh, as ``reset`` does, but with the initial inverse Hessian ``gamma * I``
+        of an earlier, similar problem (the frame before, in a shot) and no first-step damping:
+        the first step is ``-gamma * grad``, not ``grad`` scaled down by 1/|g|_1."""
+        self.reset()
+        self.gamma.fill_(gamma)
+        self.steps.fill_(1)
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, grad: torch.Tensor) -> None:
