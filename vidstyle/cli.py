@@ -610,7 +610,7 @@ def _print_video_summary(report: VideoReport) -> None:
 
 
 def _print_estimate(args: argparse.Namespace, argv: Sequence[str], job: Job, preview: Job, report: VideoReport) -> None:
-    from vidstyle.estimate import at_source_size, detail_seconds_after_preview, duration_text, estimate_full_render
+    from vidstyle.estimate import detail_seconds_after_preview, duration_text, estimate_full_render
     from vidstyle.video_io import Segment, expected_frame_count, probe
 
     info = probe(args.input)
@@ -628,10 +628,11 @@ def _print_estimate(args: argparse.Namespace, argv: Sequence[str], job: Job, pre
         if detail_part is not None:
             seconds += detail_part
             detail = f", a detail pass at {report.detail_width}x{report.detail_height} included"
-    larger = at_source_size(job, estimate.seconds, (width, height), (info.width, info.height))
+    # What --size source would take is said once, in the render's first lines: a second
+    # figure for it here, from another timing, disagreed with the first.
     print(
         f"full render estimate: {frames} frames painted at {width}x{height}{detail}, about {duration_text(seconds)} "
-        f"({seconds / frames:.1f} s/frame) on this machine{larger}. To render it: {PROG} {command}"
+        f"({seconds / frames:.1f} s/frame) on this machine. To render it: {PROG} {command}"
     )
 
 
