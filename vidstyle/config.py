@@ -440,7 +440,8 @@ OPTIONS: tuple[Option, ...] = (
            "painted size)", default="source for video, processing for images"),
     Option("detail", "job", "detail", SIZE_AND_QUALITY,
            "where the written size is larger than the painted one: on refines each frame there (the painting's "
-           "brushwork at that size), off enlarges with Lanczos (soft at 1:1)"),
+           "brushwork at that size; at a 4x enlargement it takes longer than the painting itself), off enlarges "
+           "with Lanczos (soft at 1:1, no cost)"),
     Option("iterations", "optimizer", "iterations", SIZE_AND_QUALITY,
            "iteration budget of an image or a shot's first frame", "N", default=_by_quality("iterations")),
     Option("frame_iterations", "optimizer", "later_iterations", SIZE_AND_QUALITY,
