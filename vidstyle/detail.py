@@ -55,8 +55,8 @@ COMPOSITION_WEIGHT = 1000.0
 # The flow that carries the delivered frames from one to the next is measured on the source
 # frames at the painted size or at this long side, whichever is larger (never above the
 # delivered size), and enlarged: at 640x360 from 160 px, the painted size's flow left the
-# warping error at 1.6x the painted frames' own, 480 px's at 1.0x, for 0.3 core-seconds a
-# frame more (docs/experiments.md, "The detail pass").
+# warping error at 1.6x the painted frames' own, 480 px's at 1.0x, for two DIS flows at 480
+# px a frame instead of at the painted size (docs/experiments.md, "The detail pass").
 DETAIL_FLOW_LONG_SIDE = 480
 # Iterations for a shot's first frame (from the plain enlargement) and for a later one (from
 # the previous delivered frame, warped).
