@@ -19,7 +19,7 @@ import numpy as np
 
 from vidstyle.config import TemporalSettings
 from vidstyle.detail import DetailPainter, HeldDetail
-from vidstyle.flow import FlowEstimator, enlarged_motion, measure_link, warp_stylized
+from vidstyle.flow import FlowEstimator, enlarged_mask, enlarged_motion, measure_link, warp_stylized
 from vidstyle.frame_plan import warping_error
 from vidstyle.journal import DetailRecord
 from vidstyle.shot_render import SourceFrames
@@ -42,10 +42,11 @@ class DetailProgress:
     done_before: int
 
 
-def details_to_do(work: WorkDir, plan: ShotPlan) -> int:
+def details_to_do(work: WorkDir, plan: ShotPlan, records: dict[int, DetailRecord] | None = None) -> int:
     """The first frame whose delivered frame is missing (``plan.frame_count``: none is): every
-    frame before it has its PNG whole and its line."""
-    records = work.journal.details()
+    frame before it has its PNG whole and its line (``records``: the journal's, read here
+    unless given)."""
+    records = work.journal.details() if records is None else records
     for index in range(plan.frame_count):
         if index not in records or not work.details.is_whole(index):
             return index
@@ -62,8 +63,8 @@ def render_details(
 ) -> list[DetailRecord]:
     """Deliver every frame not delivered yet, in order; returns this run's records. ``source``
     gives the source frames at the size the flows are measured at (``painter.flow_size``)."""
-    first = details_to_do(work, plan)
     done = work.journal.details()
+    first = details_to_do(work, plan, done)
     flashes = set(plan.flashes)
     estimator = FlowEstimator(temporal.flow, temporal.dis_preset)
     records: list[DetailRecord] = []
@@ -90,7 +91,7 @@ def render_details(
                     link = measure_link(estimator, content, previous[0])
                     reliability = link.reliability
                     flow, mask = enlarged_motion(link.there, reliability.mask, painter.size)
-                    _, holes = enlarged_motion(link.there, reliability.holes.astype(np.float32), painter.size)
+                    holes = enlarged_mask(reliability.holes.astype(np.float32), painter.size)
                     held = HeldDetail(warp_stylized(previous[1], flow), mask, holes)
                     error_of = (previous[1], flow, mask)
                 result = painter.refine(painted, held)

@@ -393,5 +393,9 @@ def enlarged_motion(backward: np.ndarray, mask: np.ndarray, size: tuple[int, int
     flow = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
     flow[..., 0] *= width / small_w
     flow[..., 1] *= height / small_h
-    reliable = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-    return flow, np.clip(reliable, 0.0, 1.0)
+    return flow, enlarged_mask(mask, size)
+
+
+def enlarged_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A float32 (H, W) mask in [0, 1] enlarged to ``size`` (width, height), bilinear."""
+    return np.clip(cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
