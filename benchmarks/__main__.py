@@ -3,9 +3,10 @@
 - ``quick``: a few minutes on a 2-core CPU (10 at most; 4 min 17 s on a 2-core bf16 Xeon,
   2026-12-03): milliseconds per optimization step at 256 px, the peak memory at 192 and 256 px
   against the pre-check, and long-term flows at 176 px on pens.mp4 and on pens crossed by a
-  post (10 frames): chained, direct, and the two experiments beside them.
+  post (10 frames): direct, chained (the default, and with 0.4.0's masks) and --long-term 1.
 - ``full``: the figures the README's table and docs/performance.md come from: long-term flows
-  at 176 px (20 frames) and 480 px (10 frames) on pens, the 1906 film and pens with a post;
+  at 176 px (20 frames) and 384 px (10 frames) on pens, the 1906 film, and each with a post
+  (the same runs as ``quick``);
   steps at 256, 512 and 720 px; the peak memory at 384, 512 and 720 px. About an hour on a
   2-core CPU.
 - ``gpu``: what benchmarks/device_check.sh runs on a card (``--dry``: the same on the CPU at
@@ -31,24 +32,26 @@ import bench_step
 from common import ROOT, machine_line, write_results
 
 STYLE = ROOT / "samples" / "starry_night.jpg"
+# Long-term flows: direct, the default ("chained, own masks"), 0.4.0's ("chained") and none.
+LONG_TERM_RUNS = ["direct", "chained, own masks", "chained", "no long-term (1)"]
 
 
 def quick() -> dict[str, Any]:
     return {
         "steps": bench_step.steps("cpu", [256], repeats=3),
         "memory": bench_step.memory([192, 256], "cpu", "auto"),
-        "long_term_flow": {"176px": bench_shots.long_term_flow_rows(["pens", "post"], 176, 10, STYLE, None)},
+        "long_term_flow": {"176px": bench_shots.long_term_flow_rows(["pens", "post"], 176, 10, STYLE, LONG_TERM_RUNS)},
     }
 
 
 def full() -> dict[str, Any]:
-    clips, runs = ["pens", "film", "post"], ["direct", "chained"]
+    clips, runs = ["pens", "film", "post", "film-post"], LONG_TERM_RUNS
     return {
         "steps": bench_step.steps("cpu", [256, 512, 720], repeats=5),
         "memory": bench_step.memory([384, 512, 720], "cpu", "auto"),
         "long_term_flow": {
             "176px": bench_shots.long_term_flow_rows(clips, 176, 20, STYLE, runs),
-            "480px": bench_shots.long_term_flow_rows(clips, 480, 10, STYLE, runs),
+            "384px": bench_shots.long_term_flow_rows(clips, 384, 10, STYLE, runs),
         },
     }
 

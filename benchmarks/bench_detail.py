@@ -92,8 +92,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        clip = args.clip if args.use_clip else panned_clip(
-            args.picture, folder / "clip.mp4", args.width, args.width * 9 // 16 // 2 * 2, args.frames
+        clip = (
+            args.clip
+            if args.use_clip
+            else panned_clip(args.picture, folder / "clip.mp4", args.width, args.width * 9 // 16 // 2 * 2, args.frames)
         )
         sources = [decoded.frame for _, decoded in zip(range(args.frames), read_frames(clip), strict=False)]
         height, width = sources[0].shape[:2]

@@ -48,16 +48,19 @@ from common import parser_for, render_kept, replaced  # beside this script
 
 from vidstyle import imageops, prefetch, shot_render
 from vidstyle.backend import choose_backend
-from vidstyle.config import OptimizerSettings, TemporalSettings, build_job
-from vidstyle.flow import FlowEstimator, measure_motion, nvof_missing
-from vidstyle.frame_plan import HOST_WARPS, warping_error
-from vidstyle.metrics import measure
-from vidstyle.optimize import FrameResult, StyleObjective, measure_losses, stylize_frame
+from vidstyle.config import build_job
+from vidstyle.flow import FlowEstimator, nvof
+from vidstyle.flow.motion import measure_motion
+from vidstyle.metrics import measure, warping_error
+from vidstyle.objective import StyleObjective, measure_losses
+from vidstyle.optimize import FrameResult, stylize_frame
 from vidstyle.pipeline import stylize_video
+from vidstyle.settings import OptimizerSettings, TemporalSettings
 from vidstyle.style_targets import read_painting
 from vidstyle.style_targets import style_image as to_style_image
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
+from vidstyle.warps import HOST_WARPS
 
 ROOT = Path(__file__).resolve().parent.parent
 # The device the check runs on: cuda, or cpu for a dry run (device_check.sh --dry) that runs
@@ -200,7 +203,7 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
     for graphs, benchmark in ((False, False), (True, False), (True, True)):
         torch.backends.cudnn.benchmark = benchmark
         objective.use_cuda_graphs = graphs
-        objective._runs.clear()
+        objective.runs.clear()
         name = ("graphs" if graphs else "eager") + (" cudnn.benchmark" if benchmark else "")
         _, out[f"ms/iteration {name}"] = timed_frames(objective, content, settings, iterations, repeats=3)
         torch.cuda.set_sync_debug_mode("warn")
@@ -214,7 +217,7 @@ def iteration_timing(clip: Path, style: Path, size: int, iterations: int) -> dic
         out[f"syncs/iteration {name}"] = syncs / iterations
     torch.backends.cudnn.benchmark = False
     # TF32 matrix products: exact for the Gram's fp16/bf16 inputs, rounded for fp32 ones.
-    objective._runs.clear()
+    objective.runs.clear()
     torch.backends.cuda.matmul.allow_tf32 = True
     try:
         _, out["ms/iteration graphs, tf32 matmul"] = timed_frames(objective, content, settings, iterations, repeats=3)
@@ -394,7 +397,7 @@ def nvof_probe(clip: Path, size: int = 480) -> str:
         engine = "listed" if "OFA" in query or "Optical Flow" in query else "not listed"
     except (OSError, subprocess.SubprocessError):
         engine = "no nvidia-smi"
-    missing = nvof_missing()
+    missing = nvof.missing()
     if missing is not None:
         return f"NVOF: engine {engine} by nvidia-smi; not usable: {missing}"
     frames = [d.frame for d in read_frames(clip, Segment(frames=2))]

@@ -31,15 +31,25 @@ import cv2
 import numpy as np
 from common import machine_line, parser_for, render_kept, replaced, save_picture, write_results  # beside this script
 
-from vidstyle import imageops, pipeline, prefetch
-from vidstyle.config import TemporalSettings
-from vidstyle.flow import FlowEstimator, Motion, Reliability, chained_motion, compose, measure_motion, warp
+from vidstyle import frame_plan, imageops, pipeline, prefetch
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import (
+    Motion,
+    Reliability,
+    chained_motion,
+    compose,
+    long_term_masks,
+    measure_motion,
+    reliability,
+)
 from vidstyle.frame_plan import HANDOVER_FRAMES
 from vidstyle.metrics import measure, pair_warping_error, warping_error_at_gap
 from vidstyle.pipeline import FrameProgress, stylize_video
+from vidstyle.settings import TemporalSettings
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
+from vidstyle.warps import warp
 from vidstyle.work_units import chunk_starts
 from vidstyle.workdir import WorkDir, work_dir_for
 
@@ -148,29 +158,55 @@ def links_masks_too(links: Any) -> Motion:
     """flow.chained_motion, reliable only where every link is too (the product of the links'
     masks, sampled along the chain): the experiment that chained_motion's docstring reports."""
     chained = chained_motion(links)
-    backward, broken = links[0].there, links[0].reliability.mask < 0.5
+    backward, broken = links[0].near_to_far, links[0].reliability.mask < 0.5
     for link in links[1:]:
         map_x = np.arange(backward.shape[1], dtype=np.float32)[None, :] + backward[..., 0]
         map_y = np.arange(backward.shape[0], dtype=np.float32)[:, None] + backward[..., 1]
         unreliable = (link.reliability.mask < 0.5).astype(np.uint8)
         broken |= cv2.remap(unreliable, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE) > 0
-        backward = compose(backward, link.there)
+        backward = compose(backward, link.near_to_far)
     own = chained.reliability
     return Motion(chained.backward, Reliability(own.out_of_frame, own.disoccluded | broken, own.motion_boundary))
 
 
-def occluder_clip(folder: Path, frames: int) -> tuple[Path, list[np.ndarray], list[np.ndarray]]:
-    """pens.mp4 with a post crossing it: a vertical strip of The Great Wave, a tenth of the
-    frame wide, moving a third of its width a frame. Each pixel it passes is hidden for about
-    three frames and then seen again. Returns the clip, the frames without the post, and the
-    post's masks (bool, at the clip's size)."""
-    clean = [d.frame for d in read_frames(CLIPS["pens"][0], Segment(frames=frames))]
+def chained_from_far_end(links: Any) -> Motion:
+    """flow.chained_motion composed from the far end: the far links first, then the nearer
+    ones in front (AccFlow's order), instead of link after link from the visited frame."""
+    backward = links[-1].near_to_far
+    for link in reversed(links[:-1]):
+        backward = compose(link.near_to_far, backward)
+    forward = links[0].far_to_near
+    for link in links[1:]:
+        forward = compose(link.far_to_near, forward)
+    return Motion(backward=backward, reliability=reliability(backward, forward))
+
+
+def ruders_masks(masks: list[np.ndarray], long_term_flow: str) -> list[np.ndarray]:
+    """Ruder et al.'s rule whatever the flow: each neighbour only where the nearer ones are
+    not reliable (flow.motion.long_term_masks; chained flows took it until 0.5.0)."""
+    return long_term_masks(masks)
+
+
+def shared_masks(masks: list[np.ndarray], long_term_flow: str) -> list[np.ndarray]:
+    """Each neighbour pulls where its flow is reliable, the weights shared out so that they
+    sum to at most 1 (as Ruder et al.'s do)."""
+    total = np.maximum(np.sum(masks, axis=0), 1.0)
+    return [mask / total for mask in masks]
+
+
+def occluder_clip(folder: Path, frames: int, base: str = "pens") -> tuple[Path, list[np.ndarray], list[np.ndarray]]:
+    """A clip (``base``) with a post crossing it: a vertical strip of The Great Wave, a tenth
+    of the frame wide, moving a third of its width a frame. Each pixel it passes is hidden for
+    about three frames and then seen again. Returns the clip, the frames without the post, and
+    the post's masks (bool, at the clip's size)."""
+    source, start = CLIPS[base]
+    clean = [d.frame for d in read_frames(source, Segment(start=start, frames=frames))]
     height, width = clean[0].shape[:2]
     post_width = width // 10
     speed = max(1, post_width // 3)
     painting = imageops.read_image(ROOT / "samples" / "great_wave.jpg")
     strip = imageops.resize_frame(painting, post_width * 4, height)[:, :post_width]
-    path = folder / "post.mp4"
+    path = folder / f"{base}.post.mp4"
     masks: list[np.ndarray] = []
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=30)
@@ -222,14 +258,22 @@ def reappearing_error(
 
 
 def long_term_flow_run(
-    clip: Path, start: Fraction, frames: int, style: Path, size: int, options: dict[str, Any], chained: Any
+    clip: Path,
+    start: Fraction,
+    frames: int,
+    style: Path,
+    size: int,
+    options: dict[str, Any],
+    chained: Any,
+    masks_rule: Any = frame_plan.neighbour_masks,
 ) -> dict[str, Any]:
     flows, encoding, between = CoreSeconds(), CoreSeconds(), BetweenLaterFrames()
     with (
+        replaced(frame_plan, "neighbour_masks", masks_rule),
         replaced(Stylizer, "stylize", between.wrap(Stylizer.stylize)),
         replaced(prefetch.MotionPrefetcher, "_measure", flows.wrap(prefetch.MotionPrefetcher._measure)),
         replaced(prefetch, "chained_motion", chained),
-        replaced(pipeline, "_encode", encoding.wrap(pipeline._encode)),
+        replaced(pipeline, "encode_output", encoding.wrap(pipeline.encode_output)),
     ):
         rendered = render_kept(clip, style, frames, size, {"start": start, **options})
     outputs, records = rendered.outputs, rendered.records
@@ -260,11 +304,18 @@ def _cell(column: str, value: float | None) -> str:
     return f"{value:>{width}.3e}" if column.startswith(("warp", "reappear")) else f"{value:>{width}.3f}"
 
 
-VARIANTS: dict[str, tuple[dict[str, Any], Any]] = {
-    "direct": ({"long_term_flow": "direct"}, chained_motion),
-    "chained": ({"long_term_flow": "chained"}, chained_motion),
-    "chained, links' masks too": ({"long_term_flow": "chained"}, links_masks_too),
-    "no long-term (1)": ({"long_term": (1,)}, chained_motion),
+RULE = frame_plan.neighbour_masks  # the render's own: direct flows Ruder et al.'s, chained each its own
+# Runs of the 384 px table (benchmarks/results/long_term_flow.384px...json) under the names they had
+# there: "chained, own masks" is the default since 0.5.0, "chained" (Ruder et al.'s masks) was before.
+VARIANTS: dict[str, tuple[dict[str, Any], Any, Any]] = {
+    "direct": ({"long_term_flow": "direct"}, chained_motion, RULE),
+    "chained": ({"long_term_flow": "chained"}, chained_motion, ruders_masks),
+    "chained, links' masks too": ({"long_term_flow": "chained"}, links_masks_too, ruders_masks),
+    "chained from the far end": ({"long_term_flow": "chained"}, chained_from_far_end, ruders_masks),
+    "chained, own masks": ({"long_term_flow": "chained"}, chained_motion, RULE),
+    "chained, shared masks": ({"long_term_flow": "chained"}, chained_motion, shared_masks),
+    "direct, shared masks": ({"long_term_flow": "direct"}, chained_motion, shared_masks),
+    "no long-term (1)": ({"long_term": (1,)}, chained_motion, RULE),
 }
 COLUMNS = (
     "warp@1", "warp@2", "warp@4", "reappear@2", "reappear@4", "style loss", "flow core-s/frame",
@@ -275,36 +326,60 @@ COLUMNS = (
 def long_term_flow_rows(
     clips: list[str], size: int, frames: int, style: Path, runs: list[str] | None, pictures: Path | None = None
 ) -> list[dict[str, Any]]:
-    """Chained against direct long-term flows (and ``runs``, default all of ``VARIANTS``) on
-    ``clips`` (pens, film, post: pens with a post crossing it); prints a table per clip and
-    returns its rows."""
+    """The long-term flows and mask rules of ``VARIANTS`` (or ``runs`` of them) on ``clips``
+    (pens, film; post and film-post: the same with a post crossing them); prints a table per
+    clip and returns its rows, each with the share of direct flows' gain over ``--long-term 1``
+    it keeps between frames 4 apart and where the post has passed."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        post, clean, masks = occluder_clip(Path(tmp), frames)
-        chosen: dict[str, tuple[Path, Fraction]] = {name: CLIPS[name] for name in ("pens", "film") if name in clips}
-        if "post" in clips:
-            chosen["pens with a post"] = (post, Fraction(0))
-        for clip_name, (clip, start) in chosen.items():
+        chosen: dict[str, tuple[Path, Fraction, Any]] = {
+            name: (*CLIPS[name], None) for name in ("pens", "film") if name in clips
+        }
+        for name, base in (("post", "pens"), ("film-post", "film")):
+            if name in clips:
+                post, clean, masks = occluder_clip(Path(tmp), frames, base)
+                chosen[f"{base} with a post"] = (post, Fraction(0), (clean, masks))
+        for clip_name, (clip, start, hidden) in chosen.items():
             print(f"\n{clip_name}: {frames} frames, long side {size} px; warp@N judged by Farneback")
             print(f"{'run':<26}" + "".join(f"{c:>{max(11, len(c) + 1)}}" for c in COLUMNS), flush=True)
-            for name, (options, chained) in VARIANTS.items():
+            clip_rows: list[dict[str, Any]] = []
+            for name, (options, chained, rule) in VARIANTS.items():
                 if runs is not None and name not in runs:
                     continue
-                result = long_term_flow_run(clip, start, frames, style, size, options, chained)
+                result = long_term_flow_run(clip, start, frames, style, size, options, chained, rule)
                 outputs = result.pop("outputs")
                 for gap in (2, 4):
-                    hidden = clip_name == "pens with a post"
-                    result[f"reappear@{gap}"] = reappearing_error(outputs, clean, masks, gap) if hidden else None
-                rows.append({"clip": clip_name, "run": name, **result})
+                    result[f"reappear@{gap}"] = reappearing_error(outputs, *hidden, gap) if hidden else None
+                clip_rows.append({"clip": clip_name, "run": name, **result})
                 print(f"{name:<26}" + "".join(_cell(c, result[c]) for c in COLUMNS), flush=True)
                 if pictures is not None:
                     save_picture(pictures, f"long-term-flow.{clip_name}.{name}.{size}", np.hstack(outputs[:4]))
+            rows += gains_kept(clip_rows)
+    return rows
+
+
+def gains_kept(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with ``kept@4`` and ``kept reappear@4``: the share of direct flows' gain over
+    ``--long-term 1`` (its error minus the row's, over its error minus direct's) it keeps."""
+    by_run = {row["run"]: row for row in rows}
+    one, direct = by_run.get("no long-term (1)"), by_run.get("direct")
+    for row in rows:
+        for column, measured in (("kept@4", "warp@4"), ("kept reappear@4", "reappear@4")):
+            values = [r[measured] if r else None for r in (one, direct, row)]
+            if None in values or values[0] == values[1]:
+                row[column] = None
+                continue
+            row[column] = (values[0] - values[2]) / (values[0] - values[1])
+        if row["kept@4"] is not None:
+            reappear = row["kept reappear@4"]
+            where = f", {reappear:.0%} where the post passed" if reappear is not None else ""
+            print(f"{row['run']:<26} keeps {row['kept@4']:.0%} of direct's gain 4 frames apart{where}")
     return rows
 
 
 def long_term_flow_study(args: argparse.Namespace) -> None:
     rows = long_term_flow_rows(args.clips, args.size, args.frames, args.style, args.runs, args.pictures)
-    every = args.runs is None and set(args.clips) == {*CLIPS, "post"}
+    every = args.runs is None and set(args.clips) >= {*CLIPS, "post"}
     name = f"long_term_flow.{args.size}px" + ("" if every else ".part")
     path = write_results(name, {"machine line": machine_line(), "rows": rows})
     print(f"\n{machine_line()}\nwrote {path.relative_to(ROOT)}")
@@ -398,7 +473,11 @@ def main() -> None:
     parser = parser_for(__doc__)
     parser.add_argument("study", choices=("passes", "long-term", "long-term-flow", "loop", "chunks"))
     parser.add_argument(
-        "--clips", nargs="+", default=[*CLIPS, "post"], choices=[*CLIPS, "post"], help="post: long-term-flow only"
+        "--clips",
+        nargs="+",
+        default=[*CLIPS, "post"],
+        choices=[*CLIPS, "post", "film-post"],
+        help="post, film-post: pens or the film with a post crossing it (long-term-flow only)",
     )
     parser.add_argument("--runs", nargs="+", default=None, help="long-term-flow: these runs alone")
     parser.add_argument("--frames", type=int, default=20)

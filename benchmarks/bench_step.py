@@ -37,9 +37,10 @@ import torch
 from common import machine  # beside this script
 
 from vidstyle import imageops
-from vidstyle.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LossWeights, build_job
+from vidstyle.config import build_job
 from vidstyle.device import bf16_is_fast, configure_threads, frame_bytes, network_dtype, network_threads, resolve_device
-from vidstyle.optimize import StyleObjective, TemporalTerm, measure_losses, unweighted
+from vidstyle.objective import StyleObjective, TemporalTerm, measure_losses, unweighted
+from vidstyle.settings import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LossWeights
 from vidstyle.sizes import fit_long_side
 from vidstyle.stylizer import Stylizer
 from vidstyle.vgg import VGG19Features

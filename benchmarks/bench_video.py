@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 from common import parser_for, render_kept, save_picture  # beside this script
 
-from vidstyle.config import LossWeights
 from vidstyle.metrics import measure
+from vidstyle.settings import LossWeights
 from vidstyle.video_io import Segment, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,8 +24,8 @@ README_RESULT = "detail.cpu.*.json"
 DETAIL_COLUMNS = ("style at delivered size", "style at painted size", "sharpness", "warping error", "seconds")
 
 FLOW_COLUMNS = (
-    "warp@1", "warp@2", "warp@4", "reappear@4", "style loss", "flow core-s/frame", "not network core-s/frame",
-    "evaluations/later frame", "s/later frame",
+    "warp@1", "warp@2", "warp@4", "reappear@4", "kept@4", "style loss", "flow core-s/frame",
+    "not network core-s/frame", "evaluations/later frame", "s/later frame",
 )  # fmt: skip
 
 
@@ -33,7 +33,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.3e}" if value < 0.01 else f"{value:.3f}"
+        return f"{value:.3e}" if 0 < value < 0.01 else f"{value:.3f}"
     return str(value)
 
 
@@ -117,7 +117,8 @@ def page() -> str:
         "Each table gives the date, the machine and the command that measured it. Warping errors",
         "(warp@N: between frames N apart) are judged by Farneback's flow on the source frames, not",
         "the flow the render followed; reappear@4 is the warping error where a post crossing the",
-        "clip had hidden the picture in between. Core-seconds are process CPU time, which the",
+        "clip had hidden the picture in between; kept@4 is the share of direct flows' gain over",
+        "`--long-term 1` at warp@4 that a run keeps. Core-seconds are process CPU time, which the",
         "machine's load does not inflate as it does seconds.",
     ]
     for door in ("quick", "full"):

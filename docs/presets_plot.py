@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_video import cached_baseline, run  # noqa: E402  (beside this repository's benchmarks)
 
-from vidstyle.config import PRESETS  # noqa: E402
+from vidstyle.options import PRESETS  # noqa: E402
 
 PANEL_W, PANEL_H, MARGIN = 520, 360, 70
 INK, GRID, POINT, BASELINE = (30, 30, 30), (215, 215, 215), (180, 90, 20), (40, 40, 200)

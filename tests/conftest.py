@@ -13,6 +13,10 @@ from vidstyle.vgg import VGG19Features
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
+# The smallest budgets that still paint: 64 px, a few iterations, no early stop. For tests
+# that check what a render does, not how well it paints.
+TINY = {"size": 64, "iterations": 6, "frame_iterations": 3, "scales": 1, "tolerance": 0.0}
+TINY_ARGS = ["--size", "64", "--iterations", "6", "--frame-iterations", "3", "--scales", "1", "--tolerance", "0"]
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))

@@ -8,8 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from tests.clips import make_clip
-
-TINY = {"size": 64, "iterations": 6, "frame_iterations": 3, "scales": 1, "tolerance": 0.0}
+from tests.conftest import TINY
 
 
 def test_the_readme_examples_run_through_import_vidstyle(

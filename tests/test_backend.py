@@ -10,8 +10,9 @@ import torch
 from vidstyle import backend as backends
 from vidstyle import device as devices
 from vidstyle.backend import MAX_UNITS_ON_A_GPU, Backend, Machine, choose_backend
-from vidstyle.config import EngineSettings, build_job
+from vidstyle.config import build_job
 from vidstyle.errors import UsageError
+from vidstyle.settings import EngineSettings
 
 GIB = 2**30
 
@@ -24,6 +25,21 @@ def test_a_cpu_paints_one_unit_with_every_core_and_the_flows_between_frames() ->
     assert chosen.dtype == (torch.bfloat16 if devices.cpu_has_native_bf16() else None)
     assert chosen.engine_text == f"cpu, {'bfloat16' if chosen.dtype else 'float32'}"
     assert choose_backend(EngineSettings(device="cpu", threads=1), machine=Machine(None, 6)).threads == 1
+
+
+@pytest.mark.parametrize(
+    ("cores", "threads", "units", "at_once"), [(2, None, 2, 1), (2, 1, 2, 2), (6, 2, 4, 3), (6, 4, 2, 1)]
+)
+def test_units_on_a_cpu_never_ask_for_more_threads_than_cores(
+    cores: int, threads: int | None, units: int, at_once: int
+) -> None:
+    # Each unit keeps its threads (their number shapes the sums: --units must not change the
+    # frames); fewer units run at once instead.
+    engine = EngineSettings(device="cpu", threads=threads, units=units)
+    chosen = choose_backend(engine, machine=Machine(None, cores))
+    assert chosen.threads == (threads or cores)
+    assert chosen.units_at_once == at_once
+    assert chosen.units_at_once * chosen.threads <= cores
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ import torch
 from tests.clips import make_clip
 from tests.test_lbfgs import _convex, _our_iterates, _problem
 from vidstyle import imageops
-from vidstyle.config import LossWeights, OptimizerSettings
-from vidstyle.optimize import StyleObjective, TemporalTerm, measure_losses, stylize_frame
+from vidstyle.objective import StyleObjective, TemporalTerm, measure_losses
+from vidstyle.optimize import stylize_frame
 from vidstyle.pipeline import stylize_video
+from vidstyle.settings import LossWeights, OptimizerSettings
 from vidstyle.vgg import VGG19Features
 from vidstyle.video_io import read_frames
 
@@ -79,7 +80,7 @@ def test_cuda_graphs_give_the_eager_result(encoder, starry_night, great_wave) ->
         for _ in range(2):
             results[graphs] = stylize_frame(objective, content, content, OptimizerSettings(tolerance=0), iterations=40)
         if graphs:
-            assert any(run.graph is not None for run in objective._runs.values())
+            assert any(run.graphed and run.graphed.graph is not None for run in objective.runs.values())
     eager, graphed = results[False], results[True]
     assert graphed.iterations == eager.iterations == 40
     assert graphed.losses.total == pytest.approx(eager.losses.total, rel=0.02)
@@ -109,7 +110,7 @@ def test_a_later_frame_is_captured_while_another_thread_waits_for_the_gpu(encode
         stop.set()
         thread.join()
     assert objective.use_cuda_graphs
-    assert any(run.graph is not None for run in objective._runs.values())
+    assert any(run.graphed and run.graphed.graph is not None for run in objective.runs.values())
     assert all(np.isfinite(result.history))
 
 
@@ -143,3 +144,56 @@ def test_a_video_renders_on_cuda(tmp_path: Path, starry_night: Path, caplog: pyt
     source = list(read_frames(clip))
     changes = [np.abs(a.frame.astype(int) - b.frame.astype(int)).mean() for a, b in zip(source, frames, strict=True)]
     assert np.mean(changes) > 10
+
+
+def test_two_painters_in_threads_capture_at_once(encoder, starry_night, great_wave) -> None:
+    # Work units start in step: their first captures coincide (one capture a process at a
+    # time, torch.cuda.graph's rule). Each must still end graphed, on its own objective.
+    content = _content(great_wave)
+    objectives = [_objective(encoder, starry_night) for _ in range(2)]
+    start = threading.Barrier(2)
+    results: dict[int, list[float]] = {}
+
+    def paint(number: int) -> None:
+        start.wait()
+        with torch.cuda.stream(torch.cuda.Stream(CUDA)):
+            for _ in range(2):
+                result = stylize_frame(
+                    objectives[number], content, content, OptimizerSettings(tolerance=0), iterations=20
+                )
+        torch.cuda.synchronize()
+        results[number] = list(result.history)
+
+    threads = [threading.Thread(target=paint, args=(number,)) for number in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for objective in objectives:
+        assert objective.use_cuda_graphs
+        assert all(run.graphed and run.graphed.graph is not None for run in objective.runs.values())
+    assert results[0][-1] == pytest.approx(results[1][-1], rel=0.02)  # the same frame, painted alike
+    assert all(np.isfinite(results[0]))
+
+
+def test_the_cards_flow_engine_points_the_way_dis_does() -> None:
+    pytest.importorskip("of", reason="torch-nvidia-of-sdk not installed")
+    from tests.conftest import textured_frame
+    from vidstyle.flow import FlowEstimator
+
+    a = textured_frame(128, 96, seed=1)
+    b = np.roll(a, shift=(1, 3), axis=(0, 1))  # a moved 3 px right, 1 px down
+    inner = (slice(12, 84), slice(12, 116))
+    for method in ("nvof", "dis"):
+        flow = FlowEstimator(method)(a, b)
+        assert np.median(flow[inner][..., 0]) == pytest.approx(3, abs=0.5), method
+        assert np.median(flow[inner][..., 1]) == pytest.approx(1, abs=0.5), method
+
+
+def test_the_estimate_times_graphed_iterations_and_lets_their_memory_go(encoder, starry_night) -> None:
+    from vidstyle.estimate import measure_graphed_iteration_seconds
+
+    objective = _objective(encoder, starry_night)
+    seconds = measure_graphed_iteration_seconds(objective, OptimizerSettings(), 256, 192)
+    assert seconds > 0
+    assert objective.runs == {}

@@ -20,11 +20,12 @@ from tests.conftest import textured_frame
 from vidstyle import imageops
 from vidstyle.backend import choose_backend
 from vidstyle.cli import main
-from vidstyle.config import EngineSettings, StyleSettings, build_job
+from vidstyle.config import build_job
 from vidstyle.detail import DETAIL_LAYERS, DetailPainter, HeldDetail
-from vidstyle.flow import enlarged_motion
+from vidstyle.flow.motion import enlarged_motion
 from vidstyle.journal import DETAIL_LOG_NAME
 from vidstyle.kill_points import KILL_AT_VARIABLE
+from vidstyle.settings import EngineSettings, StyleSettings
 from vidstyle.video_io import read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
 

@@ -1,4 +1,4 @@
-"""device_warps.DeviceWarps: flow.py's warps in torch, equal to OpenCV's. Run here on the CPU's
+"""warps.DeviceWarps: the host warps in torch, equal to OpenCV's. Run here on the CPU's
 torch (the same code as on a GPU), and on CUDA where there is one (benchmarks/device_check.sh)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from tests.conftest import textured_frame
-from vidstyle.device_warps import DeviceWarps
-from vidstyle.flow import FlowEstimator, Motion, reliability
-from vidstyle.frame_plan import HOST_WARPS
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import Motion, reliability
+from vidstyle.warps import HOST_WARPS, DeviceWarps
 
 W, H = 80, 60
 

@@ -8,7 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from vidstyle.cli import build_metrics_parser, build_parser, build_peek_parser, build_probe_parser, main
+from vidstyle.cli import main
+from vidstyle.cli.parser import build_metrics_parser, build_parser, build_peek_parser, build_probe_parser
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "docs"))
@@ -55,3 +56,15 @@ def test_the_readme_probe_runs_as_written(capsys) -> None:
     [probe] = [words for words in _readme_commands() if words[0] == "probe"]
     assert main(probe) == 0
     assert "pens.mp4" in capsys.readouterr().out
+
+
+def test_the_map_names_every_module_and_only_modules() -> None:
+    page = (REPO / "docs" / "how-it-works.md").read_text()
+    section = page[page.index("## The map") :]
+    section = section[: section.index("\n## ")] if "\n## " in section else section
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    named = {name for row in rows for name in re.findall(r"`([\w/]+\.py)`", row)}
+    package = REPO / "vidstyle"
+    modules = {str(path.relative_to(package)) for path in package.rglob("*.py")}
+    assert named - modules == set(), "named in the map, but no such module"
+    assert modules - named == set(), "a module the map leaves out"

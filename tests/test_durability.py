@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from tests.clips import make_clip, moving_texture
-from tests.test_pipeline import TINY, render_interrupted
+from tests.conftest import TINY
+from tests.test_pipeline import render_interrupted
 from vidstyle import outputs
 from vidstyle.errors import ResumeMismatchError
 from vidstyle.journal import LOG_NAME
@@ -114,6 +115,28 @@ def test_a_damaged_frame_in_a_finished_shot_renders_its_shot_again(starry_night:
     assert all(np.array_equal(a, b.frame) for a, b in zip(expected, read_frames(output), strict=True))
 
 
+def test_a_damaged_frame_in_a_looped_clips_first_shot_paints_the_loops_seam_again(
+    starry_night: Path, tmp_path: Path
+) -> None:
+    # The loop's seam belongs to the last shot and re-visits the first shot's first frames: a
+    # first shot painted again after damage must get its seam again.
+    first, second = moving_texture(64, 48, seed=0), moving_texture(64, 48, seed=7)
+    clip = make_clip(tmp_path / "cut.mp4", frames=8, make_frame=lambda i: first(i) if i < 4 else second(i), audio=None)
+    undisturbed = stylize_video(clip, starry_night, tmp_path / "a.mp4", loop=True, **TINY)
+    assert undisturbed.cuts == (4,)
+    output = tmp_path / "b.mp4"
+    stylize_video(clip, starry_night, output, loop=True, keep_frames=True, **TINY)
+    output.unlink()
+    work = WorkDir(work_dir_for(output))
+    assert work.journal.finished_shots().keys() == {0, 1}
+    png = work.frames.path(1)
+    png.write_bytes(png.read_bytes()[:-40])
+    report = stylize_video(clip, starry_night, output, loop=True, **TINY)
+    assert report.rendered == 4 + 4  # shot 0, then the seam's re-visits of frames 0-3
+    expected = [f.frame for f in read_frames(undisturbed.output)]
+    assert all(np.array_equal(a, b.frame) for a, b in zip(expected, read_frames(output), strict=True))
+
+
 def test_a_render_resumes_after_its_source_moves_its_work_folder_is_copied_and_vidstyle_is_upgraded(
     clip: Path, starry_night: Path, tmp_path: Path, monkeypatch, caplog
 ) -> None:
@@ -128,7 +151,7 @@ def test_a_render_resumes_after_its_source_moves_its_work_folder_is_copied_and_v
     shutil.copy(clip, moved)
     clip.unlink()
     shutil.copytree(first, second)
-    monkeypatch.setattr("vidstyle.pipeline.__version__", "99.0")  # a release that paints the same
+    monkeypatch.setattr("vidstyle.render_setup.__version__", "99.0")  # a release that paints the same
     caplog.set_level("INFO")
     report = stylize_video(moved, starry_night, second / "out.mp4", **TINY)
     assert report.resumed_from == 3 and report.rendered == 8 - 3
@@ -146,7 +169,7 @@ def test_running_out_of_memory_mid_render_keeps_the_frames_and_says_what_to_do(
 ) -> None:
     import torch
 
-    from tests.test_pipeline import TINY_ARGS
+    from tests.conftest import TINY_ARGS
     from vidstyle.cli import main
     from vidstyle.stylizer import Stylizer
 

@@ -5,6 +5,7 @@ on some filesystems, a torchvision that does not match torch, and --units changi
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -19,16 +20,18 @@ import pytest
 import torch
 
 from tests.clips import make_clip
-from tests.test_pipeline import TINY_ARGS
+from tests.conftest import TINY, TINY_ARGS
 from vidstyle import outputs
 from vidstyle.backend import Backend
 from vidstyle.cli import main
-from vidstyle.config import ClusterSettings, Job, build_job, cluster_settings
+from vidstyle.config import build_job
 from vidstyle.errors import UsageError, WeightsError
 from vidstyle.kill_points import KILL_AT_VARIABLE
-from vidstyle.pipeline import _choose_chunking, stylize_video
+from vidstyle.pipeline import stylize_video
+from vidstyle.render_setup import choose_chunking
+from vidstyle.settings import ClusterSettings, Job, cluster_settings
 from vidstyle.video_io import read_frames
-from vidstyle.workdir import work_dir_for
+from vidstyle.workdir import MANIFEST_NAME, work_dir_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -81,12 +84,17 @@ def test_chunking_is_chosen_by_the_machine_not_by_the_units(starry_night: Path, 
     folder = tmp_path / "none.vidstyle-work"
 
     def chunk_frames(job: Job, device: str, units: int, cluster: ClusterSettings | None = None) -> int | None:
-        return _choose_chunking(job, cluster, _backend(device, units), folder, restart=False).temporal.chunk_frames
+        return choose_chunking(job, cluster, _backend(device, units), folder, restart=False).temporal.chunk_frames
 
     assert chunk_frames(job, "cuda", 1) == chunk_frames(job, "cuda", 4) == 200  # the same frames whatever --units
     assert chunk_frames(job, "cpu", 1) == chunk_frames(job, "cpu", 4) == 0
     assert chunk_frames(job, "cpu", 1, cluster_settings("local", None)) == 200
     assert chunk_frames(replace(job, temporal=replace(job.temporal, chunk_frames=48)), "cuda", 4) == 48
+    # A render resumed keeps the chunks its work folder records, here or on another machine.
+    folder.mkdir()
+    (folder / MANIFEST_NAME).write_text(json.dumps({"job": {"temporal": {"chunk_frames": 24}}}))
+    assert chunk_frames(job, "cpu", 1) == chunk_frames(job, "cuda", 2) == 24
+    assert choose_chunking(job, None, _backend("cuda", 1), folder, restart=True).temporal.chunk_frames == 200
 
 
 @pytest.mark.slow
@@ -196,7 +204,7 @@ def test_a_kill_between_a_revisits_frame_and_its_line_resumes_to_the_same_video(
 def test_a_resume_checks_saved_frames_without_decoding_them(
     clip: Path, starry_night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.test_pipeline import TINY, render_interrupted
+    from tests.test_pipeline import render_interrupted
     from vidstyle.frame_store import FrameStore
     from vidstyle.workdir import WorkDir
 
@@ -214,9 +222,10 @@ def test_a_resume_checks_saved_frames_without_decoding_them(
 def test_nvof_without_its_engine_fails_in_one_line_before_the_shot_plan(
     clip: Path, starry_night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vidstyle import flow, pipeline
+    from vidstyle import pipeline
+    from vidstyle.flow import nvof
 
-    monkeypatch.setattr(flow, "nvof_missing", lambda: "no CUDA card")
+    monkeypatch.setattr(nvof, "missing", lambda: "no CUDA card")
 
     def planned(*args: object, **kwargs: object) -> None:
         raise AssertionError("the shot plan started")
@@ -267,8 +276,6 @@ def test_units_in_threads_report_their_steps_one_at_a_time(starry_night: Path, t
     import threading
     import time
 
-    from tests.test_pipeline import TINY
-
     clip = make_clip(tmp_path / "clip.mp4", frames=30, rate=Fraction(25), audio=None)
     inside = threading.Lock()
     overlaps: list[int] = []
@@ -289,3 +296,59 @@ def test_units_in_threads_report_their_steps_one_at_a_time(starry_night: Path, t
     )
     assert report.frames == 30 and steps
     assert overlaps == []
+
+
+def test_the_memory_check_counts_the_units_that_will_paint_at_once(
+    clip: Path, starry_night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A one-shot clip with --units 2 paints one unit: its memory is one frame's, and no second
+    # copy of the network is built.
+    from vidstyle import local_render, render_setup
+
+    checked: list[int] = []
+    copies: list[object] = []
+    real_check, real_copy = render_setup.check_frame_fits, local_render._another_painter
+
+    def check(*args: object, units: int = 1, **kwargs: object) -> None:
+        checked.append(units)
+        real_check(*args, units=units, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render_setup, "check_frame_fits", check)
+    monkeypatch.setattr(local_render, "_another_painter", lambda s: (copies.append(s), real_copy(s))[1])
+    stylize_video(clip, starry_night, tmp_path / "one.mp4", units=2, threads=1, **TINY)
+    assert checked == [1] and copies == []
+
+
+def test_a_resumed_renders_first_lines_count_only_what_is_left(
+    starry_night: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tests.test_pipeline import render_interrupted
+    from vidstyle import announce
+
+    # 128 px high: a first frame painted coarse to fine (its levels at least 64 px), and said so.
+    clip = make_clip(tmp_path / "clip.mp4", frames=8, width=176, height=128, rate=Fraction(25), audio=None)
+    output = tmp_path / "out.mp4"
+    settings = {**TINY, "size": 176, "scales": 2}
+    caplog.set_level(logging.INFO, logger="vidstyle")
+    render_interrupted(clip, starry_night, output, after=5, **settings)
+    assert "coarse to fine" in caplog.text
+    estimated: list[dict[str, object]] = []
+    real = announce.estimate_before_render
+    monkeypatch.setattr(announce, "estimate_before_render", lambda *a, **k: (estimated.append(k), real(*a, **k))[1])
+    caplog.clear()
+    stylize_video(clip, starry_night, output, **settings)
+    # The shot's first frame is done: three later frames are left, and no coarse-to-fine line.
+    assert [(k["fresh"], k["later"]) for k in estimated] == [(0, 3)]
+    assert "coarse to fine" not in caplog.text and "visits" not in caplog.text
+    assert "resuming at frame 5: 5 of 8 frames painted before" in caplog.text
+
+
+def test_an_estimate_shares_the_network_between_units_and_waits_for_slow_flows() -> None:
+    from vidstyle.estimate import Pace
+
+    assert Pace().wall_seconds(100.0, 10) == 100.0  # a CPU: one unit, flows in its time
+    beside = Pace(units_at_once=2, flow_seconds=0.4, flow_workers=4)
+    assert beside.wall_seconds(100.0, 10) == 50.0  # the card's pace: two units share it
+    assert beside.wall_seconds(1.0, 100) == pytest.approx(10.0)  # the flows' pace: 100 x 0.4 s / 4 workers

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import textured_frame
-from vidstyle.config import TemporalSettings
-from vidstyle.flow import (
-    FlowEstimator,
-    FrameMotion,
-    chained_motion,
-    histogram_distance,
-    is_scene_cut,
-    long_term_masks,
-    measure_link,
-    measure_motion,
-    reliability,
-    warp,
-    warp_with_fill,
-)
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import FrameMotion, chained_motion, long_term_masks, measure_link, measure_motion, reliability
 from vidstyle.frame_plan import FramePlanner
 from vidstyle.imageops import read_image, resize_frame
 from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.shots import Shot
+from vidstyle.settings import TemporalSettings
+from vidstyle.shots import Shot, histogram_distance, is_scene_cut
 from vidstyle.video_io import Segment, read_frames
+from vidstyle.warps import warp, warp_with_fill
 
 H, W = 96, 128
 MARGIN = 12
@@ -310,3 +302,74 @@ def test_a_chained_flow_adds_its_links_motions() -> None:
     assert motion.reliability.out_of_frame[:, -5:].all()
     assert not motion.reliability.out_of_frame[:, :-6].any()
     assert motion.reliability.mask[inner].mean() > 0.9
+
+
+class _FakeEngine:
+    """torch-nvidia-of-sdk's session as the NVIDIA Optical Flow SDK defines its output: each
+    pixel of the input frame to where it is in the reference frame. This fake finds one
+    translation for the whole frame by search."""
+
+    made = 0
+
+    @classmethod
+    def from_tensor(cls, input: Any, preset: str = "fast", grid_size: int = 1) -> _FakeEngine:
+        cls.made += 1
+        return cls()
+
+    def compute_flow(self, input: Any, reference: Any, upsample: bool = True) -> Any:
+        import torch
+
+        a, b = input.float(), reference.float()
+        height, width = a.shape[:2]
+        inner = (slice(MARGIN, height - MARGIN), slice(MARGIN, width - MARGIN))
+        errors = {
+            (dx, dy): (a[inner] - torch.roll(b, shifts=(-dy, -dx), dims=(0, 1))[inner]).abs().mean().item()
+            for dx in range(-5, 6)
+            for dy in range(-5, 6)
+        }
+        dx, dy = min(errors, key=errors.__getitem__)
+        return torch.tensor([dx, dy], dtype=torch.float32).expand(height, width, 2).clone()
+
+
+@pytest.fixture
+def fake_nvof(monkeypatch: pytest.MonkeyPatch) -> type[_FakeEngine]:
+    import sys
+    import types
+
+    import torch
+
+    from vidstyle.flow import nvof
+
+    module = types.ModuleType("of")
+    module.TorchNVOpticalFlow = _FakeEngine  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "of", module)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(nvof, "DEVICE", "cpu")
+    monkeypatch.setattr(nvof, "_SESSIONS", {})
+    _FakeEngine.made = 0
+    return _FakeEngine
+
+
+def test_nvof_flow_points_the_way_the_other_flows_do(fake_nvof: type[_FakeEngine]) -> None:
+    # b is a moved 3 px right and 1 px down: flow(a, b) is (+3, +1) by this package's
+    # convention, whichever estimator measures it.
+    a = textured_frame(W, H, seed=1)
+    b = np.roll(a, shift=(1, 3), axis=(0, 1))
+    inner = (slice(MARGIN, H - MARGIN), slice(MARGIN, W - MARGIN))
+    for method in ("nvof", "dis"):
+        flow = FlowEstimator(method)(a, b)  # type: ignore[arg-type]
+        assert flow.dtype == np.float32 and flow.shape == (H, W, 2)
+        assert np.median(flow[inner][..., 0]) == pytest.approx(3, abs=0.25), method
+        assert np.median(flow[inner][..., 1]) == pytest.approx(1, abs=0.25), method
+
+
+def test_nvof_workers_share_one_session_per_frame_size(fake_nvof: type[_FakeEngine]) -> None:
+    # Flow workers each have their own estimator (OpenCV's keep state); the card's engine is
+    # one, and its session is made once per frame size for all of them.
+    frames = [textured_frame(W, H, seed=seed) for seed in range(4)]
+    estimators = [FlowEstimator("nvof") for _ in range(3)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda e: [e(frames[i], frames[i + 1]) for i in range(3)], estimators))
+    assert fake_nvof.made == 1
+    FlowEstimator("nvof")(textured_frame(64, 48), textured_frame(64, 48, seed=2))
+    assert fake_nvof.made == 2

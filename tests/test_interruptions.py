@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.clips import make_clip, saved_frames
-from tests.test_pipeline import TINY_ARGS
+from tests.conftest import TINY_ARGS
 from vidstyle.cli import main
 from vidstyle.journal import LOG_NAME
 from vidstyle.kill_points import KILL_AT_VARIABLE

@@ -9,8 +9,9 @@ import torch
 
 from tests.conftest import textured_frame
 from vidstyle import imageops, losses
-from vidstyle.config import LossWeights, OptimizerSettings
-from vidstyle.optimize import StyleObjective, TemporalTerm, measure_losses, stylize_frame
+from vidstyle.objective import StyleObjective, TemporalTerm, measure_losses
+from vidstyle.optimize import stylize_frame
+from vidstyle.settings import LossWeights, OptimizerSettings
 from vidstyle.vgg import VGG19Features
 
 

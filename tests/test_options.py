@@ -1,4 +1,4 @@
-"""Each option is declared once (vidstyle.config.OPTIONS): the parser, the API, the README
+"""Each option is declared once (vidstyle.options.OPTIONS): the parser, the API, the README
 and the check messages all follow that declaration."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidstyle.cli import build_parser
-from vidstyle.config import JOB_OPTIONS, OPTIONS, build_job, default_text, option_flag
+from vidstyle.cli.parser import build_parser
+from vidstyle.config import build_job, default_text
 from vidstyle.errors import UsageError
+from vidstyle.options import JOB_OPTIONS, OPTIONS, option_flag
 from vidstyle.pipeline import stylize_video
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,6 +24,7 @@ import options_table  # noqa: E402  (docs/ is not a package)
 def test_the_readme_tables_are_the_declared_ones() -> None:
     text = (REPO / "README.md").read_text()
     assert options_table.written(text) == text, "run: python docs/options_table.py --write"
+    assert options_table.PAGE.read_text() == options_table.page(), "run: python docs/options_table.py --write"
 
 
 def test_every_option_is_a_flag_whose_help_gives_the_declared_default() -> None:

@@ -11,19 +11,20 @@ import av
 import numpy as np
 import pytest
 
+from tests import conftest
 from tests.clips import make_clip
 from vidstyle.cli import main
 from vidstyle.errors import UsageError
 from vidstyle.image_pipeline import stylize_image
 from vidstyle.peek import peek, peek_path
 from vidstyle.pipeline import FrameProgress, stylize_video
-from vidstyle.video_io import probe, read_frames
+from vidstyle.video_info import probe
+from vidstyle.video_io import read_frames
 
 # The detail pass is off here: these tests are about the size written (tests/test_detail.py
 # holds the detail pass), and at 1080p it would take most of a minute.
-TINY = {"size": 64, "iterations": 6, "frame_iterations": 3, "scales": 1, "tolerance": 0.0, "detail": "off"}
-TINY_ARGS = ["--size", "64", "--iterations", "6", "--frame-iterations", "3", "--scales", "1", "--tolerance", "0"]
-TINY_ARGS += ["--detail", "off"]
+TINY = {**conftest.TINY, "detail": "off"}
+TINY_ARGS = [*conftest.TINY_ARGS, "--detail", "off"]
 
 
 def _flat_halves(width: int, height: int) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.clips import make_clip, moving_texture
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, TINY, TINY_ARGS
 from tests.test_video_io import packet_bytes
 from vidstyle import device as device_module
 from vidstyle.cli import main
@@ -22,11 +22,9 @@ from vidstyle.errors import InputFileError, ResumeMismatchError
 from vidstyle.estimate import estimate_full_render
 from vidstyle.imageops import read_image, resize_frame
 from vidstyle.pipeline import VideoReport, stylize_video
-from vidstyle.video_io import probe, read_frames
+from vidstyle.video_info import probe
+from vidstyle.video_io import read_frames
 from vidstyle.workdir import WorkDir, work_dir_for
-
-TINY = {"size": 64, "iterations": 6, "frame_iterations": 3, "scales": 1, "tolerance": 0.0}
-TINY_ARGS = ["--size", "64", "--iterations", "6", "--frame-iterations", "3", "--scales", "1", "--tolerance", "0"]
 
 
 @pytest.fixture

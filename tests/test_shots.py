@@ -11,9 +11,10 @@ import numpy as np
 from tests.clips import GLUED_FLASH, GLUED_STARTS, glued_shots_clip, real_frames
 from tests.conftest import SAMPLES
 from vidstyle.cli import main
-from vidstyle.config import TemporalSettings
+from vidstyle.settings import TemporalSettings
 from vidstyle.shots import ShotPlan, TimedFrame, find_shots, plan_shots
-from vidstyle.video_io import Segment, probe
+from vidstyle.video_info import probe
+from vidstyle.video_io import Segment
 
 
 def _timed(frames: list[np.ndarray]) -> list[TimedFrame]:

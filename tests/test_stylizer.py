@@ -8,9 +8,10 @@ import torch
 
 from tests.conftest import textured_frame
 from vidstyle import imageops, losses
-from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, build_job
+from vidstyle.config import build_job
 from vidstyle.errors import UsageError
 from vidstyle.pyramid import pyramid
+from vidstyle.settings import EngineSettings, LossWeights, OptimizerSettings, StyleSettings
 from vidstyle.stylizer import Stylizer
 
 

@@ -18,7 +18,8 @@ from vidstyle import imageops
 from vidstyle.errors import InputFileError, NoFramesError, NotMediaError, NoVideoStreamError, OutputExistsError
 from vidstyle.outputs import check_output_path
 from vidstyle.pipeline import stylize_video
-from vidstyle.video_io import Segment, probe, read_frames
+from vidstyle.video_info import frame_timing, probe
+from vidstyle.video_io import Segment, read_frames
 from vidstyle.video_writer import VideoWriter
 
 
@@ -85,6 +86,18 @@ def test_variable_frame_rate_survives(tmp_path: Path) -> None:
     assert len(times_out) == len(times_in)
     for a, b in zip(times_in, times_out, strict=True):
         assert abs(a - b) <= Fraction(1, 100)
+
+
+def test_a_vfr_clip_and_its_copy_with_the_same_frame_times_show_the_same_rate(tmp_path: Path) -> None:
+    # pens.mp4 is a phone's VFR clip. The containers' average rates divide by their own
+    # durations and differ (29.49 and 29.15 fps); the frames' times, and so the rate shown, agree.
+    source = SAMPLES / "pens.mp4"
+    output = round_trip(source, tmp_path / "out.mp4")
+    assert probe(source).frame_rate != probe(output).frame_rate
+    shown = [frame_timing(path).describe(probe(path).frame_rate) for path in (source, output)]
+    assert shown[0] == shown[1] == "variable, 29.488 fps on average (from 16.997 to 29.930)"
+    constant = make_clip(tmp_path / "cfr.mp4", frames=6, rate=Fraction(30000, 1001), audio=None)
+    assert frame_timing(constant).describe(probe(constant).frame_rate) == "29.970 fps (30000/1001)"
 
 
 def test_a_repeated_timestamp_is_nudged_and_warned_of_once(tmp_path: Path, caplog) -> None:

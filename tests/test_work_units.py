@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from tests.clips import make_clip, real_frames, saved_frames
-from tests.conftest import SAMPLES
-from tests.test_pipeline import TINY
+from tests.conftest import SAMPLES, TINY
 from vidstyle.config import build_job
 from vidstyle.errors import UsageError
 from vidstyle.frame_plan import HANDOVER_FRAMES

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from vidstyle import device as devices
-from vidstyle.config import EngineSettings
+from vidstyle.settings import EngineSettings
 
 # Work units painted at once on a GPU when --units is not given, at most. One unit at a time
 # left an H200 21% busy at 480 px (a step 5-6 ms at 256, 480 and 720 px alike: launches and
@@ -26,20 +26,10 @@ MAX_UNITS_ON_A_GPU = 4
 UNITS_MEMORY_SHARE = 0.5
 
 
-# _FLOWS_BESIDE: where the flows run. On the CPU the network gets every core (``threads``),
-# and so does OpenCV: the flows run between frames, when the network's threads are idle. A
-# flow worker beside the network took a core from it at times, and the network's threads,
-# which wait for each other at every layer, lose more than that core's share: 15 iterations
-# at 176x144 took 6.2 s alone and 16.6 s beside a thread computing flows without pause, on 2
-# cores. In a render, where a frame's flows are a few percent of its time, the gain is
-# smaller: later frames at 480 px 47.9 s against 51.8 s in one run, 49.8 s against 49.5 s in
-# another; the first frame 86 s against 97 s and 96 s against 107 s; the output the same to
-# the bit. On a GPU the cores are free for flow: one worker per core but the one that drives
-# the GPU, each with one OpenCV thread. Frames in parallel scale where threads inside one flow
-# do not: Farneback runs on one thread whatever it is given, and DIS went from 330 to 190 ms
-# with a second thread. On an H200's 16 cores, 4 workers of 4 threads computed the default
-# flows (then three neighbours, both ways) for 2.4 frames a second at 480 px, and the GPU,
-# done in 0.16 s a frame, waited on them.
+# _FLOWS_BESIDE: where the flows run. On a CPU, between frames with every core (a flow worker
+# beside the network slows the network more than it saves); on a GPU, in workers on the
+# cores the GPU's driver thread leaves, one OpenCV thread each. The measurements:
+# docs/experiments.md, "Where the flows run".
 
 
 @dataclass(frozen=True)
@@ -96,12 +86,18 @@ def choose_backend(
     dtype = devices.network_dtype(device, engine.precision)
     threads = engine.threads or machine.cores
     on_gpu = device.type == "cuda"
+    at_once = units or engine.units or _units_at_once(device, engine, frame_size, machine)
+    if not on_gpu:
+        # Each unit's network runs on ``threads`` threads: together at most the cores, or they
+        # would take turns on them. Threads are not divided between units instead: their number
+        # shapes the sums, and --units would then change the frames.
+        at_once = min(at_once, max(1, machine.cores // threads))
     return Backend(
         device=device,
         dtype=dtype,
         threads=threads,
         flow_workers=max(1, threads - 1) if on_gpu else 0,  # _FLOWS_BESIDE says why
-        units_at_once=units or engine.units or _units_at_once(device, engine, frame_size, machine),
+        units_at_once=at_once,
         cuda_graphs=on_gpu,
         device_warps=on_gpu,
     )

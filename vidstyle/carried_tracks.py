@@ -26,7 +26,7 @@ import av
 import av.error
 from av.audio.stream import AudioStream
 
-from vidstyle.video_io import TRACK_LABELS, VideoInfo, open_input
+from vidstyle.video_info import TRACK_LABELS, VideoInfo, open_input
 
 if TYPE_CHECKING:
     from av.container.core import Chapter  # a TypedDict of PyAV's stubs only

@@ -36,9 +36,9 @@ import torch.nn.functional as F
 from vidstyle import imageops, losses
 from vidstyle.backend import Backend
 from vidstyle.colour_space import ColourSpace
-from vidstyle.config import StyleSettings
 from vidstyle.lbfgs import LBFGS
 from vidstyle.optimize import RANGE_PENALTY
+from vidstyle.settings import StyleSettings
 from vidstyle.sizes import fit_long_side
 from vidstyle.style_targets import read_painting, style_image, style_long_side
 from vidstyle.vgg import VGG19Features

@@ -17,13 +17,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from vidstyle.config import TemporalSettings
 from vidstyle.detail import DetailPainter, HeldDetail
-from vidstyle.flow import FlowEstimator, enlarged_mask, enlarged_motion, measure_link, warp_stylized
-from vidstyle.frame_plan import warping_error
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import enlarged_mask, enlarged_motion, measure_link
 from vidstyle.journal import DetailRecord
+from vidstyle.metrics import warping_error
+from vidstyle.settings import TemporalSettings
 from vidstyle.shot_render import SourceFrames
 from vidstyle.shots import ShotPlan
+from vidstyle.warps import warp_stylized
 from vidstyle.workdir import WorkDir
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,7 @@ def render_details(
                 if previous is not None:
                     link = measure_link(estimator, content, previous[0])
                     reliability = link.reliability
-                    flow, mask = enlarged_motion(link.there, reliability.mask, painter.size)
+                    flow, mask = enlarged_motion(link.near_to_far, reliability.mask, painter.size)
                     holes = enlarged_mask(reliability.holes.astype(np.float32), painter.size)
                     held = HeldDetail(warp_stylized(previous[1], flow), mask, holes)
                     error_of = (previous[1], flow, mask)

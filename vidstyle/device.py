@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import cv2
 import torch
 
-from vidstyle.config import DeviceName, EngineSettings, PrecisionName
 from vidstyle.errors import DeviceError
+from vidstyle.settings import DeviceName, EngineSettings, PrecisionName
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +149,9 @@ def warn_of_slow_settings(device: torch.device, engine: EngineSettings) -> None:
         )
 
 
-# Peak memory of stylizing a frame, per pixel, beyond the loaded network: VGG19's activations
-# up to relu5_1 kept for the backward pass, L-BFGS's history (50 pairs of fp32 images), the
-# coarse-to-fine levels and the temporal terms. On the CPU, benchmarks/bench_step.py memory on a
-# 2-core Xeon (2026-12-03; 384x216, 512x288, 720x406): fp32 3.91, 4.04, 3.63 KB/px; bf16
-# 3.35, 3.49, 3.22. On CUDA, the H200's 480 px render (device_check log, 2026-11-28): 2.375 GiB
-# at 394x480, 13.5 KB/px, with the CUDA graphs that optimize.py keeps for each shape; pending
-# bench_step.py memory on a GPU.
+# Peak memory of stylizing a frame, per pixel, beyond the loaded network (activations for the
+# backward pass, L-BFGS's history, the pyramid, the temporal terms; on CUDA the kept graphs
+# too): docs/experiments.md, "Memory per pixel".
 BYTES_PER_PIXEL = {"cpu": 4000, "cpu bf16": 3500, "cuda": 14000}
 
 
@@ -195,12 +191,8 @@ def frame_bytes(device: torch.device, precision: PrecisionName, width: int, heig
     return width * height * per_pixel
 
 
-# Peak memory of the detail pass per pixel of the delivered frame (detail.py: VGG19 to relu3_1
-# at that size, its activations kept for the backward pass, a first frame's L-BFGS history of
-# 19 pairs): an image refined at 1920x1080 on the CPU in bf16 peaked 4.0 GB above the same
-# render without it, 1.94 KB a pixel (/usr/bin/time's maximum RSS, 2026-12-05). The same on
-# CUDA until a card measures it. A 4K frame (8.3 MP, 16.6 GB) is refined at about 3100x1750 on
-# a 24 GB machine and 2600x1450 on a 16 GB card, and enlarged the rest of the way.
+# Peak memory of the detail pass per pixel of the delivered frame (docs/experiments.md,
+# "Memory per pixel"): a 4K frame is refined at about 3100x1750 on a 24 GB machine.
 DETAIL_BYTES_PER_PIXEL = 2000
 # The share of free memory the detail pass may take; above it, it refines at a smaller size.
 DETAIL_MEMORY_SHARE = 0.5

@@ -27,15 +27,14 @@ import numpy as np
 import torch
 
 from vidstyle.backend import choose_backend
-from vidstyle.config import INIT_MODES, ClusterSettings, Job
 from vidstyle.errors import DeviceError, UsageError
 from vidstyle.journal import FrameRecord
-from vidstyle.prefetch import MotionPrefetcher
-from vidstyle.shot_render import SourceFrames, outputs_needed, render_unit
+from vidstyle.settings import INIT_MODES, ClusterSettings, Job
+from vidstyle.shot_render import SourceFrames, outputs_needed, painting_here, render_unit
 from vidstyle.shots import ShotPlan
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment
-from vidstyle.work_units import WorkUnit, planner_for
+from vidstyle.work_units import UnitQueue, WorkUnit, planner_for
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +131,7 @@ def _render_task(
     )
     source = SourceFrames(Path(unit_job.path), unit_job.segment, plan, unit_job.size)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    with (
-        stylizer.backend.running(),
-        MotionPrefetcher(job.temporal, workers=stylizer.backend.flow_workers) as prefetch,
-    ):
+    with painting_here(job, stylizer) as prefetch:
         for visit in render_unit(
             job,
             stylizer,
@@ -170,91 +166,122 @@ def render_on_ray(
     driver, say) stops the render with one line, rather than mixing two precisions in one
     video under a record that names one."""
     ray = connect(cluster.address)
-    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 and job.engine.device != "cpu" else 0
-    task = ray.remote(_render_task).options(num_cpus=cluster.cpus_per_task, num_gpus=gpus, max_retries=0)
-    targets = ray.put(stylizer.style_targets)
-    init_picture = None if job.init in INIT_MODES else stylizer.read_init_picture(Path(job.init))
-    plan_json = source.plan.to_json()
-    done = dict(passes_done)
-    waiting = list(range(len(units)))
-    finished: set[int] = set()
-    running: dict[Any, tuple[int, int, float]] = {}
-    timeline: list[TaskRun] = []
-    landed: dict[int, int] = {}
-    workers: dict[int, str] = {}
-    began: dict[int, float] = {}  # when each unit's (latest) task started on its worker
-
-    def close(position: int, attempt: int, submitted: float, started: float | None) -> None:
-        """The task of unit ``position`` ended: add it to the timeline."""
-        worker = workers.get(position, "?")
-        ended = time.time()
-        run = TaskRun(units[position].name, attempt, worker, started or submitted, ended, landed[position])
-        timeline.append(run)
-
-    def submit(position: int, attempt: int) -> None:
-        unit = units[position]
-        outputs = {i: load_output(i) for i in outputs_needed(planner_for(job, source.plan, unit), done)}
-        unit_job = _UnitJob(
-            job, str(source.path.resolve()), source.segment, plan_json, source.size, unit, dict(done), outputs,
-            cluster.cpus_per_task, init_picture,
-        )  # fmt: skip
-        running[task.remote(unit_job, targets)] = (position, attempt, time.time())
-        landed[position] = 0
-
-    while waiting or running:
-        ready = [position for position in waiting if waits[position] <= finished]
-        if ready:  # the cluster may have grown: ask it now
-            for position in ready[: max(0, 2 * _slots(ray, cluster) - len(running))]:
-                waiting.remove(position)
-                submit(position, 1)
-        if not running:
-            raise RuntimeError("work units wait on each other")  # cannot happen: they wait on earlier ones only
-        [generator], _ = ray.wait(list(running), num_returns=1)
-        position, attempt, submitted = running[generator]
-        name = units[position].name
-        try:
-            reference = next(generator)
-            frame, record, worker, started, engine = ray.get(reference)
-            began.setdefault(position, started)
-            if engine != stylizer.engine_text:
-                raise DeviceError(
-                    f"a Ray worker ({worker}) paints on {engine}, and this render on {stylizer.engine_text} (chosen "
-                    "here, and recorded in its work folder); start the render on a machine like the workers, or give "
-                    "--device and --precision that every worker runs"
-                )
-        except StopIteration:
-            del running[generator]
-            finished.add(position)
-            seconds = time.time() - began.get(position, submitted)
-            log.info(
-                "%s done on %s: %d visits, %.1f s each",
-                name,
-                workers.get(position, "?"),
-                landed[position],
-                seconds / max(1, landed[position]),
-            )
-            close(position, attempt, submitted, began.get(position))
+    render = _RayRender(ray, cluster, job, stylizer, source, units, passes_done, load_output)
+    queue = UnitQueue(waits)
+    while queue or render.running:
+        if queue.any_ready():  # the cluster may have grown: ask it now
+            for position in queue.take_ready(2 * _slots(ray, render.cpus) - len(render.running)):
+                render.submit(position, 1)
+        queue.check_moving(len(render.running))
+        [generator], _ = ray.wait(list(render.running), num_returns=1)
+        landed = render.next_visit(generator)
+        if landed is _UNIT_DONE:
+            position = render.close(generator)
+            queue.finish(position)
             on_unit(position)
-            continue
-        except ray.exceptions.RayTaskError as error:
+        elif landed is not None:
+            on_visit(*landed)
+    return render.timeline
+
+
+_UNIT_DONE: Any = object()  # a task's generator ended: its unit is done
+
+
+class _RayRender:
+    """The driver's side of a render on Ray: the tasks running, what each has landed, and
+    the timeline of the tasks."""
+
+    def __init__(
+        self,
+        ray: Any,
+        cluster: ClusterSettings,
+        job: Job,
+        stylizer: Stylizer,
+        source: SourceFrames,
+        units: list[WorkUnit],
+        passes_done: dict[int, int],
+        load_output: Callable[[int], np.ndarray],
+    ) -> None:
+        self.ray, self.job, self.stylizer, self.source, self.units = ray, job, stylizer, source, units
+        self.load_output = load_output
+        # Unless told, a task paints on as many threads as a render here: the same sums, the same frames.
+        self.cpus = cluster.task_threads(stylizer.backend.threads)
+        gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 and job.engine.device != "cpu" else 0
+        self.task = ray.remote(_render_task).options(num_cpus=self.cpus, num_gpus=gpus, max_retries=0)
+        self.targets = ray.put(stylizer.style_targets)
+        self.init_picture = None if job.init in INIT_MODES else stylizer.read_init_picture(Path(job.init))
+        self.plan_json = source.plan.to_json()
+        self.done = dict(passes_done)
+        self.running: dict[Any, tuple[int, int, float]] = {}  # generator: (position, attempt, submitted)
+        self.timeline: list[TaskRun] = []
+        self.landed: dict[int, int] = {}
+        self.workers: dict[int, str] = {}
+        self.began: dict[int, float] = {}  # when each unit's (latest) task started on its worker
+
+    def submit(self, position: int, attempt: int) -> None:
+        unit = self.units[position]
+        needed = outputs_needed(planner_for(self.job, self.source.plan, unit), self.done)
+        unit_job = _UnitJob(
+            self.job, str(self.source.path.resolve()), self.source.segment, self.plan_json, self.source.size, unit,
+            dict(self.done), {i: self.load_output(i) for i in needed}, self.cpus, self.init_picture,
+        )  # fmt: skip
+        self.running[self.task.remote(unit_job, self.targets)] = (position, attempt, time.time())
+        self.landed[position] = 0
+
+    def next_visit(self, generator: Any) -> tuple[np.ndarray, FrameRecord] | None:
+        """The next visit ``generator`` yields, to write (None: already written, or its task
+        was resubmitted after its worker died), or ``_UNIT_DONE``."""
+        position, attempt, _ = self.running[generator]
+        try:
+            frame, record, worker, started, engine = self.ray.get(next(generator))
+        except StopIteration:
+            return _UNIT_DONE  # type: ignore[no-any-return]
+        except self.ray.exceptions.RayTaskError as error:
             raise error.as_instanceof_cause() from None
-        except ray.exceptions.RayError as error:
-            del running[generator]
-            close(position, attempt, submitted, began.pop(position, None))
-            if attempt >= MAX_ATTEMPTS:
-                raise RuntimeError(f"{name} failed {attempt} times on the cluster ({error})") from error
-            log.warning("%s: its worker died (%s); retrying from where it stopped", name, type(error).__name__)
-            submit(position, attempt + 1)
-            continue
-        workers[position] = worker
-        if done.get(record.index, 0) >= record.pass_number:
-            continue  # already written: never twice
-        done[record.index] = record.pass_number
-        landed[position] += 1
-        on_visit(frame, record)
-    return timeline
+        except self.ray.exceptions.RayError as error:
+            self._retry(generator, position, attempt, error)
+            return None
+        self.began.setdefault(position, started)
+        if engine != self.stylizer.engine_text:
+            raise DeviceError(
+                f"a Ray worker ({worker}) paints on {engine}, and this render on {self.stylizer.engine_text} (chosen "
+                "here, and recorded in its work folder); start the render on a machine like the workers, or give "
+                "--device and --precision that every worker runs"
+            )
+        self.workers[position] = worker
+        if self.done.get(record.index, 0) >= record.pass_number:
+            return None  # already written: never twice
+        self.done[record.index] = record.pass_number
+        self.landed[position] += 1
+        return frame, record
+
+    def close(self, generator: Any) -> int:
+        """A task's generator ended: its unit is done. Returns the unit's position."""
+        position, attempt, submitted = self.running.pop(generator)
+        seconds = time.time() - self.began.get(position, submitted)
+        worker, visits = self.workers.get(position, "?"), self.landed[position]
+        log.info(
+            "%s done on %s: %d visits, %.1f s each", self.units[position].name, worker, visits, seconds / max(1, visits)
+        )
+        self._add_to_timeline(position, attempt, submitted, self.began.get(position))
+        return position
+
+    def _retry(self, generator: Any, position: int, attempt: int, error: BaseException) -> None:
+        """A worker died: resubmit its unit from its first visit not yet written."""
+        _, _, submitted = self.running.pop(generator)
+        self._add_to_timeline(position, attempt, submitted, self.began.pop(position, None))
+        name = self.units[position].name
+        if attempt >= MAX_ATTEMPTS:
+            raise RuntimeError(f"{name} failed {attempt} times on the cluster ({error})") from error
+        log.warning("%s: its worker died (%s); retrying from where it stopped", name, type(error).__name__)
+        self.submit(position, attempt + 1)
+
+    def _add_to_timeline(self, position: int, attempt: int, submitted: float, started: float | None) -> None:
+        worker = self.workers.get(position, "?")
+        unit = self.units[position].name
+        self.timeline.append(TaskRun(unit, attempt, worker, started or submitted, time.time(), self.landed[position]))
 
 
-def _slots(ray: Any, cluster: ClusterSettings) -> int:
+def _slots(ray: Any, cpus_per_task: int) -> int:
     """How many tasks the cluster runs at once."""
-    return max(1, int(ray.cluster_resources().get("CPU", 1) // cluster.cpus_per_task))
+    return max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_task))

@@ -4,16 +4,21 @@ and after a preview, from the preview's record as well."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+import cv2
+import numpy as np
 import torch
 
 from vidstyle.backend import choose_backend
-from vidstyle.config import Job, OptimizerSettings, option_flag
 from vidstyle.detail import FIRST_DETAIL_ITERATIONS, LATER_DETAIL_ITERATIONS, DetailPainter
-from vidstyle.optimize import StyleObjective
+from vidstyle.flow import FlowEstimator
+from vidstyle.objective import StyleObjective
+from vidstyle.optimize import stylize_frame
+from vidstyle.options import option_flag
 from vidstyle.pyramid import level_budgets
+from vidstyle.settings import Job, OptimizerSettings, TemporalSettings
 from vidstyle.vgg import VGG19Features
 
 
@@ -111,14 +116,86 @@ def render_seconds(
 RENDER_OVERHEAD = 0.15
 
 
+@dataclass(frozen=True)
+class Pace:
+    """What sets a render's pace beside one unit's network: the units painting at once, and,
+    where flows run in workers beside the network (on a GPU), their seconds a later frame
+    and the workers sharing them. On a CPU the flows run between frames, in the network's
+    time (``RENDER_OVERHEAD``)."""
+
+    units_at_once: int = 1
+    flow_seconds: float = 0.0  # one later frame's flows on one worker
+    flow_workers: int = 0
+
+    def wall_seconds(self, network_seconds: float, frames: int) -> float:
+        """Units at once share the network's seconds (two renders side by side kept an H200
+        54% busy against one's 21%: each ran at nearly its own pace); the flows' workers keep
+        up or set the pace (on an H200 at 480 px they did: 2.4 frames a second against the
+        card's 6, benchmarks/results/device_check.nvidia-h200.2026-11-28.log)."""
+        network = network_seconds / max(1, self.units_at_once)
+        if self.flow_workers <= 0:
+            return network
+        return max(network, frames * self.flow_seconds / self.flow_workers)
+
+
 def estimate_before_render(
-    objective: StyleObjective, optimizer: OptimizerSettings, *, fresh: int, later: int, width: int, height: int
+    objective: StyleObjective,
+    optimizer: OptimizerSettings,
+    *,
+    fresh: int,
+    later: int,
+    width: int,
+    height: int,
+    pace: Pace | None = None,
 ) -> float:
     """Seconds a render of ``fresh`` first frames and ``later`` later visits will take, from
     a timing of the job's network at ``width`` x ``height``: a budget's worth of evaluations
-    (later frames may stop early, so it errs long)."""
-    step = measure_step_seconds(objective, width, height, repeats=2) * (1 + RENDER_OVERHEAD)
-    return render_seconds(optimizer, (width, height), fresh=fresh, later=later, step_seconds=step)
+    (later frames may stop early, so it errs long). On CUDA the iterations are timed as the
+    render runs them, captured as a graph with their L-BFGS steps; elsewhere one evaluation
+    eagerly, plus ``RENDER_OVERHEAD``."""
+    if objective.device.type == "cuda":
+        step = measure_graphed_iteration_seconds(objective, optimizer, width, height)
+    else:
+        step = measure_step_seconds(objective, width, height, repeats=2) * (1 + RENDER_OVERHEAD)
+    seconds = render_seconds(optimizer, (width, height), fresh=fresh, later=later, step_seconds=step)
+    return (pace or Pace()).wall_seconds(seconds, fresh + later)
+
+
+def measure_graphed_iteration_seconds(
+    objective: StyleObjective, optimizer: OptimizerSettings, width: int, height: int, iterations: int = 12
+) -> float:
+    """Seconds of one iteration as a frame runs it (on CUDA, replayed from a graph): a frame
+    of ``iterations`` run twice, the second timed (the first warms up and captures)."""
+    device = objective.device
+    content = torch.rand(1, 3, height, width, device=device)
+    settings = replace(optimizer, tolerance=0.0)
+    timings = []
+    for _ in range(2):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        stylize_frame(objective, content, content, settings, iterations=iterations)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        timings.append(time.perf_counter() - started)
+    objective.release_runs()  # the render's own frames keep their own graphs
+    return timings[-1] / iterations
+
+
+def flow_seconds_per_frame(temporal: TemporalSettings, width: int, height: int) -> float:
+    """Seconds of one later frame's flows on one worker: both ways to each neighbour measured
+    apart (one link for chained long-term flows, one a neighbour for direct ones)."""
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 256, (max(2, height // 6), max(2, width // 6), 3), dtype=np.uint8)
+    frame = cv2.resize(texture, (width, height), interpolation=cv2.INTER_CUBIC)
+    moved = np.roll(frame, 2, axis=1)
+    estimator = FlowEstimator(temporal.flow, temporal.dis_preset)
+    estimator(frame, moved)  # the first call sets the estimator up
+    started = time.perf_counter()
+    estimator(frame, moved)
+    one = time.perf_counter() - started
+    links = len(temporal.long_term) if temporal.long_term_flow == "direct" else 1
+    return 2 * links * one
 
 
 # What a detail-pass frame spends beyond its iterations timed one by one (the flow, the

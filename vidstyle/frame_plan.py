@@ -17,9 +17,10 @@ from typing import Protocol
 
 import numpy as np
 
-from vidstyle.config import TemporalSettings
-from vidstyle.flow import FrameMotion, Motion, long_term_masks, warp, warp_stylized, warp_with_fill
+from vidstyle.flow.motion import FrameMotion, Motion, neighbour_masks
+from vidstyle.settings import TemporalSettings
 from vidstyle.shots import Shot
+from vidstyle.warps import HOST_WARPS, Warps
 
 # Ruder et al.'s multi-pass start, (1 - d*c) * own + d*c * warp(neighbour): artistic-videos
 # takes the warped neighbour wherever it is reliable (d = 1), and so do we.
@@ -98,33 +99,6 @@ class FramePlan:
     @property
     def index(self) -> int:
         return self.visit.index
-
-
-class Warps(Protocol):
-    """How a neighbour's output (uint8 (H, W, 3)) is brought into this frame: float32 (H, W, 3), 0-255."""
-
-    def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
-        """Warped to start this frame: holes from the content in the warped output's colours
-        around them (Ruder et al. fill them from the content as it is)."""
-        ...
-
-    def target(self, output: np.ndarray, motion: Motion) -> np.ndarray:
-        """Warped where it is weighted by the flow's reliability (a temporal target, a blend):
-        zero in the holes, so they are not filled."""
-        ...
-
-
-class HostWarps:
-    """Warps with OpenCV on the CPU (flow.py); device_warps.DeviceWarps does the same on a GPU."""
-
-    def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
-        return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
-
-    def target(self, output: np.ndarray, motion: Motion) -> np.ndarray:
-        return warp_stylized(output, motion.backward)
-
-
-HOST_WARPS = HostWarps()
 
 
 class Planner(Protocol):
@@ -256,7 +230,9 @@ class FramePlanner:
             for side in (behind, ahead):
                 if not side:
                     continue
-                masks = long_term_masks([motion.towards[frame].reliability.mask for _, frame, _ in side])
+                masks = neighbour_masks(
+                    [motion.towards[frame].reliability.mask for _, frame, _ in side], self.settings.long_term_flow
+                )
                 for (offset, frame, output), mask in zip(side, masks, strict=True):
                     assert output is not None
                     reuse = init is not None and near_motion is not None and own is None and side is behind
@@ -289,7 +265,7 @@ class FramePlanner:
         mode = self.settings.init
         if mode == "prev-warped":
             # Disoccluded and out-of-frame pixels have no past; they start from the content (Ruder
-            # et al.), here in the colours painted around them (flow.warp_with_fill).
+            # et al.), here in the colours painted around them (warps.warp_with_fill).
             return self.warps.start(neighbour, content, motion)
         if mode == "prev":
             return neighbour.astype(np.float32)
@@ -358,16 +334,3 @@ class HandoverPlanner:
             backward=towards.backward,
             mask=reliable,
         )
-
-
-def warping_error(output: np.ndarray, previous_output: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:
-    """Ruder et al.'s temporal consistency measure for one frame pair, in [0, 1] units.
-
-    E = mean over pixels k (and channels) of c_k (o_i - warp(o_{i-1}))^2, with the flow
-    estimated on the original frames. Bilinear warping, as Ruder et al. measure it (the
-    synthesis warps with Lanczos, which this measure cannot flatter: its blurred reference
-    only adds error).
-    """
-    warped = warp(previous_output, backward) / 255.0
-    difference = output.astype(np.float32) / 255.0 - warped
-    return float((mask[..., None] * difference**2).mean())

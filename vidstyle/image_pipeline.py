@@ -12,13 +12,16 @@ import numpy as np
 
 from vidstyle import imageops
 from vidstyle.backend import choose_backend
-from vidstyle.config import Job, build_job, refuse_video_options
+from vidstyle.config import build_job
 from vidstyle.detail import DetailPainter
 from vidstyle.device import check_frame_fits, detail_size_that_fits, warn_of_slow_settings
 from vidstyle.errors import OutputPathError
 from vidstyle.filetypes import WRITABLE_IMAGE_EXTENSIONS, local_path
-from vidstyle.optimize import LossParts, StepCallback
+from vidstyle.objective import LossParts
+from vidstyle.optimize import StepCallback
+from vidstyle.options import refuse_video_options
 from vidstyle.outputs import check_output_path, default_output_path, write_bytes_atomically
+from vidstyle.settings import Job
 from vidstyle.stylizer import Stylizer, check_images
 
 log = logging.getLogger(__name__)

@@ -28,14 +28,16 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.borders import MIN_PROFILE_SIDE, border_line_score
-from vidstyle.config import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, TemporalSettings
 from vidstyle.errors import UsageError
-from vidstyle.flow import FlowEstimator, enlarged_motion, histogram_distance, is_scene_cut, measure_motion
-from vidstyle.frame_plan import warping_error
-from vidstyle.optimize import measure_losses
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import enlarged_motion, measure_motion
+from vidstyle.objective import measure_losses
+from vidstyle.settings import EngineSettings, LossWeights, OptimizerSettings, StyleSettings, TemporalSettings
+from vidstyle.shots import histogram_distance, is_scene_cut
 from vidstyle.sizes import fit_long_side
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
+from vidstyle.warps import warp
 
 # Mirrored pixels around each picture for the measuring network (16 px removes the edge's pull,
 # EngineSettings).
@@ -94,14 +96,7 @@ def measure(
     ``on_frame(n)`` after each frame measured.
     """
     temporal = temporal or TemporalSettings()
-    flow = FlowEstimator(temporal.flow, temporal.dis_preset)
-    errors: list[tuple[int, float]] = []
-    source_errors: list[float] = []
-    cuts: list[int] = []
-    style_losses: list[float] = []
-    source_style_losses: list[float] = []
-    content_losses: list[float] = []
-    border_lines: list[tuple[float, float]] = []  # (output, source)
+    found = _Found(FlowEstimator(temporal.flow, temporal.dis_preset), temporal.cut_threshold)
     stylizer: Stylizer | None = None
     previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the source shrunk, as is, the output
     count, size = 0, (0, 0)
@@ -115,45 +110,80 @@ def measure(
             source, *fit_long_side(width, height, min(max(size), MEASURE_FLOW_LONG_SIDE))
         )
         if previous is not None:
-            previous_small, previous_source, previous_output = previous
-            motion = measure_motion(flow, small_source, {0: previous_small}).towards[0]
-            verdict = motion.reliability
-            if is_scene_cut(verdict.coverage, histogram_distance(previous_small, small_source), temporal.cut_threshold):
-                cuts.append(index)
-            else:
-                backward, mask = enlarged_motion(motion.backward, verdict.mask, size)
-                errors.append((index, warping_error(output, previous_output, backward, mask)))
-                source_errors.append(warping_error(source, previous_source, backward, mask))
+            found.steadiness(index, (small_source, source, output), previous)
         if index % losses_every == 0 and min(height, width) >= MIN_PROFILE_SIDE:
-            border_lines.append((border_line_score(output), border_line_score(source)))
+            found.border_lines.append((border_line_score(output), border_line_score(source)))
         if styles and index % losses_every == 0:
             if stylizer is None:
                 stylizer = _loss_model(styles, style_scale, engine or EngineSettings(), (width, height), source)
-            source_image = stylizer.to_optimization_space(source)
-            parts = measure_losses(stylizer.objective, stylizer.to_optimization_space(output), source_image)
-            style_losses.append(parts.style)
-            content_losses.append(parts.content)
-            source_style_losses.append(measure_losses(stylizer.objective, source_image, source_image).style)
+            found.losses(stylizer, source, output)
         previous = (small_source, source, output)
         count += 1
         if on_frame is not None:
             on_frame(count)
     if count == 0:
         raise UsageError("no frames to measure")
-    return VideoMetrics(
-        frames=count,
-        width=size[0],
-        height=size[1],
-        warping_error=float(np.mean([e for _, e in errors])) if errors else None,
-        style_loss=float(np.mean(style_losses)) if style_losses else None,
-        content_loss=float(np.mean(content_losses)) if content_losses else None,
-        border_line=float(np.mean([b[0] for b in border_lines])) if border_lines else None,
-        source_border_line=float(np.mean([b[1] for b in border_lines])) if border_lines else None,
-        cuts=tuple(cuts),
-        warping_errors=tuple(errors),
-        source_warping_error=float(np.mean(source_errors)) if source_errors else None,
-        source_style_loss=float(np.mean(source_style_losses)) if source_style_losses else None,
-    )
+    return found.metrics(count, size)
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    listed = list(values)
+    return float(np.mean(listed)) if listed else None
+
+
+class _Found:
+    """What ``measure`` has found so far, frame pair by frame pair."""
+
+    def __init__(self, flow: FlowEstimator, cut_threshold: float) -> None:
+        self.flow, self.cut_threshold = flow, cut_threshold
+        self.errors: list[tuple[int, float]] = []
+        self.source_errors: list[float] = []
+        self.cuts: list[int] = []
+        self.style_losses: list[float] = []
+        self.source_style_losses: list[float] = []
+        self.content_losses: list[float] = []
+        self.border_lines: list[tuple[float, float]] = []  # (output, source)
+
+    def steadiness(
+        self,
+        index: int,
+        now: tuple[np.ndarray, np.ndarray, np.ndarray],
+        before: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """The warping errors of frame ``index`` against the one before (each: the source
+        shrunk for the flow, the source, the output), or a cut between them."""
+        (small_source, source, output), (previous_small, previous_source, previous_output) = now, before
+        motion = measure_motion(self.flow, small_source, {0: previous_small}).towards[0]
+        verdict = motion.reliability
+        if is_scene_cut(verdict.coverage, histogram_distance(previous_small, small_source), self.cut_threshold):
+            self.cuts.append(index)
+            return
+        backward, mask = enlarged_motion(motion.backward, verdict.mask, (output.shape[1], output.shape[0]))
+        self.errors.append((index, warping_error(output, previous_output, backward, mask)))
+        self.source_errors.append(warping_error(source, previous_source, backward, mask))
+
+    def losses(self, stylizer: Stylizer, source: np.ndarray, output: np.ndarray) -> None:
+        source_image = stylizer.to_optimization_space(source)
+        parts = measure_losses(stylizer.objective, stylizer.to_optimization_space(output), source_image)
+        self.style_losses.append(parts.style)
+        self.content_losses.append(parts.content)
+        self.source_style_losses.append(measure_losses(stylizer.objective, source_image, source_image).style)
+
+    def metrics(self, count: int, size: tuple[int, int]) -> VideoMetrics:
+        return VideoMetrics(
+            frames=count,
+            width=size[0],
+            height=size[1],
+            warping_error=_mean(e for _, e in self.errors),
+            style_loss=_mean(self.style_losses),
+            content_loss=_mean(self.content_losses),
+            border_line=_mean(b[0] for b in self.border_lines),
+            source_border_line=_mean(b[1] for b in self.border_lines),
+            cuts=tuple(self.cuts),
+            warping_errors=tuple(self.errors),
+            source_warping_error=_mean(self.source_errors),
+            source_style_loss=_mean(self.source_style_losses),
+        )
 
 
 def check_same_picture(source_width: int, source_height: int, width: int, height: int) -> None:
@@ -169,6 +199,19 @@ def check_same_picture(source_width: int, source_height: int, width: int, height
 def sampled_every(frames: int) -> int:
     """Every how many frames the losses are measured to take about ``STYLE_SAMPLE_FRAMES``."""
     return max(1, -(-frames // STYLE_SAMPLE_FRAMES))
+
+
+def warping_error(output: np.ndarray, previous_output: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:
+    """Ruder et al.'s temporal consistency measure for one frame pair, in [0, 1] units.
+
+    E = mean over pixels k (and channels) of c_k (o_i - warp(o_{i-1}))^2, with the flow
+    estimated on the original frames. Bilinear warping, as Ruder et al. measure it (the
+    synthesis warps with Lanczos, which this measure cannot flatter: its blurred reference
+    only adds error).
+    """
+    warped = warp(previous_output, backward) / 255.0
+    difference = output.astype(np.float32) / 255.0 - warped
+    return float((mask[..., None] * difference**2).mean())
 
 
 def pair_warping_error(

@@ -1,4 +1,7 @@
-"""One frame's optimization (Gatys et al. 2015, with Ruder et al. 2016's temporal term).
+"""One frame's optimization (Gatys et al. 2015, with Ruder et al. 2016's temporal term):
+L-BFGS (or Adam) over the pixels of an image, iteration by iteration on the device, its
+iterations captured as a CUDA graph where they can be (``cuda_graphs.py``). The loss is
+``objective.py``'s.
 
 No I/O here: images in, image out, progress through a callback.
 """
@@ -7,61 +10,27 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from vidstyle import losses
-from vidstyle.config import LossWeights, OptimizerSettings
+from vidstyle.cuda_graphs import GraphedStep
 from vidstyle.lbfgs import LBFGS
-from vidstyle.vgg import VGG19Features
+from vidstyle.objective import LOSS_PART_NAMES, LossParts, StyleObjective, TemporalTerm
+from vidstyle.settings import OptimizerSettings
 
 log = logging.getLogger(__name__)
+
 
 # Weight of the squared excess of pixels outside [0, 1] while optimizing (see stylize_frame).
 RANGE_PENALTY = 10.0
 
-# fp16 gradients through VGG19 underflow: at 256x192 the image gradient of an fp16 network
-# pointed 66 degrees away from fp32's (cosine 0.41). The loss is multiplied by this before the
-# backward pass and the gradient divided by it after: cosine 0.9997 from 2^8 to 2^24 at 128 and
-# 256 px, with no overflow. bf16 has fp32's range and needs no scaling.
-FP16_GRADIENT_SCALE = 2.0**16
 
 StepCallback = Callable[[int, int, float], None]
+
+
 """Called after each iteration with (iteration, iteration budget, total loss)."""
-
-
-@dataclass(frozen=True)
-class TemporalTerm:
-    """A previous output warped into this frame, and where that warp can be trusted.
-
-    warped: (1, 3, H, W) in [0, 1]; mask: (1, 1, H, W) in [0, 1] (Ruder et al.'s c).
-    """
-
-    warped: torch.Tensor
-    mask: torch.Tensor
-
-
-LOSS_PART_NAMES = ("total", "content", "style", "tv", "temporal")
-
-
-@dataclass(frozen=True)
-class LossParts:
-    """The weighted terms of one evaluation and their sum."""
-
-    total: float
-    content: float
-    style: float
-    tv: float
-    temporal: float
-
-    @classmethod
-    def from_tensor(cls, values: torch.Tensor) -> LossParts:
-        """From the stacked parts (5,) that ``StyleObjective.evaluate`` returns: one host read."""
-        total, content, style, tv, temporal = values.tolist()
-        return cls(total=total, content=content, style=style, tv=tv, temporal=temporal)
 
 
 @dataclass(frozen=True)
@@ -73,113 +42,6 @@ class FrameResult:
     iterations: int
     evaluations: int
     history: tuple[float, ...]
-
-
-class StyleObjective:
-    """The loss of Gatys et al. against fixed style targets, for frames of any size.
-
-    Style Gram matrices are computed once (``set_style``) and reused for every frame;
-    content features once per frame (``content_features``).
-
-    ``compute_dtype`` is the dtype the network runs in (None: fp32); its weights are cast to it
-    once, here. On CUDA and on the CPU the network runs channels-last, the layout that cuDNN's
-    tensor-core convolutions and oneDNN's read directly: on a 2-core AVX2 CPU one evaluation at
-    394x480 (forward, losses, backward) took 2.38-2.56 s instead of 2.75-2.84 s in fp32. On the
-    CPU in fp32 the convolutions with 256 outputs or more run by Winograd's F(4x4, 3x3)
-    (winograd.py): a later frame at 394x480 took 32.4-32.5 s instead of 44.7 s.
-
-    ``margin`` mirrors that many pixels around each image before the network. VGG19 pads every
-    convolution with zeros, so each layer sees a dark edge around the picture, and a stylized
-    frame grows a frame of its own: a line some 10 px inside each border (pens.mp4 at 176 px).
-    With the picture mirrored outwards, the edge the network sees lies outside it. Losses as
-    Gatys et al. define them, for measuring, take no margin (see ``EngineSettings.edge_margin``).
-    """
-
-    def __init__(
-        self,
-        encoder: VGG19Features,
-        weights: LossWeights,
-        *,
-        compute_dtype: torch.dtype | None = None,
-        margin: int = 0,
-    ) -> None:
-        self.device = encoder.mean.device
-        self.encoder = encoder.in_compute_form(
-            compute_dtype,
-            channels_last=self.device.type in ("cuda", "cpu"),
-            winograd=self.device.type == "cpu" and compute_dtype in (None, torch.float32),
-        )
-        self.weights = weights
-        self.compute_dtype = compute_dtype
-        self.gradient_scale = FP16_GRADIENT_SCALE if compute_dtype == torch.float16 else 1.0
-        self.margin = margin
-        self.style_grams: dict[str, torch.Tensor] = {}
-        # CUDA graphs of the iteration (see _FrameRun); benchmarks turn them off to compare.
-        self.use_cuda_graphs = True
-        self._runs: dict[tuple[object, ...], _FrameRun] = {}
-
-    def frame_run(
-        self, shape: tuple[int, ...], settings: OptimizerSettings, iterations: int, temporal_terms: int
-    ) -> _FrameRun:
-        """The optimization state for frames of this shape and budget.
-
-        Kept across frames where CUDA graphs replay it; elsewhere made afresh, so that its
-        L-BFGS history (2 x history_size floats per pixel) is freed after each frame.
-        """
-        if not (self.use_cuda_graphs and self.device.type == "cuda"):
-            return _FrameRun(self, shape, settings, iterations, temporal_terms)
-        key = (shape, settings, iterations, temporal_terms)
-        run = self._runs.get(key)
-        if run is None:
-            run = self._runs[key] = _FrameRun(self, shape, settings, iterations, temporal_terms)
-        return run
-
-    def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        # Reflection needs a margin smaller than the image.
-        margin = min(self.margin, image.shape[-2] - 1, image.shape[-1] - 1)
-        if margin > 0:
-            image = F.pad(image, (margin, margin, margin, margin), mode="reflect")
-        return self.encoder(image)
-
-    def set_style(self, style_images: Sequence[torch.Tensor], blend: Sequence[float]) -> None:
-        """Target Grams: the blend-weighted mean of each style image's Grams."""
-        grams: dict[str, torch.Tensor] = {}
-        with torch.no_grad():
-            for image, share in zip(style_images, blend, strict=True):
-                features = self.features(image)
-                for layer in self.weights.style_layers:
-                    layer_gram = losses.gram(features[layer]) * share
-                    grams[layer] = grams[layer] + layer_gram if layer in grams else layer_gram
-        self.style_grams = grams
-        self._runs.clear()  # their graphs read the old targets
-
-    def content_features(self, content: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return self.features(content)[self.weights.content_layer].detach()
-
-    def evaluate(
-        self,
-        image: torch.Tensor,
-        content_target: torch.Tensor,
-        temporal: Sequence[TemporalTerm] = (),
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Total loss (a differentiable scalar) and its weighted parts, stacked as
-        ``LOSS_PART_NAMES`` (5,) and detached. Nothing here waits for the device."""
-        if not self.style_grams:
-            raise RuntimeError("set_style() must be called before evaluate()")
-        features = self.features(image)
-        # Losses cast to fp32 themselves (losses.py).
-        w = self.weights
-        content = w.content * losses.content_loss(features[w.content_layer], content_target)
-        style = w.style * losses.style_loss(features, self.style_grams, w.style_layer_weights)
-        tv = w.tv * losses.tv_loss(image)
-        temporal_total = torch.zeros((), device=image.device)
-        for term in temporal:
-            temporal_total = temporal_total + losses.temporal_loss(image, term.warped, term.mask)
-        temporal_total = w.temporal * temporal_total
-        total = content + style + tv + temporal_total
-        parts = torch.stack([total, content, style, tv, temporal_total]).detach()
-        return total, parts
 
 
 def stylize_frame(
@@ -207,7 +69,7 @@ def stylize_frame(
     """
     if content_target is None:
         content_target = objective.content_features(content)
-    run = objective.frame_run(tuple(init.shape), settings, iterations, len(temporal))
+    run = frame_run(objective, tuple(init.shape), settings, iterations, len(temporal))
     run.load(init, content_target, temporal)
     read_every = 1 if run.image.device.type == "cpu" else settings.window
     history: list[float] = []
@@ -238,8 +100,25 @@ def stylize_frame(
     )
 
 
+def frame_run(
+    objective: StyleObjective, shape: tuple[int, ...], settings: OptimizerSettings, iterations: int, temporal_terms: int
+) -> _FrameRun:
+    """The optimization state for frames of this shape and budget.
+
+    Kept across frames where CUDA graphs replay it; elsewhere made afresh, so that its
+    L-BFGS history (2 x history_size floats per pixel) is freed after each frame.
+    """
+    if not (objective.use_cuda_graphs and objective.device.type == "cuda"):
+        return _FrameRun(objective, shape, settings, iterations, temporal_terms)
+    key = (shape, settings, iterations, temporal_terms)
+    run = objective.runs.get(key)
+    if run is None:
+        run = objective.runs[key] = _FrameRun(objective, shape, settings, iterations, temporal_terms)
+    return run
+
+
 # Eager iterations before a CUDA graph is captured: cuDNN picks its algorithms and the
-# allocator settles during these (on a side stream, as torch.cuda.graph asks).
+# allocator settles during these.
 _GRAPH_WARMUP = 3
 
 
@@ -288,9 +167,8 @@ class _FrameRun:
             self.lbfgs = LBFGS(self.image.numel(), history_size=history_size, device=device, dtype=torch.float32)
         self.adam: torch.optim.Adam | None = None
         # Adam keeps its step count on the host: graphs are for L-BFGS only.
-        self.graphable = objective.use_cuda_graphs and device.type == "cuda" and self.lbfgs is not None
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self._eager_iterations = 0
+        graphable = objective.use_cuda_graphs and device.type == "cuda" and self.lbfgs is not None
+        self.graphed = GraphedStep(self._iteration, device, _GRAPH_WARMUP) if graphable else None
 
     def load(self, init: torch.Tensor, content_target: torch.Tensor, temporal: Sequence[TemporalTerm]) -> None:
         """Start a new frame: copy its inputs into the static buffers and reset the state."""
@@ -316,36 +194,10 @@ class _FrameRun:
         """One evaluation and, unless ``last``, the step it gives. The frame's result is the
         best image evaluated, so the last iteration's step would never be looked at. A graph
         replays the step regardless (its result is discarded the same way)."""
-        if self.graph is not None:
-            self.graph.replay()
-            return
-        if not self.graphable or last:
+        if self.graphed is None or (last and self.graphed.graph is None):
             self._iteration(step=not last)
             return
-        if self._eager_iterations < _GRAPH_WARMUP:
-            side = torch.cuda.Stream(self.image.device)
-            side.wait_stream(torch.cuda.current_stream(self.image.device))
-            with torch.cuda.stream(side):
-                self._iteration()
-            torch.cuda.current_stream(self.image.device).wait_stream(side)
-            self._eager_iterations += 1
-            return
-        try:
-            graph = torch.cuda.CUDAGraph()
-            # thread_local: the flow workers, the saver and callers' threads may touch CUDA while
-            # this thread captures. With the default ("global") one of them voided the capture
-            # of a 480 px render on an H200, whose iterations then ran eagerly (10 ms, not 3).
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
-                self._iteration()  # recorded, not run
-        except RuntimeError as exc:
-            # Capture refuses anything that waits for the device; run eagerly rather than fail.
-            log.warning("CUDA graph capture failed, optimizing without graphs: %s", exc)
-            self.graphable = False
-            self.objective.use_cuda_graphs = False
-            self._iteration()
-            return
-        self.graph = graph
-        graph.replay()
+        self.graphed()
 
     def _iteration(self, *, step: bool = True) -> None:
         image = self.image
@@ -399,29 +251,3 @@ def _converged(history: Sequence[float], window: int, tolerance: float) -> bool:
         return False
     before, now = min(history[:-window]), min(history)
     return (before - now) < tolerance * abs(before)
-
-
-def measure_losses(
-    objective: StyleObjective,
-    image: torch.Tensor,
-    content: torch.Tensor,
-    temporal: Sequence[TemporalTerm] = (),
-) -> LossParts:
-    """The weighted loss parts of ``image`` against ``content``, without optimizing."""
-    with torch.no_grad():
-        _, parts = objective.evaluate(image, objective.content_features(content), temporal)
-    return LossParts.from_tensor(parts)
-
-
-def unweighted(parts: LossParts, weights: LossWeights) -> Mapping[str, float]:
-    """Loss parts divided by their weights, for comparing runs with different weights."""
-
-    def divide(value: float, weight: float) -> float:
-        return value / weight if weight else 0.0
-
-    return {
-        "content": divide(parts.content, weights.content),
-        "style": divide(parts.style, weights.style),
-        "tv": divide(parts.tv, weights.tv),
-        "temporal": divide(parts.temporal, weights.temporal),
-    }

@@ -22,8 +22,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from vidstyle.config import TemporalSettings
-from vidstyle.flow import FlowEstimator, FrameMotion, Link, Motion, chained_motion, measure_link, reliability
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import FrameMotion, Link, Motion, chained_motion, measure_link, reliability
+from vidstyle.settings import TemporalSettings
 
 T = TypeVar("T")
 
@@ -121,7 +122,7 @@ class MotionPrefetcher:
         for route in routes:
             links = [self._link(near, far, frames) for near, far in itertools.pairwise(route)]
             if len(links) == 1:
-                towards[route[-1]] = Motion(backward=links[0].there, reliability=links[0].reliability)
+                towards[route[-1]] = Motion(backward=links[0].near_to_far, reliability=links[0].reliability)
             else:
                 towards[route[-1]] = chained_motion(links)
         return FrameMotion(towards=towards)
@@ -143,7 +144,8 @@ class MotionPrefetcher:
                 if reverse is not None:
                     # The same two flows, the other way round (a later pass travels back).
                     other = reverse.result()
-                    link = Link(there=other.back, back=other.there, reliability=reliability(other.back, other.there))
+                    flows = (other.far_to_near, other.near_to_far)
+                    link = Link(*flows, reliability=reliability(*flows))
                 else:
                     link = measure_link(self._estimator(), frames[near], frames[far])
                     self.links_measured += 1

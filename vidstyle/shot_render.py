@@ -8,6 +8,7 @@ of other frames' outputs comes through ``load_output``, and saving is the caller
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -18,16 +19,18 @@ import numpy as np
 import torch
 
 from vidstyle import imageops
-from vidstyle.config import Job
-from vidstyle.device_warps import DeviceWarps
 from vidstyle.errors import NoFramesError
-from vidstyle.frame_plan import HOST_WARPS, FramePlan, Planner, Visit, warping_error
+from vidstyle.frame_plan import FramePlan, Planner, Visit
 from vidstyle.journal import FrameRecord
-from vidstyle.optimize import StepCallback, TemporalTerm
+from vidstyle.metrics import warping_error
+from vidstyle.objective import TemporalTerm
+from vidstyle.optimize import StepCallback
 from vidstyle.prefetch import MotionPrefetcher
+from vidstyle.settings import Job
 from vidstyle.shots import ShotPlan
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames
+from vidstyle.warps import HOST_WARPS, DeviceWarps
 from vidstyle.work_units import WorkUnit, planner_for
 
 log = logging.getLogger(__name__)
@@ -167,6 +170,17 @@ def visit_budget(job: Job, plan: FramePlan, *, only_visit: bool) -> int:
     return max(1, budget - (passes - 1) * share)
 
 
+@contextlib.contextmanager
+def painting_here(job: Job, stylizer: Stylizer) -> Iterator[MotionPrefetcher]:
+    """What rendering units in a process needs around them, here or in a Ray task: the
+    backend's threads set, and the flows measured ahead by its workers."""
+    with (
+        stylizer.backend.running(),
+        MotionPrefetcher(job.temporal, workers=stylizer.backend.flow_workers) as prefetch,
+    ):
+        yield prefetch
+
+
 def render_unit(
     job: Job,
     stylizer: Stylizer,
@@ -181,7 +195,7 @@ def render_unit(
     """Render every visit of ``unit`` not done yet (``passes_done``: frame -> passes finished,
     from an interrupted render), in order; ``load_output`` gives an earlier visit's output."""
     # On a GPU the warps of the outputs before a frame run there: on a CPU core they would
-    # keep it waiting between frames (device_warps.py).
+    # keep it waiting between frames (warps.py).
     warps = DeviceWarps(stylizer.device) if stylizer.backend.device_warps else HOST_WARPS
     planner = planner_for(job, source.plan, unit, warps)
     remaining, has_output = remaining_visits(planner, passes_done)

@@ -20,9 +20,9 @@ import torch
 
 from vidstyle import imageops
 from vidstyle.borders import uniform_border
-from vidstyle.config import StyleSettings
 from vidstyle.device import check_style_fits
-from vidstyle.optimize import StyleObjective
+from vidstyle.objective import StyleObjective
+from vidstyle.settings import StyleSettings
 from vidstyle.sizes import fit_long_side
 
 log = logging.getLogger(__name__)

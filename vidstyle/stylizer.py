@@ -19,10 +19,12 @@ import torch
 from vidstyle import imageops
 from vidstyle.backend import Backend, choose_backend
 from vidstyle.colour_space import ColourSpace
-from vidstyle.config import INIT_MODES, EngineSettings, LossWeights, OptimizerSettings, StyleSettings, option_flag
 from vidstyle.errors import InputFileError
-from vidstyle.optimize import FrameResult, StepCallback, StyleObjective, TemporalTerm, stylize_frame
+from vidstyle.objective import StyleObjective, TemporalTerm
+from vidstyle.optimize import FrameResult, StepCallback, stylize_frame
+from vidstyle.options import option_flag
 from vidstyle.pyramid import budget_text, level_budgets, pyramid
+from vidstyle.settings import INIT_MODES, EngineSettings, LossWeights, OptimizerSettings, StyleSettings
 from vidstyle.style_targets import style_targets
 from vidstyle.vgg import VGG19Features
 

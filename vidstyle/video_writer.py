@@ -22,11 +22,13 @@ from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 
 from vidstyle.carried_tracks import CarriedTracks
-from vidstyle.config import DEFAULT_CRF, EncodeSettings
 from vidstyle.device import cpu_has_avx512
 from vidstyle.errors import OutputPathError
+from vidstyle.options import DEFAULT_CRF
 from vidstyle.outputs import temporary_output
-from vidstyle.video_io import RGB_TO_YUV, VideoInfo, yuv_matrix
+from vidstyle.settings import EncodeSettings
+from vidstyle.video_info import VideoInfo
+from vidstyle.video_io import RGB_TO_YUV, yuv_matrix
 
 # x264's AVX-512 code makes its output differ from run to run, as if it read memory it never
 # wrote: on a 2-core AVX-512 Xeon, 12 frames of a render encoded 12 times in one process gave

@@ -3,7 +3,7 @@
 A shot is one unit; a shot longer than ``--chunk-frames`` is split into chunks of about
 equal length that render apart (in parallel on a cluster), each starting fresh like a shot,
 and one more unit per seam between two chunks re-visits the first frames after the seam to
-hand the chunk before over to the chunk after (``temporal.Handover``). ``--loop`` adds the
+hand the chunk before over to the chunk after (``frame_plan.Handover``). ``--loop`` adds the
 loop's own handover. ``work_units`` lists them in the order a sequential render makes them;
 ``waits_for`` says which earlier units each must wait for when they run side by side.
 """
@@ -14,9 +14,10 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from vidstyle.config import Job
-from vidstyle.frame_plan import HANDOVER_FRAMES, HOST_WARPS, FramePlanner, Handover, HandoverPlanner, Planner, Warps
+from vidstyle.frame_plan import HANDOVER_FRAMES, FramePlanner, Handover, HandoverPlanner, Planner
+from vidstyle.settings import Job
 from vidstyle.shots import Shot, ShotPlan
+from vidstyle.warps import HOST_WARPS, Warps
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,20 @@ def planner_for(job: Job, plan: ShotPlan, unit: WorkUnit, warps: Warps = HOST_WA
     )
 
 
+def units_to_render(units: list[WorkUnit], plan: ShotPlan, finished: set[int]) -> list[WorkUnit]:
+    """The units a render runs, given the shots its work folder holds ``finished``: those of
+    the other shots, and a handover that re-visits their frames. The loop's seam belongs to
+    the last shot but re-visits the first shot's first frames: a first shot painted again
+    (a damaged frame) needs its seam painted again, or the loop would jump there."""
+    again = {unit.shot.number for unit in units if unit.shot.number not in finished}
+    return [
+        unit
+        for unit in units
+        if unit.shot.number in again
+        or (unit.handover is not None and any(plan.shot_of(i).number in again for i in unit.handover.frames))
+    ]
+
+
 def waits_for(job: Job, plan: ShotPlan, units: list[WorkUnit]) -> list[set[int]]:
     """For each unit (by position), the earlier units it must wait for: those that make an
     output it reads, or that read a frame it re-visits. Chunks of one shot wait for nothing
@@ -112,3 +127,37 @@ def waits_for(job: Job, plan: ShotPlan, units: list[WorkUnit]) -> list[set[int]]
         for frame in reads:
             readers.setdefault(frame, []).append(position)
     return waits
+
+
+class UnitQueue:
+    """The units waiting to render, each ready once the units it waits for (``waits``, by
+    position) are finished: the one schedule that the units painted side by side here
+    (``local_render.py``) and the tasks on Ray (``distributed.py``) both follow."""
+
+    def __init__(self, waits: list[set[int]]) -> None:
+        self._waits = waits
+        self._waiting = list(range(len(waits)))
+        self.finished: set[int] = set()
+
+    def __bool__(self) -> bool:
+        """Whether some unit has yet to start."""
+        return bool(self._waiting)
+
+    def any_ready(self) -> bool:
+        return any(self._waits[p] <= self.finished for p in self._waiting)
+
+    def take_ready(self, most: int) -> list[int]:
+        """Up to ``most`` units ready to start, in order, taken off the queue."""
+        ready = [p for p in self._waiting if self._waits[p] <= self.finished][: max(0, most)]
+        for position in ready:
+            self._waiting.remove(position)
+        return ready
+
+    def finish(self, position: int) -> None:
+        self.finished.add(position)
+
+    def check_moving(self, running: int) -> None:
+        """Raise where nothing runs and nothing can start: units that wait on each other
+        (``waits_for`` makes units wait on earlier ones only, so this is a bug)."""
+        if not running and self._waiting:
+            raise RuntimeError("work units wait on each other")

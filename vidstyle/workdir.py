@@ -37,11 +37,11 @@ from typing import IO, Any
 
 import numpy as np
 
-from vidstyle.config import option_of_field
 from vidstyle.errors import OutputPathError, ResumeMismatchError
 from vidstyle.frame_store import DETAILS_DIR, FRAMES_DIR, FrameStore
 from vidstyle.journal import DetailRecord, FrameRecord, Journal
 from vidstyle.kill_points import kill_point
+from vidstyle.options import option_of_field
 from vidstyle.outputs import remove_stale_partials, write_bytes_atomically
 
 if sys.platform != "win32":
@@ -62,7 +62,7 @@ def work_dir_for(output: Path) -> Path:
 # Bumped by every change that makes a render paint other frames from the same settings and
 # files; a work folder of another format is not resumed (mixing two looks in one video). A new
 # vidstyle version that paints the same resumes, with the setup's warning.
-FRAME_FORMAT = 2  # 2: the detail pass (0.4.0)
+FRAME_FORMAT = 3  # 2: the detail pass (0.4.0); 3: chained long-term terms with their own masks (0.5.0)
 # A video is fingerprinted by its size and this many blocks spread over it: a replaced or
 # re-encoded file differs in them, and a 4 GB clip is read in milliseconds, not a minute.
 _SAMPLED_BLOCKS, _BLOCK_BYTES = 64, 64 * 1024

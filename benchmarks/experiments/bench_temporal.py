@@ -25,12 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/, 
 from common import parser_for
 
 from vidstyle import imageops
-from vidstyle.config import OptimizerSettings, build_job
-from vidstyle.flow import FlowEstimator, measure_motion
+from vidstyle.config import build_job
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import measure_motion
 from vidstyle.frame_plan import FramePlanner, Visit
 from vidstyle.metrics import measure
 from vidstyle.optimize import stylize_frame
 from vidstyle.pipeline import stylize_video
+from vidstyle.settings import OptimizerSettings
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer
 from vidstyle.video_io import Segment, read_frames

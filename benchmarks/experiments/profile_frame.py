@@ -26,10 +26,11 @@ from common import parser_for
 from vidstyle import imageops
 from vidstyle.config import build_job
 from vidstyle.device import configure_threads, network_threads
-from vidstyle.flow import FlowEstimator, measure_motion
+from vidstyle.flow import FlowEstimator
+from vidstyle.flow.motion import measure_motion
 from vidstyle.frame_plan import FramePlanner
 from vidstyle.journal import FrameRecord
-from vidstyle.optimize import StyleObjective, TemporalTerm
+from vidstyle.objective import StyleObjective, TemporalTerm
 from vidstyle.shot_render import render_frame, visit_budget
 from vidstyle.shots import Shot
 from vidstyle.stylizer import Stylizer

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from vidstyle import imageops
-from vidstyle.config import EncodeSettings
 from vidstyle.pipeline import stylize_video
+from vidstyle.settings import EncodeSettings
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.video_writer import VideoWriter
 

@@ -1,23 +1,116 @@
-"""flow.py's warps of a stylized output, computed with torch on the network's device.
+"""Bringing a neighbour's stylized output into this frame along the flow: with OpenCV on the
+CPU (``HostWarps``), or with torch on the network's device (``DeviceWarps``).
 
 Between two frames the GPU waits while the next frame is planned, and planning a later frame
 warps the outputs before it: on a CPU core, one Lanczos warp of a 392x480 output took 18 ms
 and the warm start with its holes filled 50 ms, three warps a frame, against about 50 ms of
 GPU time for the frame's 15 iterations. On a lent H200, doing them there saved 74 ms a later
-frame at 394x480 (benchmarks/bench_gpu.py; the hole fill's blur was a convolution then, two
-matrix products now). The arithmetic is OpenCV's (cv2.remap's Lanczos taps at 1/32 pixel,
-cv2.GaussianBlur's kernel and borders), so the results match flow.py's to a small fraction
-of a grey level (tests/test_device_warps.py). numpy in, numpy out, like flow.py.
+frame at 394x480 (benchmarks/bench_gpu.py). The device's arithmetic is OpenCV's (cv2.remap's
+Lanczos taps at 1/32 pixel, cv2.GaussianBlur's kernel and borders), so the two match to a
+small fraction of a grey level (tests/test_device_warps.py). numpy in, numpy out.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
+import cv2
 import numpy as np
 import torch
 
-from vidstyle.flow import HOLE_FILL_SIGMA_FRACTION, MIN_HOLE_FILL_SIGMA, Motion
+from vidstyle.flow.motion import Motion, sample_maps
+
+
+def warp(image: np.ndarray, flow: np.ndarray, *, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Sample ``image`` at x + flow(x): the image brought into the flow's source geometry.
+
+    Bilinear unless another OpenCV ``interpolation`` is given; outside the image the nearest
+    edge pixel is repeated (those pixels are marked unreliable by ``reliability_mask`` and
+    filled by the caller). uint8 in, float32 out.
+    """
+    map_x, map_y = sample_maps(flow)
+    source = image.astype(np.float32, copy=False)
+    return cv2.remap(source, map_x, map_y, interpolation=interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+
+def warp_stylized(previous: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """``previous`` (a stylized output, uint8 (H, W, 3)) warped into this frame: float32
+    (H, W, 3) in 0-255, its holes as the sampling leaves them (see ``warp_with_fill``).
+
+    Lanczos, not bilinear: a stylized frame is all brush strokes, and bilinear sampling at a
+    half-pixel offset blurs them. Once pinned by the temporal loss, that blur compounds frame
+    after frame: five half-pixel warps of a stylized picture raised its style loss by 233%
+    bilinear, 18% bicubic and 9% Lanczos.
+    """
+    return np.clip(warp(previous, backward, interpolation=cv2.INTER_LANCZOS4), 0.0, 255.0)
+
+
+def warp_with_fill(previous: np.ndarray, backward: np.ndarray, content: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """``warp_stylized``, its ``holes`` filled from ``content`` in the colours the warped
+    output has around them: a warm start. previous, content: uint8 (H, W, 3).
+
+    Ruder et al. fill holes (disoccluded or out-of-frame pixels) with the content itself. Raw
+    photo among painted pixels is far from any optimum: on pens.mp4 a later frame's 50
+    iterations left it paler than its surroundings, a band the shape of a moving pen's former
+    edge (a ghost of it), and 15 iterations more so. The content shifted by the local colour
+    difference between the warped output and the content starts those pixels in the
+    painting's palette with the content's shapes (``_in_colours_of``): the style loss fell
+    10% at 50 iterations, and 15 became enough (docs/experiments.md, "Later frames").
+    """
+    warped = warp_stylized(previous, backward)
+    if holes.any():
+        warped[holes] = _in_colours_of(content, warped, ~holes)[holes]
+    return warped
+
+
+# The hole fill's reach: a Gaussian of this fraction of the frame's long side, at least this many pixels.
+HOLE_FILL_SIGMA_FRACTION = 1 / 32
+MIN_HOLE_FILL_SIGMA = 2.0
+
+
+def _in_colours_of(content: np.ndarray, painted: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``content`` plus the local mean of (painted - content) over the ``known`` pixels: a
+    Gaussian-weighted mean (normalized convolution, sigma 1/32 of the long side), so that
+    a hole takes the colour shift of the painted pixels nearest to it. float32, 0-255."""
+    content = content.astype(np.float32)
+    if not known.any():
+        return content
+    height, width = known.shape
+    sigma = max(MIN_HOLE_FILL_SIGMA, max(height, width) * HOLE_FILL_SIGMA_FRACTION)
+    weight = known.astype(np.float32)
+    shift = cv2.GaussianBlur((painted - content) * weight[..., None], (0, 0), sigma)
+    # Where no known pixel is near, both blurs are near zero: divide by at least a little.
+    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
+    return np.clip(content + shift / np.maximum(norm, 1e-3)[..., None], 0.0, 255.0)
+
+
+class Warps(Protocol):
+    """How a neighbour's output (uint8 (H, W, 3)) is brought into this frame: float32 (H, W, 3), 0-255."""
+
+    def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
+        """Warped to start this frame: holes from the content in the warped output's colours
+        around them (Ruder et al. fill them from the content as it is)."""
+        ...
+
+    def target(self, output: np.ndarray, motion: Motion) -> np.ndarray:
+        """Warped where it is weighted by the flow's reliability (a temporal target, a blend):
+        zero in the holes, so they are not filled."""
+        ...
+
+
+class HostWarps:
+    """Warps with OpenCV on the CPU; ``DeviceWarps`` does the same on a GPU."""
+
+    def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
+        return warp_with_fill(output, motion.backward, content, motion.reliability.holes)
+
+    def target(self, output: np.ndarray, motion: Motion) -> np.ndarray:
+        return warp_stylized(output, motion.backward)
+
+
+HOST_WARPS = HostWarps()
+
 
 # cv2.remap turns each sample position into 1/32 pixel steps (INTER_BITS = 5) and takes the
 # Lanczos weights of that step from a table.
@@ -62,7 +155,7 @@ def _blur_matrix(size: int, sigma: float) -> torch.Tensor:
 
 
 class DeviceWarps:
-    """The warps a FramePlanner needs (temporal.Warps), on ``device``."""
+    """The warps a FramePlanner needs (``Warps``), on ``device``."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -71,7 +164,7 @@ class DeviceWarps:
         self._blur_by: tuple[torch.Tensor, torch.Tensor]
 
     def start(self, output: np.ndarray, content: np.ndarray, motion: Motion) -> np.ndarray:
-        """flow.warp_with_fill: the warm start, holes in the painted colours around them."""
+        """``warp_with_fill``: the warm start, holes in the painted colours around them."""
         holes = motion.reliability.holes
         if holes.all():  # nothing of the output lands in this frame
             return content.astype(np.float32)
@@ -83,7 +176,7 @@ class DeviceWarps:
         return self._download(warped)
 
     def target(self, output: np.ndarray, motion: Motion) -> np.ndarray:
-        """flow.warp_stylized: an output warped into this frame, holes as the sampling leaves them."""
+        """``warp_stylized``: an output warped into this frame, holes as the sampling leaves them."""
         return self._download(self._warp(output, motion.backward))
 
     def _upload(self, frame: np.ndarray) -> torch.Tensor:
@@ -126,7 +219,7 @@ class DeviceWarps:
         return self._blur_by
 
     def _in_colours_of(self, content: torch.Tensor, painted: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        """flow._in_colours_of: the content plus the Gaussian-weighted local mean of (painted -
+        """``_in_colours_of``: the content plus the Gaussian-weighted local mean of (painted -
         content) over the known pixels. The blurs are fp32 matrix products: TF32 stays off
         for them unless the user turned it on for all of torch."""
         down, across = self._blurs(*known.shape)
