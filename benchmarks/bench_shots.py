@@ -349,7 +349,8 @@ def long_term_flow_rows(
                 result = long_term_flow_run(clip, start, frames, style, size, options, chained, rule)
                 outputs = result.pop("outputs")
                 for gap in (2, 4):
-                    result[f"reappear@{gap}"] = reappearing_error(outputs, *hidden, gap) if hidden else None
+                    reappear = reappearing_error(outputs, hidden[0], hidden[1], gap) if hidden else None
+                    result[f"reappear@{gap}"] = reappear
                 clip_rows.append({"clip": clip_name, "run": name, **result})
                 print(f"{name:<26}" + "".join(_cell(c, result[c]) for c in COLUMNS), flush=True)
                 if pictures is not None:
@@ -365,11 +366,11 @@ def gains_kept(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     one, direct = by_run.get("no long-term (1)"), by_run.get("direct")
     for row in rows:
         for column, measured in (("kept@4", "warp@4"), ("kept reappear@4", "reappear@4")):
-            values = [r[measured] if r else None for r in (one, direct, row)]
-            if None in values or values[0] == values[1]:
+            base, best, own = (r[measured] if r else None for r in (one, direct, row))
+            if base is None or best is None or own is None or base == best:
                 row[column] = None
                 continue
-            row[column] = (values[0] - values[2]) / (values[0] - values[1])
+            row[column] = (base - own) / (base - best)
         if row["kept@4"] is not None:
             reappear = row["kept reappear@4"]
             where = f", {reappear:.0%} where the post passed" if reappear is not None else ""
