@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from vidstyle.cli import main
-from vidstyle.cli.parser import build_metrics_parser, build_parser, build_peek_parser, build_probe_parser
+from vidstyle.cli.parser import (
+    build_metrics_parser,
+    build_parser,
+    build_peek_parser,
+    build_probe_parser,
+    build_try_parser,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "docs"))
@@ -45,7 +51,12 @@ def test_every_vidstyle_command_in_the_readme_parses() -> None:
     # Written as a user would type them: a flag renamed or removed fails here.
     commands = _readme_commands()
     assert len(commands) >= 5
-    parsers = {"probe": build_probe_parser(), "metrics": build_metrics_parser(), "peek": build_peek_parser()}
+    parsers = {
+        "probe": build_probe_parser(),
+        "metrics": build_metrics_parser(),
+        "peek": build_peek_parser(),
+        "try": build_try_parser(),
+    }
     for words in commands:
         parser = parsers.get(words[0])
         args = parser.parse_args(words[1:]) if parser else build_parser().parse_args(words)

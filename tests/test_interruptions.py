@@ -150,9 +150,12 @@ def test_a_closed_terminal_stops_a_render_unless_it_was_started_with_nohup(
     for nohup in (False, True):
         output = tmp_path / f"nohup{nohup}.mp4"
         args = [str(long_clip), "--style", str(starry_night), *TINY_ARGS, "--frames", "8", "-o", str(output)]
-        # nohup starts its command with SIGHUP ignored, as this does.
-        ignore = (lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if nohup else None
-        finished = _start_and_signal(args, output, signal.SIGHUP, after=2, preexec_fn=ignore)
+        # nohup starts its command with SIGHUP ignored, as this does; a terminal starts it with
+        # SIGHUP's default, whatever the test itself was started with (under nohup, say).
+        disposition = signal.SIG_IGN if nohup else signal.SIG_DFL
+        finished = _start_and_signal(
+            args, output, signal.SIGHUP, after=2, preexec_fn=lambda d=disposition: signal.signal(signal.SIGHUP, d)
+        )
         assert finished.returncode == (0 if nohup else 130), finished.stderr
         assert output.exists() == nohup
 
