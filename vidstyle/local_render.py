@@ -140,10 +140,6 @@ class _Painters:
         self.free.append(slot)
         self.free.sort(reverse=True)
 
-    @property
-    def built(self) -> int:
-        return sum(painter is not None for painter in self._painters)
-
 
 def _side_by_side(painting: _Painting, queue: UnitQueue, painters: _Painters) -> None:
     """Units in threads, as many at once as there are painters, each once it is ready."""

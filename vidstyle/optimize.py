@@ -8,7 +8,6 @@ No I/O here: images in, image out, progress through a callback.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,9 +18,6 @@ from vidstyle.cuda_graphs import GraphedStep
 from vidstyle.lbfgs import LBFGS
 from vidstyle.objective import LOSS_PART_NAMES, LossParts, StyleObjective, TemporalTerm
 from vidstyle.settings import OptimizerSettings
-
-log = logging.getLogger(__name__)
-
 
 # Weight of the squared excess of pixels outside [0, 1] while optimizing (see stylize_frame).
 RANGE_PENALTY = 10.0

@@ -5,7 +5,6 @@ minutes."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,8 +22,6 @@ from vidstyle.outputs import check_output_path, write_bytes_atomically
 from vidstyle.stylizer import Stylizer, check_images
 from vidstyle.video_info import probe
 from vidstyle.video_io import Segment, read_frames
-
-log = logging.getLogger(__name__)
 
 LABEL_HEIGHT = 24
 GAP = 8

@@ -143,12 +143,16 @@ class UnitQueue:
         """Whether some unit has yet to start."""
         return bool(self._waiting)
 
+    def _ready(self) -> list[int]:
+        """The waiting units whose units to wait for are all finished, in order."""
+        return [position for position in self._waiting if self._waits[position] <= self.finished]
+
     def any_ready(self) -> bool:
-        return any(self._waits[p] <= self.finished for p in self._waiting)
+        return bool(self._ready())
 
     def take_ready(self, most: int) -> list[int]:
         """Up to ``most`` units ready to start, in order, taken off the queue."""
-        ready = [p for p in self._waiting if self._waits[p] <= self.finished][: max(0, most)]
+        ready = self._ready()[: max(0, most)]
         for position in ready:
             self._waiting.remove(position)
         return ready

@@ -8,7 +8,6 @@ work starts, so that --help and a usage error answer at once.
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -25,8 +24,6 @@ from vidstyle.cli.sheet import run_try
 from vidstyle.errors import DeviceError, VidstyleError
 from vidstyle.filetypes import is_image_path
 from vidstyle.options import RENAMED_OPTIONS, refuse_video_options, renamed_option_error
-
-log = logging.getLogger("vidstyle")
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -3,7 +3,6 @@ that goes on with it."""
 
 from __future__ import annotations
 
-import logging
 import re
 import shlex
 import signal
@@ -11,8 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vidstyle.cli.parser import PROG
-
-log = logging.getLogger("vidstyle")
 
 
 def interrupted_message(work: Path, argv: Sequence[str]) -> str:

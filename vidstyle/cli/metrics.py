@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -15,8 +14,6 @@ from vidstyle.settings import TemporalSettings
 
 if TYPE_CHECKING:
     from vidstyle.metrics import VideoMetrics
-
-log = logging.getLogger("vidstyle")
 
 
 def run_metrics(argv: Sequence[str]) -> int:

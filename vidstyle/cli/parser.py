@@ -4,7 +4,6 @@ declared once in ``options.OPTIONS``."""
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -27,9 +26,6 @@ from vidstyle.options import (
     option_named,
 )
 from vidstyle.version import __version__
-
-log = logging.getLogger("vidstyle")
-
 
 # --preview renders this much unless --duration or --frames says otherwise.
 PREVIEW_SECONDS = Fraction(3)

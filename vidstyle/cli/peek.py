@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from vidstyle.cli.parser import build_peek_parser
-
-log = logging.getLogger("vidstyle")
 
 
 def run_peek(argv: Sequence[str]) -> int:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from vidstyle.cli.parser import build_probe_parser
 from vidstyle.cli.progress import progress_bar
 from vidstyle.filetypes import is_image_path
 from vidstyle.settings import TemporalSettings
-
-log = logging.getLogger("vidstyle")
 
 
 def run_probe(argv: Sequence[str]) -> int:

@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from vidstyle.detail_pass import DetailProgress
     from vidstyle.pipeline import FrameProgress
 
-log = logging.getLogger("vidstyle")
-
 
 class _TqdmHandler(logging.Handler):
     """Log lines that do not tear through a progress bar."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import shlex
 import sys
 from collections.abc import Sequence
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
 from vidstyle.cli.messages import full_render_command, interrupted_message, is_out_of_memory, out_of_memory_message
 from vidstyle.cli.parser import PREVIEW_SECONDS, PROG
 from vidstyle.cli.progress import RenderBars, progress_bar
-
-log = logging.getLogger("vidstyle")
 
 
 def job_options(args: argparse.Namespace) -> dict[str, object]:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Sequence
 
 from vidstyle.cli.parser import TRY_OPTIONS, build_try_parser
 from vidstyle.cli.progress import progress_bar, setup_logging
-
-log = logging.getLogger("vidstyle")
 
 
 def run_try(argv: Sequence[str]) -> int:
@@ -30,5 +26,4 @@ def run_try(argv: Sequence[str]) -> int:
         )
     width, height = sheet.size
     print(f"{sheet.path}  ({len(args.style)} styles at {width}x{height}, the frame at {float(sheet.time):.2f} s)")
-    sys.stdout.flush()
     return 0
