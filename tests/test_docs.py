@@ -14,6 +14,7 @@ from vidstyle.cli.parser import (
     build_parser,
     build_peek_parser,
     build_probe_parser,
+    build_studio_parser,
     build_try_parser,
 )
 
@@ -56,6 +57,7 @@ def test_every_vidstyle_command_in_the_readme_parses() -> None:
         "metrics": build_metrics_parser(),
         "peek": build_peek_parser(),
         "try": build_try_parser(),
+        "studio": build_studio_parser(),
     }
     for words in commands:
         parser = parsers.get(words[0])

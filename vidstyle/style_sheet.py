@@ -58,7 +58,7 @@ def try_styles(
     jobs = [build_job([style], **options) for style in styles]  # every option checked before any work
     for job in jobs:
         check_images(job.style, job.init)
-    time, frame = _frame_at(source, at)
+    time, frame = frame_at(source, at)
     width, height = jobs[0].processing_size(frame.shape[1], frame.shape[0], still=True)
     content = imageops.resize_frame(frame, width, height)
     panels = [(content, "the frame" if is_image_path(source) else f"the frame at {float(time):.2f} s")]
@@ -79,7 +79,8 @@ def try_styles(
     return Sheet(path=path, time=time, size=(width, height))
 
 
-def _frame_at(source: Path, at: Fraction | None) -> tuple[Fraction, np.ndarray]:
+def frame_at(source: Path, at: Fraction | None) -> tuple[Fraction, np.ndarray]:
+    """The frame of ``source`` shown at ``at`` seconds (the middle one for None) and its time."""
     if is_image_path(source):
         return Fraction(0), imageops.read_image(source)
     if at is None:
@@ -97,7 +98,9 @@ def _sheet(panels: list[tuple[np.ndarray, str]]) -> np.ndarray:
     for index, (picture, label) in enumerate(panels):
         left = index * (width + GAP)
         sheet[:height, left : left + width] = picture
-        scale = min(0.5, 0.9 * width / max(1, 10 * len(label)))
+        scale = 0.5
+        text_width = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+        scale *= min(1.0, (width - 4) / max(1, text_width))  # a label never runs into the next panel
         cv2.putText(
             sheet, label, (left + 2, height + 17), cv2.FONT_HERSHEY_SIMPLEX, scale, (30, 30, 30), 1, cv2.LINE_AA
         )

@@ -1,8 +1,8 @@
 """Command line: argparse -> settings -> pipeline. The only package that prints or exits.
 
-One module a command (``render`` for videos and images, ``probe``, ``peek``, ``metrics``), the
-parser (``parser``), the progress bars and log (``progress``), and what is said when a render
-stops (``messages``). The modules that do the work (torch, OpenCV, PyAV) are imported where
+One module a command (``render`` for videos and images, ``try``'s ``sheet``, ``studio``, ``probe``,
+``peek``, ``metrics``), the parser (``parser``), the progress bars and log (``progress``), and
+what is said when a render stops (``messages``). The modules that do the work (torch, OpenCV, PyAV) are imported where
 work starts, so that --help and a usage error answer at once.
 """
 
@@ -21,6 +21,7 @@ from vidstyle.cli.probe import run_probe
 from vidstyle.cli.progress import setup_logging
 from vidstyle.cli.render import run_image, run_video
 from vidstyle.cli.sheet import run_try
+from vidstyle.cli.studio import run_studio
 from vidstyle.errors import DeviceError, VidstyleError
 from vidstyle.filetypes import is_image_path
 from vidstyle.options import RENAMED_OPTIONS, refuse_video_options, renamed_option_error
@@ -35,6 +36,8 @@ def _dispatch(argv: list[str]) -> int:
         return run_peek(argv[1:])
     if argv and argv[0] == "try":
         return run_try(argv[1:])
+    if argv and argv[0] == "studio":
+        return run_studio(argv[1:])
     args = build_parser().parse_args(argv)
     for old in RENAMED_OPTIONS:
         if getattr(args, f"renamed_{old}") is not None:

@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         usage=f"{PROG} INPUT --style IMAGE [IMAGE ...] [-o OUTPUT] [options]\n"
         f"       {PROG} try INPUT --style IMAGE [IMAGE ...]\n"
+        f"       {PROG} studio [--root DIR]\n"
         f"       {PROG} probe FILE\n"
         f"       {PROG} peek OUTPUT\n"
         f"       {PROG} metrics SOURCE STYLIZED [--style IMAGE] [--json]",
@@ -261,6 +262,34 @@ def build_try_parser() -> argparse.ArgumentParser:
         if name == "quality":
             keywords["help"] = "preset for size and budget (default: preview)"
         parser.add_argument(option_flag(name), dest=name, **keywords)
+    return parser
+
+
+# The largest file the studio's page takes (its folder takes any: put a long film there).
+STUDIO_UPLOAD_LIMIT_MB = 4096
+
+
+def build_studio_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog=f"{PROG} studio",
+        description="A page in your browser to try styles on a frame, preview, start renders and watch them "
+        "come in. It serves this computer only (127.0.0.1), to whoever has the address it prints, and reads and "
+        "writes files in one folder only.",
+        epilog="Renders run one at a time, each as the command line runs it, with the same work folder beside "
+        "its output: Ctrl-C stops the studio and its renders, and either the studio or the command shown on the "
+        "page resumes them.",
+    )
+    parser.add_argument("--root", type=parse_path, default=Path("."), metavar="DIR",
+                        help="the folder whose clips and paintings the page uses (default: this one)")  # fmt: skip
+    parser.add_argument("--port", type=int, default=0, metavar="N", help="the port (default: a free one)")
+    parser.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
+    parser.add_argument(
+        "--upload-limit",
+        type=int,
+        default=STUDIO_UPLOAD_LIMIT_MB,
+        metavar="MB",
+        help=f"the largest file the page takes (default: {STUDIO_UPLOAD_LIMIT_MB} MB)",
+    )
     return parser
 
 

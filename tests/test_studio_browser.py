@@ -1,0 +1,108 @@
+"""The studio in a real browser: headless Chromium (Debian's package, which `.ci/run` installs)
+driven by Playwright. It tries two styles on a frame of samples/pens.mp4, starts a tiny render,
+sees its progress, stops and resumes it, and plays the finished video. Set VIDSTYLE_SCREENSHOTS=DIR to keep the
+screenshots there (docs/ holds the README's)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SAMPLES, TINY_ARGS
+from tests.studio_server import RunningStudio, running_studio
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Chromium as the machine's probe starts it: no sandbox (root), and none of the background
+# connections a closed network refuses.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else None
+    if playwright_api is None:
+        import playwright.sync_api as playwright_api  # in CI, a missing browser is a failure, not a skip
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            raise AssertionError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def _shot(page: Any, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"studio.{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    keep = os.environ.get("VIDSTYLE_SCREENSHOTS")
+    if keep:
+        shutil.copy(path, Path(keep) / path.name)
+    return path
+
+
+def test_try_two_styles_then_render_and_watch(browser: Any, tmp_path: Path) -> None:
+    root = tmp_path / "folder"
+    root.mkdir()
+    shutil.copy(SAMPLES / "pens.mp4", root / "pens.mp4")
+    with running_studio(root) as studio:
+        # The page forbids eval (its CSP); the test's own checks use it.
+        page = browser.new_page(viewport={"width": 1200, "height": 900}, bypass_csp=True)
+        page.goto(studio.url)
+        page.wait_for_selector("#clip option[value='pens.mp4']", state="attached")
+        page.wait_for_function("document.querySelector('#frame').naturalWidth > 0")
+        for style in ("samples/starry_night.jpg", "samples/great_wave.jpg"):
+            page.check(f"#styles input[value='{style}']")
+        page.fill("#size", "96")
+        page.click("#try")
+        page.wait_for_function("document.querySelector('#sheet').naturalWidth > 0", timeout=240_000)
+        sheet = page.eval_on_selector("#sheet", "img => [img.naturalWidth, img.naturalHeight]")
+        assert sheet[0] > 2 * sheet[1]  # the frame and two styles side by side
+        assert "painted at" in page.inner_text("#busy")
+        _shot(page, tmp_path, "sheet")
+
+        page.uncheck("#styles input[value='samples/great_wave.jpg']")
+        page.fill("#size", "")
+        page.fill("#extra", " ".join([*TINY_ARGS, "--threads", "1", "--frames", "64"]))
+        page.click("#render")
+        page.wait_for_selector(".render .progress-line", timeout=120_000)
+        page.wait_for_function(
+            "document.querySelector('.render img.latest') && document.querySelector('.render img.latest').naturalWidth",
+            timeout=120_000,
+        )
+        assert "frames painted" in page.inner_text(".render .progress-line")
+        _shot(page, tmp_path, "rendering")
+        page.click(".render button:text('Stop')")
+        page.wait_for_selector(".render .state.stopped", timeout=60_000)
+        stopped_at = studio.renders()[0]["status"]["visits_done"]
+        assert 0 < stopped_at < 64, "stopped too late to see a stop"
+        page.click(".render button:text('Resume')")
+
+        page.wait_for_selector(".render video", timeout=240_000)
+        page.wait_for_function("document.querySelector('.render video').readyState >= 2", timeout=60_000)
+        duration = page.eval_on_selector(".render video", "video => video.duration")
+        assert 2.0 < duration < 2.3  # the clip's 64 frames (2.14 s)
+        assert page.is_visible("text=Download pens.starry_night.mp4")
+        _shot(page, tmp_path, "finished")
+        assert _finished(studio) == ["pens.starry_night.mp4"]
+        assert page.inner_text("#message") == ""
+
+
+def _finished(studio: RunningStudio) -> list[str]:
+    return [render["output"] for render in studio.renders() if render["finished"]]

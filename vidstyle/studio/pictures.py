@@ -1,0 +1,66 @@
+"""The pictures the page shows: a clip's facts and frames, style sheets, a render's latest frame.
+
+Sheets are painted in the studio's own process, where the network stays loaded between tries,
+one at a time (two at once would each take twice as long); they are written to the studio's
+folder under names of their own, never over a user's file.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidstyle import imageops
+from vidstyle.filetypes import is_image_path
+from vidstyle.render_status import frame_time, latest_frame
+from vidstyle.studio.folder import StudioFolder
+from vidstyle.style_sheet import Sheet, frame_at, try_styles
+from vidstyle.video_info import probe
+
+# The page's pictures of a frame are at most this wide: enough to judge, quick to send.
+SHOWN_WIDTH = 480
+_painting = threading.Lock()
+
+
+def clip_facts(path: Path) -> dict[str, Any]:
+    """What the page's frame slider needs: the clip's length, frame count and size."""
+    if is_image_path(path):
+        height, width = imageops.read_image(path).shape[:2]
+        return {"duration": 0.0, "frames": 1, "width": width, "height": height}
+    info = probe(path)
+    duration = float(info.duration) if info.duration else 0.0
+    return {"duration": duration, "frames": info.frame_count, "width": info.width, "height": info.height}
+
+
+def frame_jpeg(path: Path, at: Fraction | None) -> bytes:
+    """The frame of ``path`` at ``at`` seconds, shrunk to the page's width, as JPEG."""
+    return imageops.encode_image(_shown(frame_at(path, at)[1]), ".jpg")
+
+
+def paint_sheet(folder: StudioFolder, clip: Path, styles: list[Path], at: Fraction, options: dict[str, Any]) -> Sheet:
+    """``vidstyle try``'s sheet of ``clip``'s frame at ``at`` in each of ``styles``."""
+    sheets = folder.state / "sheets"
+    sheets.mkdir(parents=True, exist_ok=True)
+    with _painting:
+        return try_styles(clip, styles, sheets / f"{uuid.uuid4().hex[:12]}.jpg", at=at, **options)
+
+
+def latest_pair_jpeg(output: Path, source: Path, index: int) -> bytes:
+    """Frame ``index`` of the render into ``output`` as last painted, beside its source frame."""
+    painted = latest_frame(output, index)
+    _, original = frame_at(source, Fraction(frame_time(output, index)).limit_denominator(1_000_000))
+    original = imageops.resize_frame(original, painted.shape[1], painted.shape[0])
+    gap = np.full((painted.shape[0], 8, 3), 255, np.uint8)
+    return imageops.encode_image(_shown(np.concatenate([original, gap, painted], axis=1)), ".jpg")
+
+
+def _shown(frame: np.ndarray) -> np.ndarray:
+    height, width = frame.shape[:2]
+    if width <= SHOWN_WIDTH:
+        return frame
+    return imageops.resize_frame(frame, SHOWN_WIDTH, max(1, round(height * SHOWN_WIDTH / width)))
