@@ -109,6 +109,26 @@ def door_sections(path: Path) -> list[str]:
     return parts
 
 
+def studio_section(path: Path) -> list[str]:
+    """``benchmarks/bench_studio.py``: the studio's start and tries, and the servers it chose between."""
+    result = json.loads(path.read_text())
+    starts = ", ".join(f"{seconds:.2f}" for seconds in result["start seconds"])
+    parts = ["", f"## The studio: {path.name.split('.')[1]}", "", _provenance(result, path.name), ""]
+    parts += [f"From `vidstyle studio` to its page answering: {starts} s.", ""]
+    parts += [f"| try on a frame of {result['clip']} | styles | size | first style shown, s | all, s |"]
+    parts += ["|---|---|---|---|---|"]
+    for row in result["tries"]:
+        parts.append(f"| {'first' if row['first'] else 'later'} | {row['styles']} | {row['size']} | "
+                     f"{row.get('first shown', row['seconds']):.2f} | {row['seconds']:.2f} |")  # fmt: skip
+    parts += ["", "The server, each imported in a fresh process:", ""]
+    parts += ["| server | installs | import seconds | resident MB |", "|---|---|---|---|"]
+    for name, cost in result["servers"].items():
+        installs = f"{cost['site-packages MB']} MB, {cost['packages']} packages" if "packages" in cost else "nothing"
+        label = f"{name} {cost['gradio']}" if "gradio" in cost else name
+        parts.append(f"| {label} | {installs} | {cost['import seconds']:.2f} | {cost['resident MB']} |")
+    return parts
+
+
 def page() -> str:
     parts = [
         "# Performance",
@@ -151,6 +171,8 @@ def page() -> str:
         parts += ["", f"## Peak memory against the pre-check: {path.name.split('.')[1]}", ""]
         parts += [f"*{result['date']}, {machine}: `{result['command']}`*", ""]
         parts += [memory_table(result)]
+    for path in sorted(RESULTS.glob("studio.*.json")):
+        parts += studio_section(path)
     parts += [
         "",
         "## GPU",

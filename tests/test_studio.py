@@ -72,7 +72,7 @@ def test_the_studio_answers_on_the_loopback_only(studio: RunningStudio) -> None:
 def test_no_path_leads_out_of_the_folder(studio: RunningStudio, root: Path, name: str) -> None:
     status, answer = studio.call("/file", {"name": name})
     assert status == 400 and "folder" in answer["error"]
-    status, answer = studio.call("/api/try", body={"clip": "clip.mp4", "styles": [name]})
+    status, answer = studio.call("/api/try", body={"clip": "clip.mp4", "style": name})
     assert status == 400 and "folder" in answer["error"]
     status, answer = studio.call("/api/renders", body={"clip": name, "styles": [STYLE]})
     assert status == 400 and "folder" in answer["error"]
@@ -110,9 +110,10 @@ def test_bad_input_gets_one_line_and_the_studio_goes_on(studio: RunningStudio, r
     assert status == 400 and "not a video or image vidstyle can read" in answer["error"]
     assert not (root / "uploads" / "notes.mp4").exists()
     for path, body in [
-        ("/api/try", {"clip": "notes.mp4", "styles": [STYLE], "options": {"size": 64}}),
-        ("/api/try", {"clip": "clip.mp4", "styles": ["notes.mp4"], "options": {"size": 64}}),
-        ("/api/try", {"clip": "clip.mp4", "styles": [STYLE], "options": {"size": "huge"}}),
+        ("/api/try", {"clip": "notes.mp4", "style": STYLE, "options": {"size": 64}}),
+        ("/api/try", {"clip": "clip.mp4", "style": "notes.mp4", "options": {"size": 64}}),
+        ("/api/try", {"clip": "clip.mp4", "style": STYLE, "options": {"size": "huge"}}),
+        ("/api/try", {"clip": "clip.mp4", "style": STYLE, "options": {"passes": 2}}),
         ("/api/renders", {"clip": "notes.mp4", "styles": [STYLE]}),
         ("/api/renders", {"clip": "clip.mp4", "styles": [STYLE], "extra": "--output /tmp/x.mp4"}),
         ("/api/renders", {"clip": "clip.mp4", "styles": [STYLE], "extra": "--ray auto"}),

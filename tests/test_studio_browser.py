@@ -1,7 +1,7 @@
 """The studio in a real browser: headless Chromium (Debian's package, which `.ci/run` installs)
 driven by Playwright. It tries two styles on a frame of samples/pens.mp4, starts a tiny render,
-sees its progress, stops and resumes it, and plays the finished video. Set VIDSTYLE_SCREENSHOTS=DIR to keep the
-screenshots there (docs/ holds the README's)."""
+sees its progress, stops and resumes it, and plays the finished video. Set
+VIDSTYLE_SCREENSHOTS=docs to write the screenshots there, where the README shows one."""
 
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def browser() -> Iterator[Any]:
 
 
 def _shot(page: Any, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"studio.{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    path = tmp_path / f"studio.{name}.jpg"
+    page.screenshot(path=str(path), full_page=True, type="jpeg", quality=80)
     keep = os.environ.get("VIDSTYLE_SCREENSHOTS")
     if keep:
         shutil.copy(path, Path(keep) / path.name)
@@ -71,10 +71,15 @@ def test_try_two_styles_then_render_and_watch(browser: Any, tmp_path: Path) -> N
             page.check(f"#styles input[value='{style}']")
         page.fill("#size", "96")
         page.click("#try")
-        page.wait_for_function("document.querySelector('#sheet').naturalWidth > 0", timeout=240_000)
-        sheet = page.eval_on_selector("#sheet", "img => [img.naturalWidth, img.naturalHeight]")
-        assert sheet[0] > 2 * sheet[1]  # the frame and two styles side by side
-        assert "painted at" in page.inner_text("#busy")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#panels img')].filter(img => img.naturalWidth).length === 3",
+            timeout=240_000,
+        )
+        captions = page.eval_on_selector_all("#panels figcaption", "all => all.map(c => c.textContent)")
+        assert captions == ["the frame at 1.07 s", "great_wave.jpg", "starry_night.jpg"]  # side by side
+        sizes = page.eval_on_selector_all("#panels img", "all => all.map(i => [i.naturalWidth, i.naturalHeight])")
+        assert sizes[1] == sizes[2] == [79, 96]  # painted at --size 96
+        assert "2 styles in" in page.inner_text("#busy")
         _shot(page, tmp_path, "sheet")
 
         page.uncheck("#styles input[value='samples/great_wave.jpg']")

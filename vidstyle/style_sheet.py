@@ -19,6 +19,7 @@ from vidstyle.config import build_job
 from vidstyle.errors import NoFramesError
 from vidstyle.filetypes import is_image_path
 from vidstyle.outputs import check_output_path, write_bytes_atomically
+from vidstyle.settings import Job
 from vidstyle.stylizer import Stylizer, check_images
 from vidstyle.video_info import probe
 from vidstyle.video_io import Segment, read_frames
@@ -54,29 +55,45 @@ def try_styles(
     write them beside the frame, labelled, to one JPEG sheet."""
     path = sheet_path(source, output)
     check_output_path(path, inputs=(source, *styles), overwrite=overwrite)
-    options = {"quality": "preview", **options}
-    jobs = [build_job([style], **options) for style in styles]  # every option checked before any work
-    for job in jobs:
-        check_images(job.style, job.init)
+    jobs = try_jobs(styles, options)
     time, frame = frame_at(source, at)
-    width, height = jobs[0].processing_size(frame.shape[1], frame.shape[0], still=True)
-    content = imageops.resize_frame(frame, width, height)
+    content = content_for(frame, jobs[0])
     panels = [(content, "the frame" if is_image_path(source) else f"the frame at {float(time):.2f} s")]
     if on_style is not None:
         on_style(0, len(styles))
     for number, (style, job) in enumerate(zip(styles, jobs, strict=True)):
-        backend = choose_backend(job.engine, frame_size=(width, height), units=1)
-        stylizer = Stylizer(
-            job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), backend=backend
-        )
-        with backend.running():
-            init = stylizer.first_frame_init(content, job.init, seed=job.engine.seed)
-            painted = stylizer.stylize(content, init, iterations=job.optimizer.iterations, coarse_to_fine=True)
-        panels.append((painted.frame, style.stem))
+        panels.append((painted_frame(content, job), style.stem))
         if on_style is not None:
             on_style(number + 1, len(styles))
     write_bytes_atomically(path, imageops.encode_image(_sheet(panels), path.suffix))
+    height, width = content.shape[:2]
     return Sheet(path=path, time=time, size=(width, height))
+
+
+def try_jobs(styles: Sequence[Path], options: dict[str, object]) -> list[Job]:
+    """A job for each style, from a render's keywords (``quality`` preview unless given), every
+    option and image checked before any work."""
+    options = {"quality": "preview", **options}
+    jobs = [build_job([style], **options) for style in styles]
+    for job in jobs:
+        check_images(job.style, job.init)
+    return jobs
+
+
+def content_for(frame: np.ndarray, job: Job) -> np.ndarray:
+    """The frame at the size ``job`` paints a still (the preview's 256 px by default)."""
+    width, height = job.processing_size(frame.shape[1], frame.shape[0], still=True)
+    return imageops.resize_frame(frame, width, height)
+
+
+def painted_frame(content: np.ndarray, job: Job) -> np.ndarray:
+    """``content`` painted in ``job``'s style, at its size, as ``vidstyle INPUT.jpg`` paints it."""
+    height, width = content.shape[:2]
+    backend = choose_backend(job.engine, frame_size=(width, height), units=1)
+    stylizer = Stylizer(job.style, job.losses, job.optimizer, job.engine, content_size=(width, height), backend=backend)
+    with backend.running():
+        init = stylizer.first_frame_init(content, job.init, seed=job.engine.seed)
+        return stylizer.stylize(content, init, iterations=job.optimizer.iterations, coarse_to_fine=True).frame
 
 
 def frame_at(source: Path, at: Fraction | None) -> tuple[Fraction, np.ndarray]:

@@ -1,14 +1,16 @@
-"""The pictures the page shows: a clip's facts and frames, style sheets, a render's latest frame.
+"""The pictures the page shows: a clip's facts and frames, a frame painted in a style, a
+render's latest frame.
 
-Sheets are painted in the studio's own process, where the network stays loaded between tries,
-one at a time (two at once would each take twice as long); they are written to the studio's
-folder under names of their own, never over a user's file.
+A try is painted in the studio's own process, one at a time (two at once would each take twice
+as long), one style a call, so that the page shows each style as it comes; it is written to the
+studio's folder under a name of its own, never over a user's file.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,10 @@ import numpy as np
 
 from vidstyle import imageops
 from vidstyle.filetypes import is_image_path
+from vidstyle.outputs import write_bytes_atomically
 from vidstyle.render_status import frame_time, latest_frame
 from vidstyle.studio.folder import StudioFolder
-from vidstyle.style_sheet import Sheet, frame_at, try_styles
+from vidstyle.style_sheet import content_for, frame_at, painted_frame, try_jobs
 from vidstyle.video_info import probe
 
 # The page's pictures of a frame are at most this wide: enough to judge, quick to send.
@@ -42,12 +45,29 @@ def frame_jpeg(path: Path, at: Fraction | None) -> bytes:
     return imageops.encode_image(_shown(frame_at(path, at)[1]), ".jpg")
 
 
-def paint_sheet(folder: StudioFolder, clip: Path, styles: list[Path], at: Fraction, options: dict[str, Any]) -> Sheet:
-    """``vidstyle try``'s sheet of ``clip``'s frame at ``at`` in each of ``styles``."""
-    sheets = folder.state / "sheets"
-    sheets.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Panel:
+    """A frame painted in one style: the JPEG's path, its size, the frame's time."""
+
+    path: Path
+    width: int
+    height: int
+    time: Fraction
+
+
+def paint_panel(folder: StudioFolder, clip: Path, style: Path, at: Fraction, options: dict[str, Any]) -> Panel:
+    """``clip``'s frame at ``at`` painted in ``style`` as ``vidstyle try`` paints it: the page
+    asks for one style at a time, and shows each as it comes."""
+    [job] = try_jobs([style], options)
+    time, frame = frame_at(clip, at)
+    content = content_for(frame, job)
     with _painting:
-        return try_styles(clip, styles, sheets / f"{uuid.uuid4().hex[:12]}.jpg", at=at, **options)
+        painted = painted_frame(content, job)
+    panels = folder.state / "panels"
+    panels.mkdir(parents=True, exist_ok=True)
+    path = panels / f"{uuid.uuid4().hex[:12]}.jpg"
+    write_bytes_atomically(path, imageops.encode_image(painted, ".jpg"))
+    return Panel(path, painted.shape[1], painted.shape[0], time)
 
 
 def latest_pair_jpeg(output: Path, source: Path, index: int) -> bytes:

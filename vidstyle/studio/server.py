@@ -174,19 +174,24 @@ class _Handler(BaseHTTPRequestHandler):
         at = Fraction(self.query.get("t", "0")).limit_denominator(1_000_000)
         self._send(pictures.frame_jpeg(self.studio.folder.resolve(self._name()), at), "image/jpeg")
 
-    def try_styles(self) -> None:
+    def try_style(self) -> None:
+        """The frame painted in one style (the page asks style by style, showing each as it comes)."""
         body = self._json_body()
         folder = self.studio.folder
         clip = folder.resolve(str(body.get("clip", "")))
-        styles = [folder.resolve(str(style), readable_sample=True) for style in body.get("styles") or []]
-        if not styles:
-            raise UsageError("choose at least one style")
+        style = folder.resolve(str(body.get("style", "")), readable_sample=True)
         at = Fraction(str(body.get("at", 0))).limit_denominator(1_000_000)
         started = time.monotonic()
-        sheet = pictures.paint_sheet(folder, clip, styles, at, try_options(body.get("options") or {}))
-        seconds = round(time.monotonic() - started, 2)
-        width, height = sheet.size
-        self._send_json({"sheet": folder.name_of(sheet.path), "width": width, "height": height, "seconds": seconds})
+        panel = pictures.paint_panel(folder, clip, style, at, try_options(body.get("options") or {}))
+        self._send_json(
+            {
+                "panel": folder.name_of(panel.path),
+                "width": panel.width,
+                "height": panel.height,
+                "time": float(panel.time),
+                "seconds": round(time.monotonic() - started, 2),
+            }
+        )
 
     def upload(self) -> None:
         length = int(self.headers.get("Content-Length") or -1)
@@ -279,7 +284,7 @@ _ROUTES: dict[tuple[str, str], Callable[[_Handler], None]] = {
     ("GET", "/api/files"): _Handler.files,
     ("GET", "/api/clip"): _Handler.clip,
     ("GET", "/api/frame"): _Handler.frame,
-    ("POST", "/api/try"): _Handler.try_styles,
+    ("POST", "/api/try"): _Handler.try_style,
     ("POST", "/api/upload"): _Handler.upload,
     ("GET", "/api/renders"): _Handler.renders,
     ("POST", "/api/renders"): _Handler.add_render,
