@@ -105,6 +105,19 @@ def test_an_upload_is_kept_under_a_name_of_its_own(studio: RunningStudio, root: 
     assert "uploads/Starry_night.jpg" in studio.call("/api/files")[1]["styles"]
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_gets_one_line_and_leaves_nothing(studio: RunningStudio, root: Path) -> None:
+    # The upload's partial file leads to /dev/full, where every write fails as on a full disk
+    # (ENOSPC, from the kernel).
+    uploads = root / "uploads"
+    uploads.mkdir(exist_ok=True)
+    (uploads / ".full.jpg.part").symlink_to("/dev/full")
+    status, answer = studio.call("/api/upload", {"name": "full.jpg"}, body=(SAMPLES / "great_wave.jpg").read_bytes())
+    assert (status, answer["error"]) == (507, "the disk is full")
+    assert not (uploads / "full.jpg").exists() and not (uploads / ".full.jpg.part").exists()
+    assert studio.call("/api/files")[0] == 200
+
+
 def test_bad_input_gets_one_line_and_the_studio_goes_on(studio: RunningStudio, root: Path) -> None:
     status, answer = studio.call("/api/upload", {"name": "notes.mp4"}, body=b"not a video\n")
     assert status == 400 and "not a video or image vidstyle can read" in answer["error"]

@@ -80,12 +80,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, method: str) -> None:
         url = urlsplit(self.path)
         self.query = {key: values[-1] for key, values in parse_qs(url.query).items()}
-        if not self._allowed():
-            self._send_json({"error": "refused: open the address the studio printed (it carries the token)"}, 403)
-            return
         route = _ROUTES.get((method, url.path))
         # A body left unread would be read as the next request on this connection: the JSON
-        # calls' bodies are read here, and a connection whose upload was refused is closed.
+        # calls' bodies are read here, and a connection whose body is left unread (an upload,
+        # a refused request) is closed.
+        if not self._allowed():
+            self.close_connection = True
+            self._send_json({"error": "refused: open the address the studio printed (it carries the token)"}, 403)
+            return
         self.close_connection = self.close_connection or route is _Handler.upload
         self.body = b"" if route is _Handler.upload else self._read_body()
         if route is None:
@@ -125,15 +127,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, data: object, status: int = 200) -> None:
         self._send(json.dumps(data).encode(), "application/json", status)
 
+    def _length(self) -> int:
+        """The body's length (-1: not given, or not a number)."""
+        text = self.headers.get("Content-Length") or ""
+        return int(text) if text.isdigit() else -1
+
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        length = max(0, self._length())
         if length > _JSON_LIMIT:
             self.close_connection = True
             return b""
         return self.rfile.read(length)
 
     def _json_body(self) -> dict[str, Any]:
-        if int(self.headers.get("Content-Length") or 0) > _JSON_LIMIT:
+        if self._length() > _JSON_LIMIT:
             raise UsageError("the request is too large")
         try:
             data = json.loads(self.body or b"{}")
@@ -194,8 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def upload(self) -> None:
-        length = int(self.headers.get("Content-Length") or -1)
-        saved = save_upload(self.studio.folder, self._name(), self.rfile, length, self.studio.upload_limit)
+        saved = save_upload(self.studio.folder, self._name(), self.rfile, self._length(), self.studio.upload_limit)
         self._send_json({"name": self.studio.folder.name_of(saved)})
 
     def renders(self) -> None:
