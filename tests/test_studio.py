@@ -217,3 +217,9 @@ def test_renders_run_one_at_a_time_and_a_preview_says_its_estimate(tmp_path: Pat
         assert studio.call("/file", {"name": shown[preview["id"]]["output"]})[1][4:8] == b"ftyp"
         again = studio.call("/api/renders", body={"clip": "clip.mp4", "styles": [STYLE], "extra": tiny})
         assert again[0] == 400 and "exists" in again[1]["error"]  # the finished file is not replaced
+
+
+def test_a_studio_that_did_nothing_leaves_nothing(tmp_path: Path) -> None:
+    with running_studio(tmp_path) as studio:
+        assert studio.call("/api/files")[1]["clips"] == []
+    assert list(tmp_path.iterdir()) == []

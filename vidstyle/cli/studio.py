@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import webbrowser
@@ -33,7 +34,7 @@ def run_studio(argv: Sequence[str]) -> int:
     print(server.url, flush=True)  # the first line: the address, token included
     queue.start()
     print(f"serving {folder.root} on this computer only; Ctrl-C stops the studio and its renders", flush=True)
-    if not args.no_browser:
+    if not args.no_browser and _has_a_screen():
         webbrowser.open(server.url)
     try:
         server.serve_forever()
@@ -45,3 +46,9 @@ def run_studio(argv: Sequence[str]) -> int:
     for render in stopped:
         print(f"stopped, to resume with `{PROG} studio` or in {folder.root}: {render.request.command}", flush=True)
     return 0
+
+
+def _has_a_screen() -> bool:
+    """Whether a browser would open in a window: without one, Python's ``webbrowser`` may run a
+    text browser in this very terminal, over the studio's lines."""
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -141,7 +141,8 @@ class RenderQueue:
         with self._lock:
             for render in stopped:
                 render.state = STOPPED
-            self._changed()
+            if stopped:  # a studio that ran nothing leaves nothing in its folder
+                self._changed()
         return stopped
 
     def listing(self) -> list[dict[str, Any]]:
