@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from vidstyle.cli import main
 from vidstyle.journal import LOG_NAME
 from vidstyle.studio.folder import OutsideFolderError, StudioFolder
 from vidstyle.studio.render_request import extra_arguments, render_request
+from vidstyle.studio.renders import RenderQueue
 from vidstyle.workdir import work_dir_for
 
 FRAMES = 24
@@ -223,3 +225,23 @@ def test_a_studio_that_did_nothing_leaves_nothing(tmp_path: Path) -> None:
     with running_studio(tmp_path) as studio:
         assert studio.call("/api/files")[1]["clips"] == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_render_that_cannot_start_fails_with_its_reason_and_the_queue_goes_on(tmp_path: Path) -> None:
+    make_clip(tmp_path / "clip.mp4", frames=4, rate=Fraction(25), audio=None)
+    folder = StudioFolder.at(tmp_path)
+    queue = RenderQueue(folder, program=(str(tmp_path / "no-such-python"),))
+    queue.start()
+    try:
+        requests = [
+            render_request(folder, "clip.mp4", [STYLE], {}, preview=False, output=tmp_path / f"{name}.mp4")
+            for name in ("a", "b")
+        ]
+        renders = [queue.add(request) for request in requests]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(render.state != "failed" for render in renders):
+            time.sleep(0.05)
+    finally:
+        queue.close()
+    assert [render.state for render in renders] == ["failed", "failed"]
+    assert renders[0].message.startswith("the render could not start: [Errno 2] No such file or directory")

@@ -172,18 +172,12 @@ class RenderQueue:
                     return
                 render = next(r for r in self.renders.values() if r.state == QUEUED)
                 log_path = self.folder.state / "logs" / f"{render.id}.log"
-                log_path.parent.mkdir(parents=True, exist_ok=True)
-                with log_path.open("ab") as log_file:
-                    self._process = subprocess.Popen(
-                        [*self.program, *render.request.arguments],
-                        cwd=self.folder.root,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log_file,
-                        stderr=subprocess.STDOUT,
-                        # Ctrl-C in the studio's terminal reaches the studio only: it stops its
-                        # renders itself, and waits for each to keep its frames.
-                        start_new_session=True,
-                    )
+                try:
+                    self._process = self._start(render, log_path)
+                except OSError as error:  # a full disk, a missing Python: this render fails, the queue goes on
+                    render.state, render.message = FAILED, f"the render could not start: {error}"
+                    self._changed()
+                    continue
                 self._current, render.state = render, RUNNING
                 self._changed()
             code = self._process.wait()
@@ -192,8 +186,23 @@ class RenderQueue:
                 self._current = self._process = None
                 self._changed()
 
+    def _start(self, render: Render, log_path: Path) -> subprocess.Popen[bytes]:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            return subprocess.Popen(
+                [*self.program, *render.request.arguments],
+                cwd=self.folder.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                # Ctrl-C in the studio's terminal reaches the studio only: it stops its renders
+                # itself, and waits for each to keep its frames.
+                start_new_session=True,
+            )
+
     def _finish(self, render: Render, code: int, log_path: Path) -> None:
-        lines = [line.strip() for line in log_path.read_text(errors="replace").replace("\r", "\n").splitlines()]
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        lines = [line.strip() for line in text.replace("\r", "\n").splitlines()]
         lines = [line for line in lines if line]
         render.estimate = next((line for line in lines if line.startswith(_ESTIMATE_STARTS)), "")
         if code == 0:
