@@ -81,6 +81,14 @@ def test_no_path_leads_out_of_the_folder(studio: RunningStudio, root: Path, name
     assert studio.call("/file", {"name": "inside.jpg"})[0] == 200  # a file inside is served
 
 
+def test_only_pictures_and_videos_are_served(studio: RunningStudio, root: Path) -> None:
+    (root / "evil.html").write_text("<script>fetch('/api/renders')</script>")
+    status, answer = studio.call("/file", {"name": "evil.html"})
+    assert status == 400 and "pictures and videos only" in answer["error"]
+    status, picture = studio.call("/file", {"name": "inside.jpg"})
+    assert status == 200 and picture == (root / "inside.jpg").read_bytes()
+
+
 def test_the_folder_resolves_before_it_compares(root: Path) -> None:
     folder = StudioFolder.at(root)
     assert folder.resolve("inside.jpg") == (root / "inside.jpg").resolve()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidstyle.errors import InputFileError
-from vidstyle.filetypes import IMAGE_EXTENSIONS, is_image_path
+from vidstyle.filetypes import is_image_path
 from vidstyle.video_writer import VIDEO_EXTENSIONS
 
 # The repository's (and an editable install's) sample clip and paintings.
@@ -67,14 +67,18 @@ class StudioFolder:
         for path in _walk(self.root):
             if not path.resolve().is_relative_to(self.root):
                 continue  # a link out of the folder: refused on use, so not offered
-            suffix = path.suffix.lower()
-            if suffix in _VIDEO_SUFFIXES and not _is_ours(path.name):
+            if path.suffix.lower() in _VIDEO_SUFFIXES and not _is_ours(path.name):
                 clips.append(self.name_of(path))
-            elif is_image_path(path) and suffix in IMAGE_EXTENSIONS and not path.name.endswith(".try.jpg"):
+            elif is_image_path(path) and not path.name.endswith(".try.jpg"):
                 images.append(self.name_of(path))
         if not (self.root / "samples").exists() and BUNDLED_SAMPLES.is_dir():
             images += [self.name_of(path) for path in sorted(BUNDLED_SAMPLES.glob("*.jpg"))]
         return sorted(clips), images
+
+
+def is_media(path: Path) -> bool:
+    """A picture or a video, by its name: what the page may show or play."""
+    return is_image_path(path) or path.suffix.lower() in _VIDEO_SUFFIXES
 
 
 def _inside(base: Path, name: str, shown: str) -> Path:

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from vidstyle.errors import InputFileError, UsageError, VidstyleError
 from vidstyle.options import PRESETS
 from vidstyle.studio import pictures
-from vidstyle.studio.folder import StudioFolder
+from vidstyle.studio.folder import StudioFolder, is_media
 from vidstyle.studio.render_request import default_output, render_request
 from vidstyle.studio.renders import RenderQueue
 from vidstyle.studio.try_request import try_options
@@ -238,8 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.studio.folder.resolve(self._name(), readable_sample=True)
         if not path.is_file():
             raise InputFileError(f"{self._name()}: no such file")
+        if not is_media(path):  # an HTML file in the folder, served from here, would run with the page's rights
+            raise InputFileError(f"{self._name()}: the studio serves pictures and videos only")
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        headers = {"Accept-Ranges": "bytes"}
+        headers = {"Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
         if self.query.get("download"):
             headers["Content-Disposition"] = f'attachment; filename="{_safe_header(path.name)}"'
         self._send_file(path, content_type, headers)
