@@ -253,3 +253,17 @@ def test_a_render_that_cannot_start_fails_with_its_reason_and_the_queue_goes_on(
         queue.close()
     assert [render.state for render in renders] == ["failed", "failed"]
     assert renders[0].message.startswith("the render could not start: [Errno 2] No such file or directory")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--port", "99999"], "argument --port: give a whole number from 0 to 65535"),
+        (["--upload-limit", "0"], "argument --upload-limit: give a whole number from 1"),
+        (["--root", "/no/such/folder"], "/no/such/folder: no such folder"),
+    ],
+)
+def test_bad_studio_options_get_one_line(arguments: list[str], said: str, capsys) -> None:
+    assert main(["studio", "--no-browser", *arguments]) in (1, 2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0]

@@ -1,9 +1,10 @@
 """Command line: argparse -> settings -> pipeline. The only package that prints or exits.
 
-One module a command (``render`` for videos and images, ``try``'s ``sheet``, ``studio``, ``probe``,
-``peek``, ``metrics``), the parser (``parser``), the progress bars and log (``progress``), and
-what is said when a render stops (``messages``). The modules that do the work (torch, OpenCV, PyAV) are imported where
-work starts, so that --help and a usage error answer at once.
+One module a command (``render`` for videos and images, ``try``'s ``sheet``, ``studio``,
+``probe``, ``peek``, ``metrics``), the parser (``parser``), the progress bars and log
+(``progress``), and what is said when a render stops (``messages``). The modules that do the
+work (torch, OpenCV, PyAV) are imported where work starts, so that --help and a usage error
+answer at once.
 """
 
 from __future__ import annotations

@@ -76,6 +76,17 @@ def _offsets(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not a list of frame offsets: {text!r} (e.g. 1,2,4)") from None
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """argparse's type for a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"give a whole number from {low} to {high}: {text!r}")
+        return int(text)
+
+    return parse
+
+
 def _number_or_words(kind: type, words: tuple[str, ...]) -> Callable[[str], object]:
     """argparse's type for a value that is a number or one of a few words (``--size source``)."""
 
@@ -281,11 +292,13 @@ def build_studio_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--root", type=parse_path, default=Path("."), metavar="DIR",
                         help="the folder whose clips and paintings the page uses (default: this one)")  # fmt: skip
-    parser.add_argument("--port", type=int, default=0, metavar="N", help="the port (default: a free one)")
+    parser.add_argument(
+        "--port", type=_whole_number(0, 65535), default=0, metavar="N", help="the port (default: 0, a free one)"
+    )
     parser.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
     parser.add_argument(
         "--upload-limit",
-        type=int,
+        type=_whole_number(1, 1 << 30),
         default=STUDIO_UPLOAD_LIMIT_MB,
         metavar="MB",
         help=f"the largest file the page takes (default: {STUDIO_UPLOAD_LIMIT_MB} MB)",

@@ -15,10 +15,6 @@ from vidstyle.errors import UsageError
 
 def run_studio(argv: Sequence[str]) -> int:
     args = build_studio_parser().parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port}: give a port from 1 to 65535 (0: a free one)")
-    if args.upload_limit < 1:
-        raise UsageError("--upload-limit: give a size of 1 MB or more")
     setup_logging(verbose=False, quiet=False)
     from vidstyle.studio.folder import StudioFolder
     from vidstyle.studio.renders import RenderQueue
