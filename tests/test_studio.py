@@ -22,9 +22,10 @@ from tests.clips import make_clip, saved_frames
 from tests.conftest import SAMPLES, TINY_ARGS
 from tests.studio_server import RunningStudio, running_studio
 from vidstyle.cli import main
+from vidstyle.errors import UsageError
 from vidstyle.journal import LOG_NAME
 from vidstyle.studio.folder import OutsideFolderError, StudioFolder
-from vidstyle.studio.render_request import extra_arguments, render_request
+from vidstyle.studio.render_request import extra_arguments, option_arguments, render_request
 from vidstyle.studio.renders import RenderQueue
 from vidstyle.workdir import work_dir_for
 
@@ -152,9 +153,22 @@ def test_bad_input_gets_one_line_and_the_studio_goes_on(studio: RunningStudio, r
 def test_the_page_takes_options_as_the_command_line_does(root: Path) -> None:
     folder = StudioFolder.at(root)
     assert extra_arguments("--passes 2 --duration 1:20") == ["--passes", "2", "--duration", "1:20"]
+    assert extra_arguments("--size=64") == ["--size=64"]
     for refused in ("-o x.mp4", "--init a.png", "--ray auto", "-y", "--style a.jpg", "--output=x.mp4"):
-        with pytest.raises(Exception, match="does not take"):
+        with pytest.raises(UsageError, match="does not take"):
             extra_arguments(refused)
+    # A value is one argument, and may not smuggle a flag in.
+    assert option_arguments({"style_weights": [0.7, 0.3], "size": 64}) == [
+        "--style-weights",
+        "0.7",
+        "0.3",
+        "--size",
+        "64",
+    ]
+    assert option_arguments({"size": "64 --init x.png"}) == ["--size", "64 --init x.png"]  # the parser's to refuse
+    for options in ({"size": "--init"}, {"init": "x.png"}, {"ray": "auto"}):
+        with pytest.raises(UsageError, match="does not take"):
+            option_arguments(options)
     request = render_request(
         folder, "clip.mp4", [STYLE], {"size": 64, "preserve_colors": True}, preview=False, output=root / "o.mp4"
     )

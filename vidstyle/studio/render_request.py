@@ -52,28 +52,35 @@ ALLOWED_OPTIONS = (JOB_OPTIONS - REFUSED_OPTIONS) | set(RANGE_OPTIONS) | {"no_cu
 
 
 def option_arguments(options: dict[str, object]) -> list[str]:
-    """The page's options (keyword -> value; True for a switch) as command-line arguments."""
+    """The page's options (keyword -> value: True for a switch, a list for several values) as
+    command-line arguments, only those the studio takes."""
     arguments: list[str] = []
     for name, value in options.items():
         if name not in ALLOWED_OPTIONS:
             raise UsageError(f"the studio does not take the option {name!r}")
         if value is None or value == "" or value is False:
             continue
-        arguments += [option_flag(name)] if value is True else [option_flag(name), *str(value).split()]
-    return arguments
+        values = [] if value is True else [str(item) for item in value] if isinstance(value, list) else [str(value)]
+        arguments += [option_flag(name), *values]
+    return _checked(arguments)
 
 
 def extra_arguments(text: str) -> list[str]:
     """Options typed on the page as on the command line (``--passes 2``): split as a shell
     would, never run by one, and only the options ``option_arguments`` takes."""
     try:
-        words = shlex.split(text)
+        return _checked(shlex.split(text))
     except ValueError as error:
         raise UsageError(f"more options: {error}") from None
+
+
+def _checked(words: list[str]) -> list[str]:
+    """``words``, if every flag among them (a value too may look like one) is one the studio
+    takes: none names a file or another machine."""
     flags = {option_flag(name) for name in ALLOWED_OPTIONS}
     for word in words:
         if word.startswith("-") and not _is_number(word) and word.split("=")[0] not in flags:
-            raise UsageError(f"more options: the studio does not take {word} (it chooses files itself)")
+            raise UsageError(f"the studio does not take {word}: it chooses the files, and renders on this computer")
     return words
 
 
