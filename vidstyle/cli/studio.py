@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 import webbrowser
 from collections.abc import Sequence
@@ -17,10 +18,12 @@ def run_studio(argv: Sequence[str]) -> int:
     args = build_studio_parser().parse_args(argv)
     setup_logging(verbose=False, quiet=False)
     from vidstyle.studio.folder import StudioFolder
+    from vidstyle.studio.pictures import tries_folder
     from vidstyle.studio.renders import RenderQueue
     from vidstyle.studio.server import Studio, StudioServer
 
     folder = StudioFolder.at(args.root)
+    shutil.rmtree(tries_folder(folder), ignore_errors=True)  # an earlier studio's, shown by no page now
     queue = RenderQueue(folder)
     studio = Studio(folder, secrets.token_urlsafe(18), queue, args.upload_limit << 20)
     try:

@@ -19,7 +19,7 @@ from vidstyle.video_writer import VIDEO_EXTENSIONS
 # The repository's (and an editable install's) sample clip and paintings.
 BUNDLED_SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
 SAMPLES_PREFIX = "samples/"
-# What the studio writes of its own (sheets, previews, uploads, its list of renders).
+# What the studio writes of its own: tries, previews, renders' logs, its list of renders.
 STATE_FOLDER = ".vidstyle-studio"
 # Listing a large folder (a home directory) stops at this depth and count.
 _LIST_DEPTH, _LIST_COUNT = 3, 400

@@ -55,6 +55,11 @@ class Panel:
     time: Fraction
 
 
+def tries_folder(folder: StudioFolder) -> Path:
+    """Where tries are kept, for the page to show: emptied when a studio starts."""
+    return folder.state / "tries"
+
+
 def paint_panel(folder: StudioFolder, clip: Path, style: Path, at: Fraction, options: dict[str, Any]) -> Panel:
     """``clip``'s frame at ``at`` painted in ``style`` as ``vidstyle try`` paints it: the page
     asks for one style at a time, and shows each as it comes."""
@@ -63,9 +68,8 @@ def paint_panel(folder: StudioFolder, clip: Path, style: Path, at: Fraction, opt
     content = content_for(frame, job)
     with _painting:
         painted = painted_frame(content, job)
-    panels = folder.state / "panels"
-    panels.mkdir(parents=True, exist_ok=True)
-    path = panels / f"{uuid.uuid4().hex[:12]}.jpg"
+    path = tries_folder(folder) / f"{uuid.uuid4().hex[:12]}.jpg"
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomically(path, imageops.encode_image(painted, ".jpg"))
     return Panel(path, painted.shape[1], painted.shape[0], time)
 
