@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import sys
 import time
 from fractions import Fraction
@@ -281,3 +282,16 @@ def test_bad_studio_options_get_one_line(arguments: list[str], said: str, capsys
     assert main(["studio", "--no-browser", *arguments]) in (1, 2)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and said in err[0]
+
+
+def test_the_studio_serves_on_the_port_asked(tmp_path: Path, capsys) -> None:
+    with socket.socket() as probe:  # a port free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with running_studio(tmp_path, "--port", str(port)) as studio:
+        assert studio.url.startswith(f"http://127.0.0.1:{port}/?token=")
+        assert studio.call("/")[0] == 200
+        # A second studio on the same port: one line, no traceback.
+        assert main(["studio", "--no-browser", "--root", str(tmp_path), "--port", str(port)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"cannot serve on port {port}: Address already in use" in err[0]
