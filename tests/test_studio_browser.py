@@ -1,5 +1,6 @@
 """The studio in a real browser: headless Chromium (Debian's package, which `.ci/run` installs)
-driven by Playwright. It tries two styles on a frame of samples/pens.mp4, starts a tiny render,
+driven by Playwright. It uploads a style (and is told a file over the limit is too large),
+tries two styles on a frame of samples/pens.mp4, starts a tiny render,
 sees its progress, stops and resumes it, and plays the finished video. Set
 VIDSTYLE_SCREENSHOTS=docs to write the screenshots there, where the README shows one."""
 
@@ -61,12 +62,24 @@ def test_try_two_styles_then_render_and_watch(browser: Any, tmp_path: Path) -> N
     root = tmp_path / "folder"
     root.mkdir()
     shutil.copy(SAMPLES / "pens.mp4", root / "pens.mp4")
-    with running_studio(root) as studio:
+    with running_studio(root, "--upload-limit", "1") as studio:
         # The page forbids eval (its CSP); the test's own checks use it.
         page = browser.new_page(viewport={"width": 1200, "height": 900}, bypass_csp=True)
         page.goto(studio.url)
         page.wait_for_selector("#clip option[value='pens.mp4']", state="attached")
         page.wait_for_function("document.querySelector('#frame').naturalWidth > 0")
+        # A style sent from the page: kept in uploads/ under a plain name, listed and chosen.
+        wave = tmp_path / "my wave.jpg"
+        shutil.copy(SAMPLES / "great_wave.jpg", wave)
+        page.set_input_files("#upload-style", str(wave))
+        page.wait_for_selector("#styles input[value='uploads/my_wave.jpg']:checked", state="attached")
+        assert (root / "uploads" / "my_wave.jpg").read_bytes() == wave.read_bytes()
+        big = tmp_path / "big.mp4"
+        big.write_bytes(bytes((1 << 20) + 1))
+        page.set_input_files("#upload-clip", str(big))  # over --upload-limit: said on the page, nothing sent
+        page.wait_for_function("document.querySelector('#message').textContent.includes('up to 1 MB')")
+        assert not (root / "uploads" / "big.mp4").exists()
+        page.uncheck("#styles input[value='uploads/my_wave.jpg']")
         for style in ("samples/starry_night.jpg", "samples/great_wave.jpg"):
             page.check(f"#styles input[value='{style}']")
         page.fill("#size", "96")
