@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import socket
 import sys
 import time
@@ -218,6 +219,9 @@ def test_a_render_stopped_with_the_studio_resumes_from_the_command_line(root: Pa
         os.chdir(cwd)
     for resumed, uninterrupted in zip(saved_frames(output, FRAMES), saved_frames(whole, FRAMES), strict=True):
         np.testing.assert_array_equal(resumed, uninterrupted)
+    shutil.rmtree(work_dir_for(output))  # as a render without --keep-frames leaves it
+    with running_studio(root) as again:  # the command line finished it: the page says so
+        assert [(r["id"], r["state"], r["finished"]) for r in again.renders()] == [(render["id"], "finished", True)]
 
 
 @pytest.mark.slow

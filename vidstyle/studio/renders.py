@@ -26,6 +26,7 @@ from vidstyle.outputs import write_bytes_atomically
 from vidstyle.render_status import render_status
 from vidstyle.studio.folder import StudioFolder
 from vidstyle.studio.render_request import RenderRequest
+from vidstyle.workdir import work_dir_for
 
 QUEUED, RUNNING, STOPPING, STOPPED, FINISHED, FAILED = "queued", "running", "stopping", "stopped", "finished", "failed"
 _LIST_NAME = "renders.json"
@@ -148,6 +149,13 @@ class RenderQueue:
     def listing(self) -> list[dict[str, Any]]:
         with self._lock:
             renders = list(self.renders.values())
+            # A stopped render the command line went on with and finished: its output written,
+            # its work folder tidied away.
+            done = [r for r in renders if r.state == STOPPED and r.request.output.is_file()]
+            for render in done:
+                if not work_dir_for(render.request.output).exists():
+                    render.state = FINISHED
+                    self._changed()
         return [render.to_json(self.folder) for render in reversed(renders)]
 
     def _get(self, render_id: str) -> Render:
