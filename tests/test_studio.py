@@ -228,11 +228,11 @@ def test_a_render_stopped_with_the_studio_resumes_from_the_command_line(root: Pa
 def test_renders_run_one_at_a_time_and_a_preview_says_its_estimate(tmp_path: Path) -> None:
     make_clip(tmp_path / "clip.mp4", frames=FRAMES, rate=Fraction(25), audio=None)
     with running_studio(tmp_path) as studio:
-        tiny = shlex.join([*TINY_ARGS, "--threads", "1"])
+        tiny = shlex.join([*TINY_ARGS, "--threads", "1", "--detail", "off"])
         first = studio.call("/api/renders", body={"clip": "clip.mp4", "styles": [STYLE], "extra": tiny})[1]
         again = studio.call("/api/renders", body={"clip": "clip.mp4", "styles": [STYLE], "extra": tiny})
         assert again[0] == 400 and "already in the list" in again[1]["error"]
-        body = {"clip": "clip.mp4", "styles": [STYLE], "preview": True, "extra": "--size 64 --frames 6"}
+        body = {"clip": "clip.mp4", "styles": [STYLE], "preview": True, "extra": "--size 64 --frames 6 --detail off"}
         preview = studio.call("/api/renders", body=body)[1]
         assert preview["output"].startswith(".vidstyle-studio/previews/clip.")
         states = {render["id"]: render["state"] for render in studio.renders()}
