@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLES, TINY_ARGS
+from tests.conftest import SAMPLES
 from tests.studio_server import RunningStudio, running_studio
 
 CHROMIUM = Path("/usr/bin/chromium")
