@@ -130,14 +130,20 @@ def default_output(folder: StudioFolder, clip: str, styles: list[str]) -> Path:
 
 
 def parse_render_arguments(arguments: list[str]) -> argparse.Namespace:
-    """The command line's parse of ``arguments``; its one-line error as a UsageError."""
+    """The command line's parse of a render's ``arguments``; its one-line error as a UsageError."""
+    return parse_with(build_parser(), arguments)
+
+
+def parse_with(parser: argparse.ArgumentParser, arguments: list[str]) -> argparse.Namespace:
+    """``parser``'s parse of ``arguments``, its one-line error (which it would print before
+    exiting) raised as a UsageError for the page instead."""
     said = io.StringIO()
     try:
         with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
-            return build_parser().parse_args(arguments)
+            return parser.parse_args(arguments)
     except SystemExit:
-        message = said.getvalue().strip().splitlines()[-1:] or ["not a render the command line takes"]
-        raise UsageError(message[0].removeprefix(f"{PROG}: error: ")) from None
+        lines = said.getvalue().strip().splitlines() or ["not what the command line takes"]
+        raise UsageError(lines[-1].removeprefix(f"{parser.prog}: error: ")) from None
 
 
 def _check_readable(folder: StudioFolder, clip: Path, styles: list[Path]) -> None:

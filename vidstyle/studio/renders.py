@@ -152,10 +152,11 @@ class RenderQueue:
             # A stopped render the command line went on with and finished: its output written,
             # its work folder tidied away.
             done = [r for r in renders if r.state == STOPPED and r.request.output.is_file()]
+            done = [r for r in done if not work_dir_for(r.request.output).exists()]
             for render in done:
-                if not work_dir_for(render.request.output).exists():
-                    render.state = FINISHED
-                    self._changed()
+                render.state = FINISHED
+            if done:
+                self._changed()
         return [render.to_json(self.folder) for render in reversed(renders)]
 
     def _get(self, render_id: str) -> Render:

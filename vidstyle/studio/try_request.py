@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-
-from vidstyle.cli.parser import PROG, TRY_OPTIONS, build_try_parser
+from vidstyle.cli.parser import TRY_OPTIONS, build_try_parser
 from vidstyle.errors import UsageError
-from vidstyle.studio.render_request import option_arguments
+from vidstyle.studio.render_request import option_arguments, parse_with
 
 
 def try_options(options: dict[str, object]) -> dict[str, object]:
@@ -16,11 +13,5 @@ def try_options(options: dict[str, object]) -> dict[str, object]:
     unknown = sorted(set(options) - set(TRY_OPTIONS))
     if unknown:
         raise UsageError(f"a try does not take {', '.join(unknown)}")
-    said = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
-            args = build_try_parser().parse_args(["clip", "--style", "style", *option_arguments(options)])
-    except SystemExit:
-        message = said.getvalue().strip().splitlines()[-1:] or ["options a try does not take"]
-        raise UsageError(message[0].removeprefix(f"{PROG} try: error: ")) from None
+    args = parse_with(build_try_parser(), ["clip", "--style", "style", *option_arguments(options)])
     return {name: getattr(args, name) for name in TRY_OPTIONS if getattr(args, name) is not None}
