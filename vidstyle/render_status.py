@@ -5,6 +5,7 @@ at a render running in another process, the command line's or the studio's, undi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def latest_frame(output: Path, index: int) -> np.ndarray:
     return work.load(index)
 
 
-def frame_time(output: Path, index: int) -> float:
+def frame_time(output: Path, index: int) -> Fraction:
     """Frame ``index``'s time in its source, in seconds, from the render's shot plan."""
     plan_json = WorkDir(work_dir_for(output)).load_shot_plan()
-    return float(ShotPlan.from_json(plan_json).times[index]) if plan_json else 0.0
+    return ShotPlan.from_json(plan_json).times[index] if plan_json else Fraction(0)

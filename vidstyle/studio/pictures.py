@@ -77,7 +77,7 @@ def paint_panel(folder: StudioFolder, clip: Path, style: Path, at: Fraction, opt
 def latest_pair_jpeg(output: Path, source: Path, index: int) -> bytes:
     """Frame ``index`` of the render into ``output`` as last painted, beside its source frame."""
     painted = latest_frame(output, index)
-    _, original = frame_at(source, Fraction(frame_time(output, index)).limit_denominator(1_000_000))
+    _, original = frame_at(source, frame_time(output, index))
     original = imageops.resize_frame(original, painted.shape[1], painted.shape[0])
     gap = np.full((painted.shape[0], 8, 3), 255, np.uint8)
     return imageops.encode_image(_shown(np.concatenate([original, gap, painted], axis=1)), ".jpg")
