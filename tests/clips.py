@@ -25,6 +25,12 @@ def moving_texture(width: int, height: int, step: int = 2, seed: int = 0) -> Fra
     return frame
 
 
+def circling_texture(index: int) -> np.ndarray:
+    """A 64x48 texture sliding 8 px a frame around a 64 px period: frame 8 is frame 0 again,
+    so the last of 8 frames flows into the first as any frame flows into the next."""
+    return np.ascontiguousarray(np.roll(textured_frame(64, 48, seed=3), 8 * index, axis=1))
+
+
 def flat_patches(width: int, height: int) -> FrameMaker:
     """Four flat colour quadrants (the same every frame)."""
     colours = np.array([[200, 40, 40], [40, 180, 60], [50, 70, 210], [230, 220, 90]], dtype=np.uint8)

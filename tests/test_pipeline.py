@@ -193,6 +193,12 @@ def test_a_disk_too_full_for_the_frames_is_one_line_before_any_work(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs about 92 kB for 10 frames at 64x48, and its disk has 50 kB free" in err[0], err
     assert not output.exists() and not WorkDir(work_dir_for(output)).records()
+    # With a detail pass, the delivered frames count too, and the line names what shrinks them.
+    args = [str(clip), "--style", str(starry_night), *TINY_ARGS, "--size", "32", "--output-size", "source", "-q"]
+    assert main([*args, "-o", str(tmp_path / "detailed.mp4")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs about 115 kB for 10 frames at 32x24 and 10 delivered at 64x48" in err[0], err
+    assert "--detail off" in err[0], err
 
 
 def test_output_size_source_enlarges_to_the_input(clip: Path, starry_night: Path, tmp_path: Path) -> None:

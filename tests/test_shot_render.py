@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.clips import glued_shots_clip, make_clip, moving_texture, real_frames, saved_frames
-from tests.conftest import SAMPLES, TINY, textured_frame
+from tests.clips import circling_texture, glued_shots_clip, make_clip, moving_texture, real_frames, saved_frames
+from tests.conftest import SAMPLES, TINY
 from tests.test_pipeline import render_interrupted
 from vidstyle.flow import FlowEstimator
 from vidstyle.flow.motion import FrameMotion, Motion, Reliability, measure_motion
@@ -217,15 +217,9 @@ def test_multi_pass_keeps_the_budget_and_changes_the_frames(tmp_path: Path, star
     assert all(np.abs(x.astype(int) - y.astype(int)).mean() > 0.5 for x, y in zip(a, b, strict=True))
 
 
-def _circling(index: int) -> np.ndarray:
-    """A texture sliding 8 px a frame around a 64 px period: frame 8 is frame 0 again, so the
-    last of 8 frames flows into the first as any frame flows into the next."""
-    return np.ascontiguousarray(np.roll(textured_frame(64, 48, seed=3), 8 * index, axis=1))
-
-
 @pytest.mark.slow
 def test_loop_closes_the_seam(tmp_path: Path, starry_night: Path) -> None:
-    clip = make_clip(tmp_path / "circle.mp4", frames=8, make_frame=_circling, audio=None)
+    clip = make_clip(tmp_path / "circle.mp4", frames=8, make_frame=circling_texture, audio=None)
     sources = [decoded.frame for decoded in read_frames(clip)]
     budget = {**TINY, "iterations": 20, "frame_iterations": 10}
     measured = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import shlex
 
-from vidstyle.detail_pass import details_to_do
+from vidstyle.detail_pass import carries_frames, details_to_do
 from vidstyle.estimate import (
     Pace,
     at_source_size,
@@ -98,7 +98,7 @@ def _time_needed(
     painting = seconds
     detail = ""
     if render.detail is not None:
-        first = len(plan.shots) + len(plan.flashes)
+        first = len(plan.shots) + len(plan.flashes) if carries_frames(job.temporal) else plan.frame_count
         # Frames painted in this run make every earlier delivered frame stale (deliver).
         left = plan.frame_count if painting_left else plan.frame_count - details_to_do(render.work, plan)
         detail_part = detail_seconds(render.detail, fresh=min(first, left), later=max(0, left - first))

@@ -15,8 +15,10 @@ Factors in Neural Style Transfer"). Here, per frame and steady in time:
   only at the scales the painted size cannot hold;
 - a later frame starts from the previous delivered frame warped along the flow between the
   source frames (at up to 480 px, enlarged: Ruder et al.'s warm start, at this size), its own
-  painted frame enlarged in the warp's holes, and a temporal term holds it there. Two
-  iterations then suffice, L-BFGS starting from the curvature scale of the shot's first frame.
+  painted frame enlarged in the warp's holes, and takes one step from there
+  (``DetailPainter.carry``), in which the temporal term's pull towards the warped frame is
+  solved exactly: where the warp is reliable the brushwork stays where the motion took it,
+  and only a fraction of the step the style asks for is taken; in the holes, the whole step.
 
 The weights and budgets were chosen by measuring (docs/experiments.md, "The detail pass").
 No I/O here: frames in, frames out.
@@ -38,7 +40,7 @@ from vidstyle.backend import Backend
 from vidstyle.colour_space import ColourSpace
 from vidstyle.lbfgs import LBFGS
 from vidstyle.optimize import RANGE_PENALTY
-from vidstyle.settings import StyleSettings
+from vidstyle.settings import LossWeights, StyleSettings
 from vidstyle.sizes import fit_long_side
 from vidstyle.style_targets import read_painting, style_image, style_long_side
 from vidstyle.vgg import VGG19Features
@@ -58,10 +60,19 @@ COMPOSITION_WEIGHT = 1000.0
 # warping error at 1.6x the painted frames' own, 480 px's at 1.0x, for two DIS flows at 480
 # px a frame instead of at the painted size (docs/experiments.md, "The detail pass").
 DETAIL_FLOW_LONG_SIDE = 480
-# Iterations for a shot's first frame (from the plain enlargement) and for a later one (from
-# the previous delivered frame, warped).
+# Iterations for a shot's first frame (from the plain enlargement), and network evaluations
+# for a later one (one: the gradient its step is taken along, ``DetailPainter.carry``).
 FIRST_DETAIL_ITERATIONS = 20
-LATER_DETAIL_ITERATIONS = 2
+LATER_DETAIL_EVALUATIONS = 1
+# How firmly a later frame holds the warped previous delivered frame where the flow is
+# reliable, at the default --temporal-weight (it scales with it): the temporal term's
+# curvature as a multiple of L-BFGS's estimate of the rest of the objective's (1/gamma), so
+# that a reliable pixel takes 1/(1 + DETAIL_HOLD) of the step the style asks for. The
+# painting's temporal weight, copied to the delivered size, held almost nothing: its
+# curvature falls with the pixel count (the loss is a mean), and at 640x360 it was 0.09 of
+# the style's, so each frame's step repainted still brushwork (docs/experiments.md, "Steady
+# at the size delivered").
+DETAIL_HOLD = 3.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,7 @@ class DetailResult:
     frame: np.ndarray
     iterations: int
     style_loss: float
-    curvature_scale: float | None  # what later frames of the shot start from (DetailPainter._optimizer)
+    curvature_scale: float | None  # what later frames of the shot step with (DetailPainter.carry)
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,8 @@ class DetailPainter:
         long_side = min(max(size), max(max(painted), DETAIL_FLOW_LONG_SIDE))
         self.flow_size = fit_long_side(size[0], size[1], long_side, even=True)
         self.device = backend.device
-        self.temporal_weight = temporal_weight
+        # DETAIL_HOLD at the default temporal weight; 0 takes the style's whole step everywhere.
+        self.hold = DETAIL_HOLD * temporal_weight / LossWeights().temporal
         self.colours = ColourSpace(style.preserve_colors, self.device)
         encoder = VGG19Features(DETAIL_LAYERS).to(self.device)
         self.network = encoder.in_compute_form(
@@ -114,7 +126,7 @@ class DetailPainter:
         )
         self.gradient_scale = 2.0**16 if backend.dtype == torch.float16 else 1.0
         self.style_grams = self._style_grams(style, encoder, reference_frame)
-        # The inverse curvature scale (L-BFGS's gamma) a shot's first frame ended with (``_optimizer``).
+        # The inverse curvature scale (L-BFGS's gamma) a shot's first frame ended with (``carry``).
         self.curvature_scale: float | None = None
 
     def _style_grams(
@@ -167,22 +179,20 @@ class DetailPainter:
         self, painted: np.ndarray, held: HeldDetail | None = None, *, iterations: int | None = None
     ) -> DetailResult:
         """The delivered frame of ``painted`` (uint8 RGB at the processing size); ``held``:
-        the previous delivered frame warped into this one, for a later frame of a shot."""
-        budget = iterations or (FIRST_DETAIL_ITERATIONS if held is None else LATER_DETAIL_ITERATIONS)
+        the previous delivered frame warped into this one, for a later frame of a shot
+        (``carry``). Without it, ``iterations`` (default ``FIRST_DETAIL_ITERATIONS``) of
+        L-BFGS from the enlargement, whose curvature scale the shot's later frames step with."""
+        if held is not None and self.curvature_scale is not None:
+            return self.carry(painted, held)
+        budget = iterations or FIRST_DETAIL_ITERATIONS
         width, height = self.size
         enlarged = imageops.enlarge_frame(painted, width, height)
-        start = self.start(painted, held)
-        image = self.colours.image(start).contiguous().clone().requires_grad_(True)
+        image = self.colours.image(self.start(painted, held)).contiguous().clone().requires_grad_(True)
         target = self.colours.image(painted)
-        temporal: tuple[torch.Tensor, torch.Tensor] | None = None
-        if held is not None and self.temporal_weight > 0:
-            temporal = (self.colours.image(held.warped), torch.from_numpy(held.mask)[None, None].to(self.device))
-        optimizer = self._optimizer(image.numel(), budget, later=held is not None)
+        optimizer = LBFGS(image.numel(), history_size=max(1, budget - 1), device=self.device, dtype=torch.float32)
         best_loss, best_style, best = math.inf, math.inf, image.detach().clone()
         for iteration in range(budget):
-            image.grad = None
-            total, style = self._loss(image, target, temporal)
-            (total * self.gradient_scale).backward()
+            total, style = self._gradient(image, target)
             with torch.no_grad():
                 assert image.grad is not None
                 loss = float(total)
@@ -190,28 +200,56 @@ class DetailPainter:
                     best_loss, best_style = loss, float(style)
                     best.copy_(image)
                 if iteration < budget - 1:
-                    gradient = image.grad.contiguous().view(-1) / self.gradient_scale
-                    optimizer.step(image.view(-1), gradient)
-        if held is None:
-            self.curvature_scale = float(optimizer.gamma)
-        frame = self.colours.frame(best.clamp(0.0, 1.0), enlarged)
+                    optimizer.step(image.view(-1), image.grad.contiguous().view(-1))
+        self.curvature_scale = float(optimizer.gamma)
         return DetailResult(
-            frame=frame,
+            frame=self.colours.frame(best.clamp(0.0, 1.0), enlarged),
             iterations=budget,
             style_loss=best_style / DETAIL_STYLE_WEIGHT,
             curvature_scale=self.curvature_scale,
         )
 
-    def _optimizer(self, numel: int, budget: int, *, later: bool) -> LBFGS:
-        """An L-BFGS for one frame. A later frame's starts with the curvature scale that the
-        shot's first frame ended with (``curvature_scale``), so its first step is a full
-        quasi-Newton step: from a warm start, a plain first step is scaled down by 1/|g|_1 to
-        almost nothing, and three iterations took one real step, two none. One number, kept
-        in each frame's record, so that a resume goes on with it."""
-        optimizer = LBFGS(numel, history_size=max(1, budget - 1), device=self.device, dtype=torch.float32)
-        if later and self.curvature_scale is not None:
-            optimizer.seed_scale(self.curvature_scale)
-        return optimizer
+    def carry(self, painted: np.ndarray, held: HeldDetail) -> DetailResult:
+        """A later frame: one evaluation at its start (``start``) and one step, the temporal
+        term (Ruder et al.'s, towards ``held.warped`` where ``held.mask`` trusts it) solved
+        exactly rather than linearized. With L-BFGS's inverse curvature gamma for the rest of
+        the objective (the shot's first frame's, ``curvature_scale``) and k = hold * c:
+
+            x1 = argmin g.(x - x0) + |x - x0|^2 / (2 gamma) + (k / (2 gamma)) c |x - w|^2
+               = (x0 - gamma g + k w) / (1 + k).
+
+        Two iterations of plain L-BFGS took the style's whole step or none: its temporal
+        gradient is zero at a warped start, and the best of the two evaluations was kept, so
+        still brushwork was kept unchanged for some frames and painted anew at the next (at
+        1280x720, 3 grey levels at once: docs/experiments.md). Here every frame moves the same
+        small way, and one evaluation is half the cost of two."""
+        assert self.curvature_scale is not None
+        width, height = self.size
+        image = self.colours.image(self.start(painted, held)).contiguous().requires_grad_(True)
+        _, style = self._gradient(image, self.colours.image(painted))
+        with torch.no_grad():
+            assert image.grad is not None
+            gamma = self.curvature_scale
+            k = self.hold * torch.from_numpy(held.mask)[None, None].to(self.device)
+            warped = self.colours.image(held.warped)
+            stepped = (image - gamma * image.grad + k * warped) / (1.0 + k)
+        return DetailResult(
+            frame=self.colours.frame(stepped.clamp(0.0, 1.0), imageops.enlarge_frame(painted, width, height)),
+            iterations=LATER_DETAIL_EVALUATIONS,
+            style_loss=float(style) / DETAIL_STYLE_WEIGHT,  # at the start: the step is not evaluated
+            curvature_scale=self.curvature_scale,
+        )
+
+    def _gradient(self, image: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The objective at ``image`` and its weighted style part, its gradient left in
+        ``image.grad`` (unscaled)."""
+        image.grad = None
+        total, style = self._loss(image, target)
+        (total * self.gradient_scale).backward()
+        if self.gradient_scale != 1.0:
+            assert image.grad is not None
+            image.grad.div_(self.gradient_scale)
+        return total.detach(), style.detach()
 
     def seconds_per_iteration(self, repeats: int = 2) -> float:
         """Seconds of one iteration at the delivered size (the network forward and backward,
@@ -224,18 +262,17 @@ class DetailPainter:
         for _ in range(repeats + 1):
             started = time.perf_counter()
             image.grad = None
-            total, _ = self._loss(image, target, None)
+            total, _ = self._loss(image, target)
             total.backward()
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             timings.append(time.perf_counter() - started)
         return min(timings[1:])  # the first pays for one-off setup
 
-    def _loss(
-        self, image: torch.Tensor, target: torch.Tensor, temporal: tuple[torch.Tensor, torch.Tensor] | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The detail pass's objective and its weighted style part (the network sees the image
-        clamped to [0, 1], the gradient passing the clamp, as in optimize.py)."""
+    def _loss(self, image: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The detail pass's objective but the temporal term (``carry`` solves that one) and
+        its weighted style part (the network sees the image clamped to [0, 1], the gradient
+        passing the clamp, as in optimize.py)."""
         seen = image + (image.clamp(0.0, 1.0) - image).detach()
         features = self.network(seen)
         style = DETAIL_STYLE_WEIGHT * losses.style_loss(
@@ -243,8 +280,5 @@ class DetailPainter:
         )
         shrunk = F.interpolate(seen, size=target.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
         total = style + COMPOSITION_WEIGHT * (shrunk - target).pow(2).mean()
-        if temporal is not None:
-            warped, mask = temporal
-            total = total + self.temporal_weight * losses.temporal_loss(seen, warped, mask)
         total = total + RANGE_PENALTY * ((image - 1.0).relu().pow(2).mean() + (-image).relu().pow(2).mean())
         return total, style

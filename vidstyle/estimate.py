@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from vidstyle.backend import choose_backend
-from vidstyle.detail import FIRST_DETAIL_ITERATIONS, LATER_DETAIL_ITERATIONS, DetailPainter
+from vidstyle.detail import FIRST_DETAIL_ITERATIONS, LATER_DETAIL_EVALUATIONS, DetailPainter
 from vidstyle.flow import FlowEstimator
 from vidstyle.objective import StyleObjective
 from vidstyle.optimize import stylize_frame
@@ -210,7 +210,7 @@ def detail_seconds(painter: DetailPainter, *, fresh: int, later: int) -> float:
     """Seconds the detail pass will take over ``fresh`` first frames and ``later`` later
     ones, from a timing of its iteration at the delivered size."""
     step = painter.seconds_per_iteration() * (1 + DETAIL_OVERHEAD)
-    return (fresh * FIRST_DETAIL_ITERATIONS + later * LATER_DETAIL_ITERATIONS) * step
+    return (fresh * FIRST_DETAIL_ITERATIONS + later * LATER_DETAIL_EVALUATIONS) * step
 
 
 def detail_seconds_after_preview(preview: PreviewFigures, *, fresh: int, later: int) -> float | None:

@@ -53,9 +53,11 @@ class DetailRecord:
     seconds: float
     style_loss: float
     warping_error: float | None
-    # L-BFGS's curvature scale after this frame, which the shot's next frame starts from
-    # (detail.DetailPainter._optimizer): a resume goes on with it.
+    # L-BFGS's curvature scale after this frame, which the shot's next frame steps with
+    # (detail.DetailPainter.carry): a resume goes on with it.
     curvature_scale: float | None = None
+    # Delivered again by the loop's seam (detail_pass._close_loop): the frame's latest record.
+    loop: bool = False
 
 
 class Journal:

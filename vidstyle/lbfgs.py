@@ -61,14 +61,6 @@ class LBFGS:
         self.previous_step.zero_()
         self.gamma.fill_(1.0)
 
-    def seed_scale(self, gamma: float) -> None:
-        """Start afresh, as ``reset`` does, but with the initial inverse Hessian ``gamma * I``
-        of an earlier, similar problem (the frame before, in a shot) and no first-step damping:
-        the first step is ``-gamma * grad``, not ``grad`` scaled down by 1/|g|_1."""
-        self.reset()
-        self.gamma.fill_(gamma)
-        self.steps.fill_(1)
-
     @torch.no_grad()
     def step(self, x: torch.Tensor, grad: torch.Tensor) -> None:
         """Move ``x`` (n,) along the L-BFGS direction for ``grad`` (n,), the gradient at ``x``."""

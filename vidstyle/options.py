@@ -138,7 +138,9 @@ OPTIONS: tuple[Option, ...] = (
            video_only=True),
     Option("temporal_weight", "losses", "temporal", TEMPORAL,
            "pull towards the previous frames' warped outputs; 0 turns it off", "W", video_only=True),
-    Option("temporal_init", "temporal", "init", TEMPORAL, "start of later frames", video_only=True),
+    Option("temporal_init", "temporal", "init", TEMPORAL,
+           "start of later frames; content or random paint and deliver each frame on its own "
+           "(a per-frame baseline)", video_only=True),
     Option("long_term", "temporal", "long_term", TEMPORAL,
            "neighbouring frames that pull (Ruder et al.'s long-term consistency), e.g. 1,10,20; "
            "1 alone is a little faster and less steady", "OFFSETS", video_only=True),

@@ -172,9 +172,10 @@ def run_video_job(
     state = work.resume_state([shot.frames for shot in plan.shots], job.temporal.passes)
     todo = units_to_render(units, plan, state.finished)
     with work.removed_on_error():
-        work.check_space(plan.frame_count - len(state.records), *render.size)
+        delivered = None
         if render.detail is not None:
-            work.check_space(plan.frame_count - len(work.journal.details()), *render.detail.size)
+            delivered = (plan.frame_count - len(work.journal.details()), *render.detail.size)
+        work.check_space(plan.frame_count - len(state.records), *render.size, delivered=delivered)
         check_units_fit(render, len(todo))
     progress = _Progress(state, sum(len(list(planner_for(job, plan, unit).visits())) for unit in units), on_frame)
     announce(render, plan, units, state, progress.expected)

@@ -61,6 +61,10 @@ def _manifest(info: VideoInfo, job: Job, segment: Segment, size: tuple[int, int]
     # without a detail pass, or --device cuda against auto on a GPU paint the same frames.
     for name in ("size", "quality", "output_size"):
         del job_fields[name]
+    # The detail pass shapes the delivered frames only, which the work folder keeps apart (at
+    # the size it records): --detail off after a stop encodes the painted frames, and a resume
+    # with less free memory refines them again, the painting kept.
+    del job_fields["detail"]
     del job_fields["engine"]["device"]
     del job_fields["engine"]["precision"]
     return {
@@ -145,18 +149,27 @@ def prepare_render(
     )
     threads = cluster.task_threads(backend.threads) if cluster is not None else backend.threads
     written = job.written_size(info.width, info.height, still=False)
+    manifest = _manifest(info, job, segment, size, stylizer)
+    work = WorkDir.open(work_dir_for(output), manifest, setup=_setup(threads), restart=restart)
     detail = None
     if job.detailed(info.width, info.height, still=False):
-        detail_size = detail_size_that_fits(backend.device, job.engine.precision, written)
+        detail_size = _delivered_size(work, detail_size_that_fits(backend.device, job.engine.precision, written))
+        if work.record_delivered_size(detail_size):
+            log.info("the frames delivered so far are refined again, at %dx%d (they do not fit now)", *detail_size)
         detail = DetailPainter(
             job.style, backend, detail_size, size, temporal_weight=job.losses.temporal, reference_frame=reference
         )
-    manifest = _manifest(info, job, segment, size, stylizer) | ({"delivered": list(detail.size)} if detail else {})
-    work = WorkDir.open(work_dir_for(output), manifest, setup=_setup(threads), restart=restart)
     # Only now, the work folder locked: a second run of the same command, refused by the lock,
     # must not delete the partial output that the first is encoding.
     remove_stale_partials(output.parent, of=output)
     return PreparedRender(info, job, output, size, written, stylizer, work, threads, cluster, detail)
+
+
+def _delivered_size(work: WorkDir, fits: tuple[int, int]) -> tuple[int, int]:
+    """The size to refine at: the one the work folder's delivered frames were refined at where
+    it still fits (a resume with more or less free memory goes on with them), else ``fits``."""
+    kept = work.delivered_size()
+    return kept if kept is not None and kept[0] <= fits[0] and kept[1] <= fits[1] else fits
 
 
 def check_units_fit(render: PreparedRender, units: int) -> None:

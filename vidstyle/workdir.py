@@ -48,11 +48,20 @@ if sys.platform != "win32":
     import fcntl
 
 MANIFEST_NAME = "manifest.json"
+# The size the delivered frames (details/) were refined at: theirs alone, not the painting's.
+DELIVERED_NAME = "delivered.json"
+# What earlier versions put in the manifest that does not shape the painted frames: the
+# detail pass's size (DELIVERED_NAME now) and --detail. A folder of theirs still resumes.
+NOT_THE_PAINTINGS = ("delivered", "job.detail")
 SETUP_KEY = "setup"  # in the manifest: what the render ran on, which a resume may change
 SHOT_PLAN_NAME = "shots.json"
 LOCK_NAME = "lock"
 
 log = logging.getLogger(__name__)
+
+
+# The stage a frame delivered again by the loop's seam is written at (FrameStore.stage).
+LOOP_STAGE = 2
 
 
 def work_dir_for(output: Path) -> Path:
@@ -121,6 +130,11 @@ def _setting_name(key: str) -> tuple[str, bool]:
     return name, parts[0] not in ("source", "vidstyle", "frame_format")
 
 
+def _painting_part(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's settings that shape the painted frames, flattened (``NOT_THE_PAINTINGS`` left out)."""
+    return {key: value for key, value in _flatten(manifest).items() if key.rstrip(".") not in NOT_THE_PAINTINGS}
+
+
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
         flat: dict[str, Any] = {}
@@ -165,8 +179,10 @@ class WorkDir:
             saved = json.loads((path / MANIFEST_NAME).read_text())
             saved_setup = saved.pop(SETUP_KEY, {})
             wanted = {key: value for key, value in manifest.items() if key != SETUP_KEY}
-            if saved != wanted:
+            if _painting_part(saved) != _painting_part(wanted):
                 raise ResumeMismatchError(work._mismatch_message(saved, wanted))
+            if "delivered" in saved and not (path / DELIVERED_NAME).exists():  # recorded as before 0.7.0
+                work.record_delivered_size(tuple(saved["delivered"]))
             moved = sorted(key for key in saved_setup.keys() | setup.keys() if saved_setup.get(key) != setup.get(key))
             if moved:
                 changes = ", ".join(f"{key} {saved_setup.get(key)} -> {setup.get(key)}" for key in moved)
@@ -198,7 +214,7 @@ class WorkDir:
             raise
 
     def _mismatch_message(self, saved: dict[str, Any], wanted: dict[str, Any]) -> str:
-        old, new = _flatten(saved), _flatten(wanted)
+        old, new = _painting_part(saved), _painting_part(wanted)
         changed: dict[str, str] = {}  # what the user would call each changed setting -> how it changed
         for key in sorted(old.keys() | new.keys()):
             if old.get(key) != new.get(key):
@@ -212,17 +228,27 @@ class WorkDir:
             "rerun with the same settings to resume, or add --restart to discard them"
         )
 
-    def check_space(self, frames: int, width: int, height: int) -> None:
-        """Refuse to start when the disk cannot hold ``frames`` more frames. A stylized frame's
-        PNG is taken at its raw size, 3 bytes a pixel: brush strokes barely compress (stylized
-        frames of the sample clips measure 0.76-0.81 of it), so this errs on the safe side."""
+    def check_space(
+        self, frames: int, width: int, height: int, *, delivered: tuple[int, int, int] | None = None
+    ) -> None:
+        """Refuse to start when the disk cannot hold ``frames`` more painted frames at
+        ``width`` x ``height`` and, with a detail pass, ``delivered`` (count, width, height)
+        more delivered ones, naming what shrinks it. A stylized frame's PNG is taken at its raw
+        size, 3 bytes a pixel: brush strokes barely compress (stylized frames of the sample
+        clips measure 0.76-0.81 of it), so this errs on the safe side."""
         needed = frames * width * height * 3
+        what = f"{frames} frames at {width}x{height}"
+        smaller = "or a smaller --size"
+        if delivered is not None:
+            count, big_width, big_height = delivered
+            needed += count * big_width * big_height * 3
+            what += f" and {count} delivered at {big_width}x{big_height}"
+            smaller = "or leave out the detail pass (--detail off; --size does not change the delivered size)"
         free = shutil.disk_usage(self.path).free
         if needed > free:
             raise OutputPathError(
-                f"the work folder {self.path} needs about {_size_text(needed)} for {frames} frames at "
-                f"{width}x{height}, and its disk has {_size_text(free)} free; free some space, render a part "
-                "(--start/--duration), or a smaller --size"
+                f"the work folder {self.path} needs about {_size_text(needed)} for {what}, and its disk has "
+                f"{_size_text(free)} free; free some space, render a part (--start/--duration), {smaller}"
             )
 
     def save(self, frame: np.ndarray, record: FrameRecord) -> None:
@@ -255,11 +281,49 @@ class WorkDir:
         return self.frames.load(index)
 
     def save_detail(self, frame: np.ndarray, record: DetailRecord) -> None:
-        """Store a delivered frame of the detail pass: the PNG first, then its journal line."""
+        """Store a delivered frame of the detail pass: the PNG first, then its journal line. A
+        frame delivered again (the loop's seam) is staged and put in place after its line, as
+        ``save`` does with a later visit: the frame it starts from stays until then."""
         self.details.folder.mkdir(exist_ok=True)  # a folder made before the detail pass had one
-        self.details.save(record.index, frame)
-        kill_point(f"detailing:{record.index}")
+        if not record.loop:
+            self.details.save(record.index, frame)
+            kill_point(f"detailing:{record.index}")
+            self.journal.add_detail(record)
+            return
+        self.details.stage(record.index, LOOP_STAGE, frame)
+        kill_point(f"detailing:{record.index}:loop")
         self.journal.add_detail(record)
+        self.details.settle(record.index, LOOP_STAGE)
+
+    def delivered_size(self) -> tuple[int, int] | None:
+        """The size the delivered frames in ``details/`` were refined at (None: none yet)."""
+        path = self.path / DELIVERED_NAME
+        if not path.exists():
+            return None
+        width, height = json.loads(path.read_text())["size"]
+        return int(width), int(height)
+
+    def record_delivered_size(self, size: tuple[int, int]) -> bool:
+        """The detail pass refines at ``size`` from now on: delivered frames refined at another
+        size are forgotten (the painting is kept). Whether any were."""
+        before = self.delivered_size()
+        if before == tuple(size):
+            return False
+        self.journal.forget_details()
+        write_bytes_atomically(self.path / DELIVERED_NAME, json.dumps({"size": list(size)}).encode())
+        return before is not None
+
+    def settle_staged_details(self, records: dict[int, DetailRecord]) -> None:
+        """``_settle_staged`` for the delivered frames: a frame delivered again whose line is
+        down goes in place; one without it is forgotten."""
+        if not self.details.folder.is_dir():
+            return
+        for index, stage in self.details.staged():
+            record = records.get(index)
+            if record is not None and record.loop and stage == LOOP_STAGE:
+                self.details.settle(index, stage)
+            else:
+                self.details.staged_path(index, stage).unlink(missing_ok=True)
 
     def records(self) -> dict[int, FrameRecord]:
         """The latest record of each frame, by index."""
