@@ -277,6 +277,24 @@ def test_a_work_folder_that_recorded_the_delivered_size_in_its_manifest_still_re
         WorkDir.open(folder, {"size": [32, 24], "job": {"seed": 1}})
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_render_killed_in_the_loops_seam_resumes_to_the_same_video(tmp_path: Path, starry_night: Path) -> None:
+    clip = make_clip(tmp_path / "circle.mp4", frames=8, make_frame=circling_texture, audio=None)
+    args = [str(clip), "--style", str(starry_night), *SMALL_ARGS, "--threads", "1", "-q", "--loop"]
+    whole, killed_output = tmp_path / "whole.mp4", tmp_path / "killed.mp4"
+    assert main([*args, "-o", str(whole)]) == 0
+    # Killed after frame 2's second delivery was staged, before its line: it is delivered again.
+    env = {**os.environ, KILL_AT_VARIABLE: "detailing:2:loop"}
+    command = [sys.executable, "-m", "vidstyle", *args, "-o", str(killed_output)]
+    assert subprocess.run(command, env=env, check=False).returncode == -signal.SIGKILL
+    records = WorkDir(work_dir_for(killed_output)).journal.details()
+    assert [i for i, record in sorted(records.items()) if record.loop] == [0, 1]
+    assert main([*args, "-o", str(killed_output)]) == 0
+    expected, resumed = list(read_frames(whole)), list(read_frames(killed_output))
+    assert len(resumed) == 8 and all(np.array_equal(a.frame, b.frame) for a, b in zip(expected, resumed, strict=True))
+
+
 def test_the_first_lines_say_both_sizes_and_the_detail_pass_in_the_estimate(
     clip: Path, starry_night: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -198,19 +198,20 @@ def flow_seconds_per_frame(temporal: TemporalSettings, width: int, height: int) 
     return 2 * links * one
 
 
-# What a detail-pass frame spends beyond its iterations timed one by one (the flow, the
-# warps, the start and the PNG), as a share of them: none to speak of. On a 2-core bf16 Xeon
-# (2026-12-05), a later frame at 640x360 took 0.95 s against three timed iterations' 0.83 s,
-# at 1536x864 5.15 s against 5.98 s (its last iteration takes no step), and a first frame at
-# 1536x864 37.3 s against twenty iterations' 39.8 s.
-DETAIL_OVERHEAD = 0.0
+# What a later detail-pass frame spends beyond its one evaluation (two flows at up to 480 px,
+# the warps, the start), as a share of an evaluation. On a 2-core bf16 Xeon (2026-12-08,
+# benchmarks/bench_steadiness.py on juggle_720p.mp4 at 1280x720), a later frame took 1.38 s
+# with one evaluation and 2.66 s with two: 0.10 s, 8%, beside the PNG it saves. A first
+# frame's twenty iterations hide theirs (37.3 s against 39.8 s timed one by one, 1536x864).
+LATER_DETAIL_HOST_SHARE = 0.1
 
 
 def detail_seconds(painter: DetailPainter, *, fresh: int, later: int) -> float:
     """Seconds the detail pass will take over ``fresh`` first frames and ``later`` later
     ones, from a timing of its iteration at the delivered size."""
-    step = painter.seconds_per_iteration() * (1 + DETAIL_OVERHEAD)
-    return (fresh * FIRST_DETAIL_ITERATIONS + later * LATER_DETAIL_EVALUATIONS) * step
+    step = painter.seconds_per_iteration()
+    later_evaluations = LATER_DETAIL_EVALUATIONS + LATER_DETAIL_HOST_SHARE
+    return (fresh * FIRST_DETAIL_ITERATIONS + later * later_evaluations) * step
 
 
 def detail_seconds_after_preview(preview: PreviewFigures, *, fresh: int, later: int) -> float | None:

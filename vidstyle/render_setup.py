@@ -22,6 +22,7 @@ from vidstyle.device import check_frame_fits, detail_size_that_fits, warn_of_slo
 from vidstyle.distributed import connect
 from vidstyle.errors import NoFramesError, UsageError
 from vidstyle.flow import FlowEstimator
+from vidstyle.manifest import FRAME_FORMAT, content_fingerprint
 from vidstyle.options import DEFAULT_CHUNK_FRAMES, option_flag
 from vidstyle.outputs import check_output_path, default_output_path, remove_stale_partials
 from vidstyle.settings import INIT_MODES, ClusterSettings, EncodeSettings, Job
@@ -30,7 +31,7 @@ from vidstyle.version import __version__
 from vidstyle.video_info import VideoInfo, probe
 from vidstyle.video_io import Segment, read_frames
 from vidstyle.video_writer import VIDEO_EXTENSIONS, container_plan
-from vidstyle.workdir import FRAME_FORMAT, WorkDir, content_fingerprint, saved_setting, work_dir_for
+from vidstyle.workdir import WorkDir, saved_setting, work_dir_for
 
 log = logging.getLogger(__name__)
 

@@ -1,3 +1,3 @@
 """The package's version, in a module of its own so that any layer can read it."""
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"

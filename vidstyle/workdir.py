@@ -2,8 +2,11 @@
 
 Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
 
-- ``manifest.json``: everything that shapes the frames (source, styles, settings, size), and
-  the setup it ran on (machine, threads, library versions: a resume elsewhere says so);
+- ``manifest.json``: everything that shapes the painted frames (source, styles, settings,
+  size; ``manifest.py``), and the setup it ran on (machine, threads, library versions: a
+  resume elsewhere says so);
+- ``delivered.json``: the size the detail pass refines at, which a resume keeps where it
+  still fits (it shapes the delivered frames only);
 - ``shots.json``: the shot plan (every frame's timing, the shots), made once;
 - ``frames/000000.png`` ...: each stylized frame, written atomically (a later pass of the
   multi-pass algorithm replaces it);
@@ -17,15 +20,14 @@ Layout, beside the output (``clip.starry_night.mp4.vidstyle-work/``):
 
 A render resumes at the first visit without both, in the first unfinished shot; a manifest
 that differs from the current settings stops the render rather than mixing two looks in one
-video. ``WorkDir`` holds the folder's parts, each with a job of its own: the manifest (here),
-the frames (``frame_store.FrameStore``), the journal (``journal.Journal``) and the lock
+video. ``WorkDir`` holds the folder's parts, each with a job of its own: the manifest (here and
+``manifest.py``), the frames (``frame_store.FrameStore``), the journal (``journal.Journal``) and the lock
 (``FolderLock``); ``ResumeState`` is what a render reads of them to go on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import shutil
@@ -41,7 +43,7 @@ from vidstyle.errors import OutputPathError, ResumeMismatchError
 from vidstyle.frame_store import DETAILS_DIR, FRAMES_DIR, FrameStore
 from vidstyle.journal import DetailRecord, FrameRecord, Journal
 from vidstyle.kill_points import kill_point
-from vidstyle.options import option_of_field
+from vidstyle.manifest import changed_settings, painting_part
 from vidstyle.outputs import remove_stale_partials, write_bytes_atomically
 
 if sys.platform != "win32":
@@ -50,9 +52,6 @@ if sys.platform != "win32":
 MANIFEST_NAME = "manifest.json"
 # The size the delivered frames (details/) were refined at: theirs alone, not the painting's.
 DELIVERED_NAME = "delivered.json"
-# What earlier versions put in the manifest that does not shape the painted frames: the
-# detail pass's size (DELIVERED_NAME now) and --detail. A folder of theirs still resumes.
-NOT_THE_PAINTINGS = ("delivered", "job.detail")
 SETUP_KEY = "setup"  # in the manifest: what the render ran on, which a resume may change
 SHOT_PLAN_NAME = "shots.json"
 LOCK_NAME = "lock"
@@ -68,31 +67,6 @@ def work_dir_for(output: Path) -> Path:
     return output.with_name(output.name + ".vidstyle-work")
 
 
-# Bumped by every change that makes a render paint other frames from the same settings and
-# files; a work folder of another format is not resumed (mixing two looks in one video). A new
-# vidstyle version that paints the same resumes, with the setup's warning.
-FRAME_FORMAT = 3  # 2: the detail pass (0.4.0); 3: chained long-term terms with their own masks (0.5.0)
-# A video is fingerprinted by its size and this many blocks spread over it: a replaced or
-# re-encoded file differs in them, and a 4 GB clip is read in milliseconds, not a minute.
-_SAMPLED_BLOCKS, _BLOCK_BYTES = 64, 64 * 1024
-
-
-def content_fingerprint(path: Path, *, whole: bool = False) -> dict[str, Any]:
-    """The size and a SHA-256 of a file's content (``whole``) or of blocks spread over it: the
-    same for the file moved, copied or touched, and different for another file. Its path and
-    time were used before, and a moved clip or a copied work folder could not resume."""
-    size = path.stat().st_size
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        if whole or size <= _SAMPLED_BLOCKS * _BLOCK_BYTES:
-            digest.update(file.read())
-        else:
-            for block in range(_SAMPLED_BLOCKS):
-                file.seek(block * (size - _BLOCK_BYTES) // (_SAMPLED_BLOCKS - 1))
-                digest.update(file.read(_BLOCK_BYTES))
-    return {"bytes": size, "sha256": digest.hexdigest()}
-
-
 def saved_setting(path: Path, keys: tuple[str, ...]) -> Any:
     """A value from the manifest of the work directory at ``path`` (None: no such manifest
     or value), for a setting that a resumed render keeps unless told otherwise."""
@@ -103,45 +77,6 @@ def saved_setting(path: Path, keys: tuple[str, ...]) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value
-
-
-_MANIFEST_PARTS = {
-    "frame_format": "the frame format (this vidstyle paints differently)",
-    "vidstyle": "the vidstyle version",
-    "source": "the source video",
-    "segment": "--start/--duration/--frames",
-    "size": "the frame size",
-    "device": "--device",
-    "precision": "--precision",
-    "reading": "how the source's frames are read",
-}
-
-
-def _setting_name(key: str) -> tuple[str, bool]:
-    """A manifest key as the user knows it (``job.losses.style`` -> ``--style-weight``), and
-    whether its values mean something to them (a file's size and time do not)."""
-    parts = key.split(".")
-    if parts[0] == "job" and len(parts) > 1:
-        if parts[1] == "style" and parts[2:3] == ["paths"]:
-            return "the style image", False
-        option = option_of_field(*parts[1:3]) if len(parts) > 2 else option_of_field("job", parts[1])
-        return (option, True) if option else (key, True)
-    name = _MANIFEST_PARTS.get(parts[0], key)
-    return name, parts[0] not in ("source", "vidstyle", "frame_format")
-
-
-def _painting_part(manifest: dict[str, Any]) -> dict[str, Any]:
-    """A manifest's settings that shape the painted frames, flattened (``NOT_THE_PAINTINGS`` left out)."""
-    return {key: value for key, value in _flatten(manifest).items() if key.rstrip(".") not in NOT_THE_PAINTINGS}
-
-
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat.update(_flatten(item, f"{prefix}{key}."))
-        return flat
-    return {prefix.rstrip("."): value}
 
 
 class WorkDir:
@@ -179,7 +114,7 @@ class WorkDir:
             saved = json.loads((path / MANIFEST_NAME).read_text())
             saved_setup = saved.pop(SETUP_KEY, {})
             wanted = {key: value for key, value in manifest.items() if key != SETUP_KEY}
-            if _painting_part(saved) != _painting_part(wanted):
+            if painting_part(saved) != painting_part(wanted):
                 raise ResumeMismatchError(work._mismatch_message(saved, wanted))
             if "delivered" in saved and not (path / DELIVERED_NAME).exists():  # recorded as before 0.7.0
                 work.record_delivered_size(tuple(saved["delivered"]))
@@ -214,17 +149,9 @@ class WorkDir:
             raise
 
     def _mismatch_message(self, saved: dict[str, Any], wanted: dict[str, Any]) -> str:
-        old, new = _painting_part(saved), _painting_part(wanted)
-        changed: dict[str, str] = {}  # what the user would call each changed setting -> how it changed
-        for key in sorted(old.keys() | new.keys()):
-            if old.get(key) != new.get(key):
-                name, is_option = _setting_name(key)
-                changed.setdefault(name, f"{name}: {old.get(key)} -> {new.get(key)}" if is_option else name)
-        shown = ", ".join(list(changed.values())[:3])
-        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         count = len(self.journal.latest())
         return (
-            f"{self.path} holds {count} frame(s) rendered with other settings ({shown}{more}); "
+            f"{self.path} holds {count} frame(s) rendered with other settings ({changed_settings(saved, wanted)}); "
             "rerun with the same settings to resume, or add --restart to discard them"
         )
 
