@@ -149,7 +149,7 @@ def main() -> None:
         sheet = np.hstack([frames[index][crop] for frames in delivered.values()])
         save_picture(args.pictures, f"crops_{width}x{height}", sheet)
     path = write_results(
-        "detail",
+        f"detail.{args.clip.stem}" if args.use_clip else "detail",
         {
             "clip": "made: " + args.picture.name + " panned" if not args.use_clip else args.clip.name,
             "style": args.style.name,

@@ -77,6 +77,24 @@ def detail_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+STEADINESS_COLUMNS = (
+    "warping error", "vs painted", "vs per-frame", "style", "pops max", "sharpness first, min, last",
+    "s a later frame",
+)  # fmt: skip
+
+
+def steadiness_table(result: dict[str, Any]) -> str:
+    """``benchmarks/bench_steadiness.py``: the detail pass's variants on one real clip."""
+    lines = ["| run | " + " | ".join(STEADINESS_COLUMNS) + " |", "|---|" + "---|" * len(STEADINESS_COLUMNS)]
+    for name, row in result["rows"].items():
+        cells = []
+        for column in STEADINESS_COLUMNS:
+            value = row.get(column)
+            cells.append(", ".join(f"{v:.1f}" for v in value) if isinstance(value, list) else _cell(value))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def memory_table(result: dict[str, Any]) -> str:
     rows = ["| size | precision | peak | predicted | predicted/peak |", "|---|---|---|---|---|"]
     for row in result.get("memory", result.get("rows", [])):
@@ -165,6 +183,28 @@ def page() -> str:
             "",
             detail_table(result),
         ]
+    steadiness = sorted(RESULTS.glob("steadiness.*.json"))
+    if steadiness:
+        parts += [
+            "",
+            "## Steady at the size delivered: real clips",
+            "",
+            "Each clip painted once (`--detail off`), its painted frames then delivered by each variant of the",
+            "detail pass: `current` is the default; `previous` 0.6.0's later frame (two L-BFGS iterations, the",
+            "better kept); `hold=K` the default with another hold. The warping error is taken at the delivered",
+            "size along DIS's flow on the sources at up to 480 px, enlarged (the painted frames' at their own",
+            "size); vs painted is its ratio to the painted frames', vs per-frame to a render painted and",
+            "delivered frame by frame (`--temporal-weight 0 --temporal-init content`). Pops: the largest",
+            "mean change between consecutive delivered frames, in grey levels, where the source is still.",
+            "Style: the style loss at the delivered size (reflect-padded network, unit weights). Sharpness:",
+            "mean |Laplacian|. Looked at: `docs/steadiness_crops.jpg` and `docs/steadiness_loop.gif`",
+            "(`docs/steadiness_crops.py`).",
+        ]
+    for path in steadiness:
+        result = json.loads(path.read_text())
+        (width, height), (painted_w, painted_h) = result["delivered"], result["painted"]
+        parts += ["", f"### {result['clip']}: {width}x{height} from {painted_w}x{painted_h}, {result['frames']} frames"]
+        parts += ["", _provenance(result, path.name), "", steadiness_table(result)]
     for path in sorted(RESULTS.glob("memory.*.json")):
         result = json.loads(path.read_text())
         machine = _machine(result) if "machine" in result else f"{result['device']}, torch {result['torch']}"
