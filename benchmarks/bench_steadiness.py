@@ -212,10 +212,21 @@ def main() -> None:
     painted = [work.load(i) for i in range(count)]
     print(machine_line(), f"| {clip.name} {width}x{height} painted at {painted[0].shape[1]}x{painted[0].shape[0]},"
           f" {count} frames, shots at {plan.starts}, flashes {plan.flashes}", flush=True)  # fmt: skip
-    small = measure(iter(sources), iter(painted))
+    styles = (args.style,) if args.losses else ()
+    small = measure(iter(sources), iter(painted), styles=styles, losses_every=max(1, count // 4))
+    painted_size = painted[0].shape[1::-1]
+
+    def composition(frames: list[np.ndarray]) -> float | None:
+        """The style loss of ``frames`` shrunk to the painted size, against the painted frames' own."""
+        if not args.losses:
+            return None
+        shrunk = [cv2.resize(f, painted_size, interpolation=cv2.INTER_AREA) for f in frames]
+        loss = measure(iter(sources), iter(shrunk), styles=styles, losses_every=max(1, count // 4)).style_loss
+        return (loss or 0.0) / (small.style_loss or 1.0)
+
     lanczos = [imageops.enlarge_frame(p, width, height) for p in painted]
     rows: dict[str, dict[str, Any]] = {
-        "painted frames at their size": {"warping error": small.warping_error},
+        "painted frames at their size": {"warping error": small.warping_error, "style": small.style_loss},
     }
     every = max(1, count // 4)
     big = measure(iter(sources), iter(lanczos), styles=(args.style,) if args.losses else (), losses_every=every)
@@ -223,6 +234,7 @@ def main() -> None:
         "warping error": big.warping_error,
         "vs painted": (big.warping_error or 0) / (small.warping_error or 1),
         "style": big.style_loss,
+        "composition": composition(lanczos),
         "pops max": max(pops(sources, lanczos)),
         "sharpness first, min, last": [sharpness(lanczos[0]), min(map(sharpness, lanczos)), sharpness(lanczos[-1])],
     }
@@ -247,6 +259,7 @@ def main() -> None:
             "warping error": found.warping_error,
             "vs painted": (found.warping_error or 0) / (small.warping_error or 1),
             "style": found.style_loss,
+            "composition": composition(delivered),
             "pops max": max(popped),
             "pops at": [i + 1 for i, p in enumerate(popped) if p > 0.5],
             "sharpness first, min, last": [

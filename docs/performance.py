@@ -78,7 +78,7 @@ def detail_table(result: dict[str, Any]) -> str:
 
 
 STEADINESS_COLUMNS = (
-    "warping error", "vs painted", "vs per-frame", "style", "pops max", "sharpness first, min, last",
+    "warping error", "vs painted", "vs per-frame", "style", "composition", "pops max", "sharpness first, min, last",
     "s a later frame",
 )  # fmt: skip
 
@@ -196,7 +196,8 @@ def page() -> str:
             "size); vs painted is its ratio to the painted frames', vs per-frame to a render painted and",
             "delivered frame by frame (`--temporal-weight 0 --temporal-init content`). Pops: the largest",
             "mean change between consecutive delivered frames, in grey levels, where the source is still.",
-            "Style: the style loss at the delivered size (reflect-padded network, unit weights). Sharpness:",
+            "Style: the style loss at the delivered size (reflect-padded network, unit weights); composition:",
+            "the frames' style loss shrunk to the painted size, against the painted frames'. Sharpness:",
             "mean |Laplacian|. Looked at: `docs/steadiness_crops.jpg` and `docs/steadiness_loop.gif`",
             "(`docs/steadiness_crops.py`).",
         ]
