@@ -67,11 +67,10 @@ LATER_DETAIL_EVALUATIONS = 1
 # How firmly a later frame holds the warped previous delivered frame where the flow is
 # reliable, at the default --temporal-weight (it scales with it): the temporal term's
 # curvature as a multiple of L-BFGS's estimate of the rest of the objective's (1/gamma), so
-# that a reliable pixel takes 1/(1 + DETAIL_HOLD) of the step the style asks for. The
-# painting's temporal weight, copied to the delivered size, held almost nothing: its
-# curvature falls with the pixel count (the loss is a mean), and at 640x360 it was 0.09 of
-# the style's, so each frame's step repainted still brushwork (docs/experiments.md, "Steady
-# at the size delivered").
+# that a reliable pixel takes 1/(1 + DETAIL_HOLD) of the step the style asks for. Not the
+# painting's temporal weight copied to the delivered size: its curvature falls with the
+# pixel count (the loss is a mean), so it held almost nothing and each frame's step
+# repainted still brushwork (docs/experiments.md, "Steady at the size delivered").
 DETAIL_HOLD = 3.0
 
 
@@ -220,9 +219,9 @@ class DetailPainter:
 
         Two iterations of plain L-BFGS took the style's whole step or none: its temporal
         gradient is zero at a warped start, and the best of the two evaluations was kept, so
-        still brushwork was kept unchanged for some frames and painted anew at the next (at
-        1280x720, 3 grey levels at once: docs/experiments.md). Here every frame moves the same
-        small way, and one evaluation is half the cost of two."""
+        still brushwork was kept unchanged for some frames and painted anew at the next
+        (docs/experiments.md). Here every frame moves the same small way, and one evaluation
+        is half the cost of two."""
         assert self.curvature_scale is not None
         width, height = self.size
         image = self.colours.image(self.start(painted, held)).contiguous().requires_grad_(True)
@@ -261,9 +260,7 @@ class DetailPainter:
         timings = []
         for _ in range(repeats + 1):
             started = time.perf_counter()
-            image.grad = None
-            total, _ = self._loss(image, target)
-            total.backward()
+            self._gradient(image, target)
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             timings.append(time.perf_counter() - started)

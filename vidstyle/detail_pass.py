@@ -107,14 +107,13 @@ def _walk_forward(
     delivered: Delivered,
 ) -> None:
     """Each shot from ``first`` on, forward: a frame held by the one delivered before it."""
-    flashes = set(plan.flashes)
-    if not carries_frames(temporal):
-        flashes = set(range(plan.frame_count))  # each delivered on its own, holding nothing
+    # Delivered on their own, holding nothing: flash frames, or every frame of a render painted frame by frame.
+    alone = set(plan.flashes) if carries_frames(temporal) else set(range(plan.frame_count))
     for shot in plan.shots:
         if shot.stop <= first:
             continue
         start = max(shot.start, first)
-        before = _held_by(shot.start, start, flashes)
+        before = _held_by(shot.start, start, alone)
         frames = ([before] if before is not None else []) + list(range(start, shot.stop))
         previous: tuple[np.ndarray, np.ndarray] | None = None  # its content, its delivered frame
         for index, content in source.read_runs(frames):
@@ -124,7 +123,7 @@ def _walk_forward(
                 continue
             started = time.perf_counter()
             painted = work.load(index)
-            if index in flashes:  # painted on its own: delivered on its own, and holds nothing
+            if index in alone:
                 result = painter.refine(painted)
                 record = DetailRecord(index, result.iterations, 0.0, result.style_loss, None, result.curvature_scale)
             else:
@@ -181,12 +180,14 @@ def _close_loop(
     painter.curvature_scale = done[frames[0]].curvature_scale  # the first shot's, however resumed
     last = plan.frame_count - 1
     contents = dict(source.read_runs(sorted({*frames, last})))
+    chained: np.ndarray | None = None  # the frame delivered again just before, in this run
     for position, index in enumerate(frames):
         if done[index].loop:  # delivered again by an earlier run
             continue
         started = time.perf_counter()
         prior = last if position == 0 else frames[position - 1]
-        held, error_of = _held(estimator, contents[index], contents[prior], work.details.load(prior), painter.size)
+        prior_frame = chained if chained is not None else work.details.load(prior)
+        held, error_of = _held(estimator, contents[index], contents[prior], prior_frame, painter.size)
         chain = (1.0 - position / len(frames)) * held.mask[..., None]
         blend = (1.0 - chain) * work.details.load(index).astype(np.float32) + chain * held.warped
         everywhere = np.ones_like(held.mask)
@@ -194,6 +195,7 @@ def _close_loop(
         error = warping_error(result.frame, *error_of)
         record = DetailRecord(index, result.iterations, 0.0, result.style_loss, error, result.curvature_scale, True)
         delivered(result, record, started)
+        chained = result.frame
 
 
 def carries_frames(temporal: TemporalSettings) -> bool:
@@ -201,9 +203,9 @@ def carries_frames(temporal: TemporalSettings) -> bool:
     return temporal.init in ("prev-warped", "prev")
 
 
-def _held_by(shot_start: int, start: int, flashes: set[int]) -> int | None:
-    """The frame before ``start`` in its shot that holds it (flash frames skipped), or None."""
+def _held_by(shot_start: int, start: int, alone: set[int]) -> int | None:
+    """The frame before ``start`` in its shot that holds it (frames delivered alone skipped), or None."""
     position = start - 1
-    while position in flashes:
+    while position in alone:
         position -= 1
     return position if position >= shot_start else None

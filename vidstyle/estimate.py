@@ -199,10 +199,8 @@ def flow_seconds_per_frame(temporal: TemporalSettings, width: int, height: int) 
 
 
 # What a later detail-pass frame spends beyond its one evaluation (two flows at up to 480 px,
-# the warps, the start), as a share of an evaluation. On a 2-core bf16 Xeon (2026-12-08,
-# benchmarks/bench_steadiness.py on juggle_720p.mp4 at 1280x720), a later frame took 1.38 s
-# with one evaluation and 2.66 s with two: 0.10 s, 8%, beside the PNG it saves. A first
-# frame's twenty iterations hide theirs (37.3 s against 39.8 s timed one by one, 1536x864).
+# the warps, the start), as a share of an evaluation; a first frame's twenty iterations hide
+# theirs (docs/experiments.md, "Steady at the size delivered" and "The detail pass").
 LATER_DETAIL_HOST_SHARE = 0.1
 
 

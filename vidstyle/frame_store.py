@@ -7,6 +7,7 @@ visit will start from again."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -53,6 +54,16 @@ class FrameStore:
             if number.isdigit() and tag.isdigit():
                 found.append((int(number), int(tag)))
         return sorted(found)
+
+    def settle_staged(self, line_is_down: Callable[[int, int], bool]) -> None:
+        """Finish what a kill interrupted: each staged frame whose journal line is down
+        (``line_is_down(index, stage)``: the kill came between the two) goes in place; one
+        without its line is forgotten, and the visit starts again from the frame before."""
+        for index, stage in self.staged():
+            if line_is_down(index, stage):
+                self.settle(index, stage)
+            else:
+                self.staged_path(index, stage).unlink(missing_ok=True)
 
     def load(self, index: int) -> np.ndarray:
         frame = self.load_if_readable(index)

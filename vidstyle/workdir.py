@@ -195,14 +195,13 @@ class WorkDir:
         self.frames.settle(index, record.pass_number)
 
     def _settle_staged(self, records: dict[int, FrameRecord]) -> None:
-        """Finish what a kill interrupted: a staged frame whose line is down goes in place
-        (the kill came between the two); one without its line is forgotten."""
-        for index, pass_number in self.frames.staged():
+        """A later visit's staged frame goes in place where its line is down (``FrameStore.settle_staged``)."""
+
+        def line_is_down(index: int, pass_number: int) -> bool:
             record = records.get(index)
-            if record is not None and record.pass_number >= pass_number:
-                self.frames.settle(index, pass_number)
-            else:
-                self.frames.staged_path(index, pass_number).unlink(missing_ok=True)
+            return record is not None and record.pass_number >= pass_number
+
+        self.frames.settle_staged(line_is_down)
 
     def load(self, index: int) -> np.ndarray:
         return self.frames.load(index)
@@ -241,16 +240,14 @@ class WorkDir:
         return before is not None
 
     def settle_staged_details(self, records: dict[int, DetailRecord]) -> None:
-        """``_settle_staged`` for the delivered frames: a frame delivered again whose line is
-        down goes in place; one without it is forgotten."""
-        if not self.details.folder.is_dir():
-            return
-        for index, stage in self.details.staged():
+        """A frame delivered again by the loop's seam goes in place where its line is down
+        (``FrameStore.settle_staged``)."""
+
+        def line_is_down(index: int, stage: int) -> bool:
             record = records.get(index)
-            if record is not None and record.loop and stage == LOOP_STAGE:
-                self.details.settle(index, stage)
-            else:
-                self.details.staged_path(index, stage).unlink(missing_ok=True)
+            return record is not None and record.loop and stage == LOOP_STAGE
+
+        self.details.settle_staged(line_is_down)
 
     def records(self) -> dict[int, FrameRecord]:
         """The latest record of each frame, by index."""
